@@ -1,0 +1,531 @@
+//! The engine: one clock, the reservoir LFO and arpeggiator, the synth; `process` renders a block.
+//!
+//! Control methods (`new`, `push_event`, `install`) may allocate; `process` never allocates,
+//! locks or panics, and splits nothing by block: every decision is taken on an absolute frame,
+//! so any block size gives the same output.
+
+use crate::arp::{ArpUnit, Mode, Velocity};
+use crate::events::{FixedQueue, Input, InputEvent, NoteEvent, Source};
+use crate::keys::Keys;
+use crate::lfo::{LfoUnit, Smoothing};
+use crate::params::{ParamId, ParamValues, DIVISION_BEATS, PARAM_COUNT, PARAMS};
+use crate::patch::Patch;
+use crate::synth::{Synth, SynthSettings};
+use crate::transport::{Clock, FreeClock, Transport};
+use tidepool_reservoir::{EsnKnobs, ReservoirArp, ReservoirLfo};
+
+/// Frames between control-rate updates (filter coefficients, modulation, smoothing).
+pub const CONTROL_FRAMES: u32 = 16;
+/// Input events that can wait at once.
+pub const INPUT_CAPACITY: usize = 1024;
+/// Note events one block can produce before the caller drains them.
+pub const OUTPUT_CAPACITY: usize = 1024;
+
+/// Counters of everything the engine recovered from, for the UI and the CLI to report.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Status {
+    pub frame: u64,
+    /// Times a reservoir state went non-finite and was reset (the LFO's, the arpeggiator's).
+    pub lfo_nan_resets: u64,
+    pub arp_nan_resets: u64,
+    /// Input events refused because the queue was full.
+    pub dropped_inputs: u64,
+    /// Note events lost because the caller did not drain the output queue.
+    pub dropped_notes: u64,
+    pub voices_stolen: u64,
+    pub synth_non_finite: u64,
+    /// Synth voices making sound now.
+    pub sounding: usize,
+    /// A network change is waiting to be built off the audio path.
+    pub rebuild_pending: bool,
+}
+
+/// Networks to build off the audio path, for a changed size, connectivity or seed.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Rebuild {
+    pub lfo: Option<(usize, f32, u64)>,
+    pub arp: Option<(usize, f32, u64)>,
+}
+
+/// Networks built from a [`Rebuild`], ready to be swapped in (or swapped out, to be dropped).
+#[derive(Debug)]
+pub struct Built {
+    pub lfo: Option<ReservoirLfo>,
+    pub arp: Option<ReservoirArp>,
+}
+
+impl Rebuild {
+    /// Builds the networks. Allocates and costs up to about a second at N = 1000: never call it
+    /// from the audio callback.
+    pub fn build(&self) -> Built {
+        Built {
+            lfo: self.lfo.map(|(n, c, s)| ReservoirLfo::new(n, c, s)),
+            arp: self.arp.map(|(n, c, s)| ReservoirArp::new(n, c, s)),
+        }
+    }
+}
+
+fn lfo_shape(v: &ParamValues) -> (usize, f32, u64) {
+    (v.index(ParamId::LfoNeurons), v.get(ParamId::LfoConnectivity) as f32, v.get(ParamId::LfoSeed) as u64)
+}
+
+fn arp_shape(v: &ParamValues) -> (usize, f32, u64) {
+    (v.index(ParamId::ArpNeurons), v.get(ParamId::ArpConnectivity) as f32, v.get(ParamId::ArpSeed) as u64)
+}
+
+/// The whole instrument minus I/O.
+pub struct Engine {
+    sample_rate: f64,
+    frame: u64,
+    values: ParamValues,
+    smoothed: [f64; PARAM_COUNT],
+    smooth_coef: [f64; PARAM_COUNT],
+    transport: Transport,
+    beat_clock: Clock,
+    bar_clock: Clock,
+    lfo_clock: Clock,
+    lfo_free: FreeClock,
+    arp_clock: Clock,
+    lfo: LfoUnit,
+    lfo_built: (usize, f32, u64),
+    arp: ArpUnit,
+    arp_built: (usize, f32, u64),
+    synth: Synth,
+    keys: Keys,
+    /// Notes sounding from the keys directly (arpeggiator off), to stop them on panic.
+    direct: [bool; 128],
+    inputs: FixedQueue<InputEvent>,
+    outputs: FixedQueue<NoteEvent>,
+    status: Status,
+}
+
+impl Engine {
+    /// An engine playing `patch` at `sample_rate`. Builds both networks (allocates).
+    pub fn new(sample_rate: f64, patch: &Patch) -> Self {
+        let sample_rate = if sample_rate.is_finite() { sample_rate.clamp(8000.0, 384_000.0) } else { 48000.0 };
+        let v = patch.values.clone();
+        let mut smoothed = [0.0; PARAM_COUNT];
+        let mut smooth_coef = [1.0; PARAM_COUNT];
+        for (i, spec) in PARAMS.iter().enumerate() {
+            smoothed[i] = v.get(ParamId::from_index(i).expect("table index"));
+            if spec.smoothing_ms > 0.0 {
+                let tau_frames = spec.smoothing_ms as f64 * 0.001 * sample_rate;
+                smooth_coef[i] = 1.0 - libm::exp(-(CONTROL_FRAMES as f64) / tau_frames);
+            }
+        }
+        let lfo_built = lfo_shape(&v);
+        let arp_built = arp_shape(&v);
+        let built = Rebuild { lfo: Some(lfo_built), arp: Some(arp_built) }.build();
+        let mut engine = Self {
+            sample_rate,
+            frame: 0,
+            transport: Transport::new(sample_rate, v.get(ParamId::Tempo), v.on(ParamId::Playing)),
+            beat_clock: Clock::new(1.0, 0.5),
+            bar_clock: Clock::new(v.get(ParamId::BeatsPerBar), 0.5),
+            lfo_clock: Clock::new(DIVISION_BEATS[v.index(ParamId::LfoDivision)], v.get(ParamId::Swing) / 100.0),
+            lfo_free: FreeClock::new(),
+            arp_clock: Clock::new(DIVISION_BEATS[v.index(ParamId::ArpDivision)], v.get(ParamId::ArpSwing) / 100.0),
+            lfo: LfoUnit::new(built.lfo.expect("built")),
+            lfo_built,
+            arp: ArpUnit::new(built.arp.expect("built"), arp_built.2),
+            arp_built,
+            synth: Synth::new(sample_rate as f32, synth_settings(&v, &smoothed)),
+            keys: Keys::default(),
+            direct: [false; 128],
+            inputs: FixedQueue::with_capacity(INPUT_CAPACITY),
+            outputs: FixedQueue::with_capacity(OUTPUT_CAPACITY),
+            status: Status::default(),
+            values: v,
+            smoothed,
+            smooth_coef,
+        };
+        engine.apply_knobs();
+        engine
+    }
+
+    pub fn sample_rate(&self) -> f64 {
+        self.sample_rate
+    }
+
+    /// Frames rendered so far: the frame the next sample will have.
+    pub fn frame(&self) -> u64 {
+        self.frame
+    }
+
+    /// The patch as it stands now (knob changes included).
+    pub fn patch(&self) -> Patch {
+        Patch { values: self.values.clone() }
+    }
+
+    pub fn param(&self, id: ParamId) -> f64 {
+        self.values.get(id)
+    }
+
+    /// Queues an input for its frame (frames already past apply at the start of the next block).
+    /// False, and counted, when the queue is full. Never allocates.
+    pub fn push_event(&mut self, event: InputEvent) -> bool {
+        let ok = self.inputs.insert_by_frame(event);
+        if !ok {
+            self.status.dropped_inputs += 1;
+        }
+        ok
+    }
+
+    /// Note events produced since the last drain, in frame order.
+    pub fn notes(&self) -> &[NoteEvent] {
+        self.outputs.as_slice()
+    }
+
+    /// Forgets the notes returned by [`Engine::notes`].
+    pub fn clear_notes(&mut self) {
+        self.outputs.clear();
+    }
+
+    pub fn status(&self) -> Status {
+        Status {
+            frame: self.frame,
+            lfo_nan_resets: self.lfo.reservoir.esn().nan_resets(),
+            arp_nan_resets: self.arp.reservoir.esn().nan_resets(),
+            voices_stolen: self.synth.stolen(),
+            synth_non_finite: self.synth.non_finite(),
+            sounding: self.synth.sounding(),
+            rebuild_pending: self.pending_rebuild().is_some(),
+            ..self.status
+        }
+    }
+
+    /// The networks whose shape no longer matches the parameters, if any.
+    pub fn pending_rebuild(&self) -> Option<Rebuild> {
+        let lfo = (lfo_shape(&self.values) != self.lfo_built).then(|| lfo_shape(&self.values));
+        let arp = (arp_shape(&self.values) != self.arp_built).then(|| arp_shape(&self.values));
+        (lfo.is_some() || arp.is_some()).then_some(Rebuild { lfo, arp })
+    }
+
+    /// Swaps in networks built by [`Rebuild::build`]; returns the old ones so the caller can drop
+    /// them off the audio path. A network that no longer matches the parameters is refused
+    /// (returned as is).
+    pub fn install(&mut self, mut built: Built) -> Built {
+        let mut old = Built { lfo: None, arp: None };
+        if let Some(lfo) = built.lfo.take() {
+            let shape = (lfo.esn().neurons(), 0.0, 0);
+            let wanted = lfo_shape(&self.values);
+            if shape.0 == wanted.0.clamp(1, tidepool_reservoir::MAX_NEURONS) {
+                let fresh = LfoUnit::new(lfo);
+                old.lfo = Some(std::mem::replace(&mut self.lfo, fresh).reservoir);
+                self.lfo_built = wanted;
+            } else {
+                old.lfo = Some(lfo);
+            }
+        }
+        if let Some(arp) = built.arp.take() {
+            let wanted = arp_shape(&self.values);
+            if arp.esn().neurons() == wanted.0.clamp(1, tidepool_reservoir::MAX_NEURONS) {
+                let fresh = ArpUnit::new(arp, wanted.2);
+                let previous = std::mem::replace(&mut self.arp, fresh);
+                old.arp = Some(previous.reservoir);
+                self.arp_built = wanted;
+            } else {
+                old.arp = Some(arp);
+            }
+        }
+        self.apply_knobs();
+        old
+    }
+
+    /// Reservoir neurons of the LFO (for the activity view).
+    pub fn lfo_state(&self) -> &[f32] {
+        self.lfo.reservoir.esn().state()
+    }
+
+    /// The LFO's current smoothed outputs, 0..1 (for the scope).
+    pub fn lfo_values(&self) -> [f32; tidepool_reservoir::MAX_LFO_OUTPUTS] {
+        self.lfo.values_at(self.frame, Smoothing::from_index(self.values.index(ParamId::LfoSmoothing)))
+    }
+
+    /// p of the last reservoir arpeggio step, one per entry (ReMi's Fig. 2).
+    pub fn arp_probabilities(&self) -> &[f32] {
+        self.arp.reservoir.probabilities()
+    }
+
+    /// The arpeggiator's entries (pitches in arpeggio order).
+    pub fn arp_entries(&self) -> impl Iterator<Item = u8> + '_ {
+        self.arp.entries().iter().map(|e| e.pitch)
+    }
+
+    /// Renders `left.len()` frames (the shorter of the two slices). Never allocates or panics.
+    pub fn process(&mut self, left: &mut [f32], right: &mut [f32]) {
+        let len = left.len().min(right.len());
+        for (l, r) in left[..len].iter_mut().zip(right[..len].iter_mut()) {
+            while self.inputs.peek().is_some_and(|e| e.frame <= self.frame) {
+                if let Some(event) = self.inputs.pop() {
+                    self.apply(event.input);
+                }
+            }
+            self.tick();
+            (*l, *r) = self.synth.frame();
+            self.frame += 1;
+        }
+    }
+
+    /// Everything that happens at one frame before the synth renders it.
+    #[inline]
+    fn tick(&mut self) {
+        let frame = self.frame;
+        let playing = self.transport.playing();
+        let pos = self.transport.position(frame);
+        if playing {
+            let beat = self.beat_clock.poll(pos);
+            let bar = self.bar_clock.poll(pos);
+            let pulse_mode = self.values.index(ParamId::LfoPulse);
+            if (pulse_mode == 2 && beat) || (pulse_mode == 3 && bar) {
+                self.lfo.pulse_pending = true;
+            }
+        }
+        // Offs before ons: a note ending on the frame where the next begins must not cut it.
+        let (synth, outputs, status) = (&mut self.synth, &mut self.outputs, &mut self.status);
+        self.arp.due_offs(frame, |pitch| {
+            synth.note_off(pitch);
+            emit(outputs, status, NoteEvent { frame, pitch, velocity: 0, source: Source::Arp });
+        });
+        self.lfo_tick(frame, playing, pos);
+        if playing && self.arp_clock.poll(pos) {
+            self.arp_step(frame, pos);
+        }
+        if frame % CONTROL_FRAMES as u64 == 0 {
+            self.control(frame);
+        }
+    }
+
+    fn lfo_tick(&mut self, frame: u64, playing: bool, pos: f64) {
+        let v = &self.values;
+        let free = v.index(ParamId::LfoSync) == 1;
+        let step_frames = if free {
+            let period = self.sample_rate / v.get(ParamId::LfoRate);
+            if !self.lfo_free.poll(frame, period) {
+                return;
+            }
+            period
+        } else {
+            if !(playing && self.lfo_clock.poll(pos)) {
+                return;
+            }
+            self.lfo_clock.beats_to_next(pos) * self.transport.frames_per_beat()
+        };
+        let pulse = match v.index(ParamId::LfoPulse) {
+            1 => self.lfo.steps() % v.get(ParamId::LfoPulseEvery) as u64 == 0,
+            2 | 3 => self.lfo.pulse_pending,
+            _ => false,
+        };
+        let level = if pulse { v.get(ParamId::LfoPulseLevel) as f32 } else { 0.0 };
+        let smoothing = Smoothing::from_index(v.index(ParamId::LfoSmoothing));
+        self.lfo.step(frame, step_frames, level, smoothing);
+    }
+
+    fn arp_step(&mut self, frame: u64, pos: f64) {
+        let v = &self.values;
+        let mode = Mode::from_index(v.index(ParamId::ArpMode));
+        if mode == Mode::Off {
+            return;
+        }
+        self.arp.collect(&self.keys, v.index(ParamId::ArpOctaves), mode == Mode::Played);
+        let velocity = match v.index(ParamId::ArpVelocityMode) {
+            0 => Velocity::Fixed(v.get(ParamId::ArpFixedVelocity) as u8),
+            1 => Velocity::Played,
+            _ => Velocity::Accent,
+        };
+        let Some(note) = self.arp.choose(mode, v.get(ParamId::ArpConfidence) as f32, velocity) else {
+            return;
+        };
+        let step_frames = self.arp_clock.beats_to_next(pos) * self.transport.frames_per_beat();
+        let gate = (v.get(ParamId::ArpGate) * step_frames).round().max(1.0) as u64;
+        self.synth.note_on(note.pitch, note.velocity);
+        emit(&mut self.outputs, &mut self.status, NoteEvent {
+            frame,
+            pitch: note.pitch,
+            velocity: note.velocity,
+            source: Source::Arp,
+        });
+        if !self.arp.schedule_off(frame + gate, note.pitch) {
+            self.arp_note_off(frame, note.pitch);
+        }
+    }
+
+    fn arp_note_off(&mut self, frame: u64, pitch: u8) {
+        self.synth.note_off(pitch);
+        emit(&mut self.outputs, &mut self.status, NoteEvent { frame, pitch, velocity: 0, source: Source::Arp });
+    }
+
+    fn control(&mut self, frame: u64) {
+        for (i, s) in self.smoothed.iter_mut().enumerate() {
+            let target = self.values.get(ParamId::from_index(i).unwrap_or(ParamId::Tempo));
+            *s += (target - *s) * self.smooth_coef[i];
+        }
+        let values = self.lfo.values_at(frame, Smoothing::from_index(self.values.index(ParamId::LfoSmoothing)));
+        let outputs = self.lfo.reservoir.outputs();
+        let modulation = LfoUnit::modulation(&values, outputs, &self.values, &self.smoothed);
+        self.synth.control(synth_settings(&self.values, &self.smoothed), modulation, CONTROL_FRAMES);
+    }
+
+    fn arp_on(&self) -> bool {
+        Mode::from_index(self.values.index(ParamId::ArpMode)) != Mode::Off
+    }
+
+    fn apply(&mut self, input: Input) {
+        let frame = self.frame;
+        match input {
+            Input::NoteOn { pitch, velocity: 0 } => self.apply(Input::NoteOff { pitch }),
+            Input::NoteOn { pitch, velocity } => {
+                let pitch = pitch.min(127);
+                self.keys.press(pitch, velocity.min(127), self.values.on(ParamId::ArpHold));
+                if !self.arp_on() {
+                    self.direct_on(frame, pitch, velocity.min(127));
+                }
+            }
+            Input::NoteOff { pitch } => {
+                let pitch = pitch.min(127);
+                if self.keys.release(pitch) && !self.arp_on() {
+                    self.direct_off(frame, pitch);
+                }
+            }
+            Input::Sustain(down) => {
+                let arp_on = self.arp_on();
+                let mut ended = [false; 128];
+                self.keys.pedal(down, |p| ended[p as usize] = true);
+                if !arp_on {
+                    for p in (0..128u8).filter(|p| ended[*p as usize]) {
+                        self.direct_off(frame, p);
+                    }
+                }
+            }
+            Input::AllNotesOff => self.all_notes_off(frame),
+            Input::SetParam { id, value } => self.set_param(frame, id, value),
+        }
+    }
+
+    fn direct_on(&mut self, frame: u64, pitch: u8, velocity: u8) {
+        self.synth.note_on(pitch, velocity);
+        self.direct[pitch as usize] = true;
+        emit(&mut self.outputs, &mut self.status, NoteEvent { frame, pitch, velocity, source: Source::Keys });
+    }
+
+    fn direct_off(&mut self, frame: u64, pitch: u8) {
+        if std::mem::take(&mut self.direct[pitch as usize]) {
+            self.synth.note_off(pitch);
+            emit(&mut self.outputs, &mut self.status, NoteEvent { frame, pitch, velocity: 0, source: Source::Keys });
+        }
+    }
+
+    /// Stops every note the engine started, held or not, and forgets held keys and the pedal.
+    fn all_notes_off(&mut self, frame: u64) {
+        self.keys.clear();
+        self.stop_sounding(frame);
+    }
+
+    /// Ends every arpeggiated and direct note (keys stay held).
+    fn stop_sounding(&mut self, frame: u64) {
+        let (synth, outputs, status) = (&mut self.synth, &mut self.outputs, &mut self.status);
+        self.arp.flush_offs(|pitch| {
+            synth.note_off(pitch);
+            emit(outputs, status, NoteEvent { frame, pitch, velocity: 0, source: Source::Arp });
+        });
+        for p in 0..128u8 {
+            self.direct_off(frame, p);
+        }
+        self.synth.release_all();
+    }
+
+    /// Sets a parameter at `frame` (clamped; NaN ignored) and applies what it changes.
+    pub fn set_param(&mut self, frame: u64, id: ParamId, value: f64) {
+        let before = self.values.get(id);
+        let now = self.values.set(id, value);
+        if now == before {
+            return;
+        }
+        let pos = self.transport.position(frame);
+        let v = &self.values;
+        match id {
+            ParamId::Tempo => self.transport.set_bpm(frame, now),
+            ParamId::Playing => {
+                self.transport.set_playing(frame, now >= 0.5);
+                self.stop_sounding(frame);
+                if now >= 0.5 {
+                    for c in [&mut self.beat_clock, &mut self.bar_clock, &mut self.lfo_clock, &mut self.arp_clock] {
+                        c.realign(0.0);
+                    }
+                    self.arp.restart();
+                    if self.values.index(ParamId::LfoSync) == 0 {
+                        self.lfo.restart();
+                    }
+                }
+            }
+            ParamId::BeatsPerBar => self.bar_clock.set(now, 0.5, pos),
+            ParamId::Swing | ParamId::LfoDivision => {
+                self.lfo_clock.set(DIVISION_BEATS[v.index(ParamId::LfoDivision)], v.get(ParamId::Swing) / 100.0, pos)
+            }
+            ParamId::ArpDivision | ParamId::ArpSwing => {
+                self.arp_clock.set(DIVISION_BEATS[v.index(ParamId::ArpDivision)], v.get(ParamId::ArpSwing) / 100.0, pos)
+            }
+            ParamId::LfoSync => {
+                self.lfo_free.restart(frame);
+                self.lfo_clock.realign(pos);
+            }
+            ParamId::ArpMode => self.stop_sounding(frame),
+            ParamId::ArpHold if now < 0.5 => self.keys.unlatch(),
+            _ => self.apply_knobs(),
+        }
+    }
+
+    /// Pushes the reservoir knobs from the parameters into both networks.
+    fn apply_knobs(&mut self) {
+        let v = &self.values;
+        let f = |id| v.get(id) as f32;
+        self.lfo.reservoir.set_knobs(EsnKnobs {
+            spectral_radius: f(ParamId::LfoSpectralRadius),
+            leak: f(ParamId::LfoLeak),
+            input_scaling: f(ParamId::LfoInputScaling),
+            feedback_scaling: f(ParamId::LfoFeedbackScaling),
+            bias_scaling: f(ParamId::LfoBiasScaling),
+            output_scaling: f(ParamId::LfoOutputScaling),
+        });
+        self.lfo.reservoir.set_outputs(v.index(ParamId::LfoOutputs));
+        self.arp.reservoir.set_knobs(EsnKnobs {
+            spectral_radius: f(ParamId::ArpSpectralRadius),
+            leak: f(ParamId::ArpLeak),
+            input_scaling: 1.0,
+            feedback_scaling: f(ParamId::ArpFeedbackScaling),
+            bias_scaling: f(ParamId::ArpBiasScaling),
+            output_scaling: f(ParamId::ArpOutputScaling),
+        });
+    }
+
+    /// Test and fault-injection hook: puts `value` into one LFO neuron, as a NaN from a bad
+    /// network would. The next step detects it, resets and counts it.
+    pub fn inject_lfo_state(&mut self, neuron: usize, value: f32) {
+        self.lfo.reservoir.esn_mut().poke_state(neuron, value);
+    }
+}
+
+fn emit(outputs: &mut FixedQueue<NoteEvent>, status: &mut Status, note: NoteEvent) {
+    if !outputs.push(note) {
+        status.dropped_notes += 1;
+    }
+}
+
+fn synth_settings(v: &ParamValues, smoothed: &[f64]) -> SynthSettings {
+    let s = |id: ParamId| smoothed[id.index()] as f32;
+    let f = |id: ParamId| v.get(id) as f32;
+    SynthSettings {
+        wave: v.index(ParamId::SynthWave),
+        detune_cents: s(ParamId::SynthDetune),
+        osc2_level: s(ParamId::SynthOsc2),
+        cutoff_hz: s(ParamId::SynthCutoff),
+        resonance: s(ParamId::SynthResonance),
+        filter_env_oct: f(ParamId::SynthFilterEnv),
+        attack_ms: f(ParamId::SynthAttack),
+        decay_ms: f(ParamId::SynthDecay),
+        sustain: f(ParamId::SynthSustain),
+        release_ms: f(ParamId::SynthRelease),
+        voices: v.index(ParamId::SynthVoices),
+        gain_db: s(ParamId::SynthGain),
+    }
+}

@@ -1,0 +1,147 @@
+//! Timed input and output events and the fixed-capacity queues that carry them without allocating.
+
+use crate::params::ParamId;
+
+/// What a musician (or a host) does, at a sample frame.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Input {
+    NoteOn { pitch: u8, velocity: u8 },
+    NoteOff { pitch: u8 },
+    /// The sustain pedal (MIDI CC64 ≥ 64 is down).
+    Sustain(bool),
+    /// Panic: every held, sustained, latched and sounding note stops.
+    AllNotesOff,
+    SetParam { id: ParamId, value: f64 },
+}
+
+/// An input at an absolute sample frame (frames count from the engine's start).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct InputEvent {
+    pub frame: u64,
+    pub input: Input,
+}
+
+/// Which generator played a note.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// Played directly (arpeggiator off).
+    Keys,
+    Arp,
+}
+
+/// A note the engine played, at the exact frame it sounds: the MIDI-out and display stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NoteEvent {
+    pub frame: u64,
+    pub pitch: u8,
+    /// 0 is a note-off.
+    pub velocity: u8,
+    pub source: Source,
+}
+
+/// A queue with a capacity fixed at construction: pushing never allocates, a full queue refuses.
+#[derive(Clone, Debug)]
+pub struct FixedQueue<T> {
+    items: Vec<T>,
+    capacity: usize,
+    head: usize,
+}
+
+impl<T: Copy> FixedQueue<T> {
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self { items: Vec::with_capacity(capacity), capacity, head: 0 }
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len() - self.head
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Appends `item`; false (and nothing stored) when full.
+    pub fn push(&mut self, item: T) -> bool {
+        if self.items.len() == self.capacity {
+            self.compact();
+            if self.items.len() == self.capacity {
+                return false;
+            }
+        }
+        self.items.push(item);
+        true
+    }
+
+    pub fn peek(&self) -> Option<&T> {
+        self.items.get(self.head)
+    }
+
+    pub fn pop(&mut self) -> Option<T> {
+        let item = self.items.get(self.head).copied();
+        if item.is_some() {
+            self.head += 1;
+            if self.head == self.items.len() {
+                self.clear();
+            }
+        }
+        item
+    }
+
+    pub fn clear(&mut self) {
+        self.items.clear();
+        self.head = 0;
+    }
+
+    /// The queued items, oldest first.
+    pub fn as_slice(&self) -> &[T] {
+        &self.items[self.head..]
+    }
+
+    fn compact(&mut self) {
+        if self.head > 0 {
+            self.items.drain(..self.head);
+            self.head = 0;
+        }
+    }
+}
+
+impl FixedQueue<InputEvent> {
+    /// Inserts keeping frames in order (stable for equal frames), so events may arrive out of order.
+    pub fn insert_by_frame(&mut self, event: InputEvent) -> bool {
+        if !self.push(event) {
+            return false;
+        }
+        let slice = &mut self.items[self.head..];
+        let mut i = slice.len() - 1;
+        while i > 0 && slice[i - 1].frame > slice[i].frame {
+            slice.swap(i - 1, i);
+            i -= 1;
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(frame: u64) -> InputEvent {
+        InputEvent { frame, input: Input::AllNotesOff }
+    }
+
+    #[test]
+    fn queue_refuses_when_full_and_orders_by_frame() {
+        let mut q = FixedQueue::with_capacity(3);
+        assert!(q.insert_by_frame(ev(5)));
+        assert!(q.insert_by_frame(ev(1)));
+        assert!(q.insert_by_frame(ev(3)));
+        assert!(!q.insert_by_frame(ev(0)));
+        let frames: Vec<u64> = q.as_slice().iter().map(|e| e.frame).collect();
+        assert_eq!(frames, [1, 3, 5]);
+        assert_eq!(q.pop().unwrap().frame, 1);
+        assert!(q.insert_by_frame(ev(4)), "space freed by pop is reused");
+        let frames: Vec<u64> = std::iter::from_fn(|| q.pop()).map(|e| e.frame).collect();
+        assert_eq!(frames, [3, 4, 5]);
+        assert!(q.is_empty());
+    }
+}

@@ -1,0 +1,34 @@
+//! The tidepool engine: transport, parameters and patches, the reservoir LFO and arpeggiator of
+//! ReMi driving a polyphonic synth, all on one sample-accurate clock.
+//!
+//! Pure Rust, no browser or audio-API dependency: the CLI renders with it natively and the wasm
+//! crate runs it unchanged inside an AudioWorklet.
+//!
+//! ```
+//! use tidepool_engine::{Engine, Input, InputEvent, Patch};
+//! let mut engine = Engine::new(48000.0, &Patch::default());
+//! engine.push_event(InputEvent { frame: 0, input: Input::NoteOn { pitch: 60, velocity: 100 } });
+//! let (mut l, mut r) = (vec![0.0; 4800], vec![0.0; 4800]);
+//! engine.process(&mut l, &mut r);
+//! assert!(engine.notes().iter().any(|n| n.pitch == 60 && n.velocity > 0));
+//! ```
+
+mod arp;
+mod engine;
+mod events;
+mod keys;
+mod lfo;
+pub mod params;
+mod patch;
+pub mod render;
+mod synth;
+mod transport;
+
+pub use arp::{Mode as ArpMode, Velocity as ArpVelocity};
+pub use engine::{Built, Engine, Rebuild, Status, CONTROL_FRAMES, INPUT_CAPACITY, OUTPUT_CAPACITY};
+pub use events::{FixedQueue, Input, InputEvent, NoteEvent, Source};
+pub use lfo::{Destination, Smoothing};
+pub use params::{ParamId, ParamSpec, ParamValues, PARAMS};
+pub use patch::{format_value, Parsed, Patch, PatchError, MAX_PATCH_BYTES, VERSION_TAG};
+pub use synth::{Modulation, SynthSettings, CEILING, MAX_VOICES};
+pub use transport::{Clock, FreeClock, Transport};

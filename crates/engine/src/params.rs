@@ -1,0 +1,299 @@
+//! Every parameter, declared once: key, name, range, unit, default, smoothing. The CLI, the UI and
+//! the patch codec all read this table.
+
+/// How a parameter's value space looks.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Kind {
+    /// A real number in [min, max]; `log` says the UI should use a logarithmic scale.
+    Real { min: f64, max: f64, log: bool },
+    /// A whole number in [min, max].
+    Int { min: f64, max: f64 },
+    /// Off (0) or on (1).
+    Toggle,
+    /// An index into named choices; the patch text uses the names.
+    Choice(&'static [&'static str]),
+}
+
+/// Where a parameter lives in the UI.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Group {
+    Transport,
+    Lfo,
+    Arp,
+    Synth,
+}
+
+/// One row of the parameter table.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ParamSpec {
+    /// Stable key used in patch text, URLs and the CLI. Never rename one: old links would break.
+    pub key: &'static str,
+    pub name: &'static str,
+    pub group: Group,
+    pub kind: Kind,
+    pub default: f64,
+    pub unit: &'static str,
+    /// Time constant the engine smooths changes with (0: applied at once).
+    pub smoothing_ms: f32,
+    /// Changing it rebuilds a network (off the audio path) instead of turning a knob.
+    pub structural: bool,
+}
+
+impl ParamSpec {
+    pub fn min(&self) -> f64 {
+        match self.kind {
+            Kind::Real { min, .. } | Kind::Int { min, .. } => min,
+            Kind::Toggle | Kind::Choice(_) => 0.0,
+        }
+    }
+
+    pub fn max(&self) -> f64 {
+        match self.kind {
+            Kind::Real { max, .. } | Kind::Int { max, .. } => max,
+            Kind::Toggle => 1.0,
+            Kind::Choice(names) => (names.len() - 1) as f64,
+        }
+    }
+
+    /// The nearest valid value: clamped to the range, whole numbers rounded. None for NaN.
+    pub fn sanitize(&self, value: f64) -> Option<f64> {
+        if value.is_nan() {
+            return None;
+        }
+        let v = value.clamp(self.min(), self.max());
+        Some(match self.kind {
+            Kind::Real { .. } => v,
+            _ => libm::round(v),
+        })
+    }
+}
+
+pub const DIVISION_NAMES: &[&str] = &[
+    "1/1", "1/2", "1/4", "1/8", "1/16", "1/32", "1/64", "1/2d", "1/4d", "1/8d", "1/16d", "1/32d",
+    "1/2t", "1/4t", "1/8t", "1/16t", "1/32t",
+];
+
+/// Length in quarter-note beats of each entry of [`DIVISION_NAMES`].
+pub const DIVISION_BEATS: &[f64] = &[
+    4.0,
+    2.0,
+    1.0,
+    0.5,
+    0.25,
+    0.125,
+    0.0625,
+    3.0,
+    1.5,
+    0.75,
+    0.375,
+    0.1875,
+    4.0 / 3.0,
+    2.0 / 3.0,
+    1.0 / 3.0,
+    1.0 / 6.0,
+    1.0 / 12.0,
+];
+
+pub const SYNC_NAMES: &[&str] = &["sync", "free"];
+pub const SMOOTHING_NAMES: &[&str] = &["off", "linear", "smooth"];
+pub const PULSE_NAMES: &[&str] = &["off", "steps", "beat", "bar"];
+pub const DEST_NAMES: &[&str] = &["none", "cutoff", "amp", "pitch", "pan"];
+pub const ARP_MODE_NAMES: &[&str] = &["off", "reservoir", "up", "down", "updown", "random", "played"];
+pub const VELOCITY_NAMES: &[&str] = &["fixed", "played", "accent"];
+pub const WAVE_NAMES: &[&str] = &["saw", "square"];
+
+const fn real(min: f64, max: f64) -> Kind {
+    Kind::Real { min, max, log: false }
+}
+const fn log(min: f64, max: f64) -> Kind {
+    Kind::Real { min, max, log: true }
+}
+const fn int(min: f64, max: f64) -> Kind {
+    Kind::Int { min, max }
+}
+
+/// Declares [`ParamId`] and [`PARAMS`] from one list, so the two can never disagree.
+macro_rules! params {
+    ($($id:ident: $key:literal, $name:literal, $group:ident, $kind:expr, $default:expr, $unit:literal,
+       $smooth:expr, $structural:expr;)*) => {
+        /// Index of a parameter in [`PARAMS`].
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #[repr(u8)]
+        pub enum ParamId { $($id),* }
+
+        /// The parameter table, in [`ParamId`] order.
+        pub const PARAMS: &[ParamSpec] = &[$(ParamSpec {
+            key: $key, name: $name, group: Group::$group, kind: $kind, default: $default as f64,
+            unit: $unit, smoothing_ms: $smooth as f32, structural: $structural,
+        }),*];
+
+        const ALL: &[ParamId] = &[$(ParamId::$id),*];
+    };
+}
+
+const SEED_MAX: f64 = 4_294_967_295.0;
+
+params! {
+    Tempo: "bpm", "Tempo", Transport, real(20.0, 300.0), 120, "BPM", 0, false;
+    BeatsPerBar: "bpb", "Beats per bar", Transport, int(1.0, 16.0), 4, "", 0, false;
+    Playing: "play", "Play", Transport, Kind::Toggle, 1, "", 0, false;
+    Swing: "swing", "Swing", Transport, real(50.0, 75.0), 50, "%", 0, false;
+
+    LfoNeurons: "lfo.n", "LFO neurons", Lfo, int(1.0, 1000.0), 300, "", 0, true;
+    LfoConnectivity: "lfo.conn", "LFO connectivity", Lfo, real(0.01, 1.0), 0.1, "", 0, true;
+    LfoSeed: "lfo.seed", "LFO seed", Lfo, int(0.0, SEED_MAX), 1, "", 0, true;
+    LfoSpectralRadius: "lfo.sr", "LFO spectral radius", Lfo, real(0.0, 2.0), 1.1, "", 0, false;
+    LfoLeak: "lfo.leak", "LFO leak rate", Lfo, real(0.0, 1.0), 0.3, "", 0, false;
+    LfoInputScaling: "lfo.in", "LFO input scaling", Lfo, real(0.0, 10.0), 1, "", 0, false;
+    LfoFeedbackScaling: "lfo.fb", "LFO feedback scaling", Lfo, real(0.0, 10.0), 1, "", 0, false;
+    LfoBiasScaling: "lfo.bias", "LFO bias scaling", Lfo, real(0.0, 10.0), 0.2, "", 0, false;
+    LfoOutputScaling: "lfo.out", "LFO output scaling", Lfo, real(0.0, 20.0), 3, "", 0, false;
+    LfoOutputs: "lfo.outs", "LFO outputs", Lfo, int(1.0, 4.0), 2, "", 0, false;
+    LfoSync: "lfo.sync", "LFO rate mode", Lfo, Kind::Choice(SYNC_NAMES), 0, "", 0, false;
+    LfoDivision: "lfo.div", "LFO step (synced)", Lfo, Kind::Choice(DIVISION_NAMES), 4, "", 0, false;
+    LfoRate: "lfo.hz", "LFO step rate (free)", Lfo, log(0.1, 1000.0), 20, "steps/s", 0, false;
+    LfoSmoothing: "lfo.smooth", "LFO smoothing", Lfo, Kind::Choice(SMOOTHING_NAMES), 2, "", 0, false;
+    LfoPulse: "lfo.pulse", "Pulse input", Lfo, Kind::Choice(PULSE_NAMES), 0, "", 0, false;
+    LfoPulseEvery: "lfo.pk", "Pulse every", Lfo, int(1.0, 64.0), 8, "steps", 0, false;
+    LfoPulseLevel: "lfo.pamp", "Pulse intensity", Lfo, real(0.0, 10.0), 1, "", 0, false;
+    LfoPitchRange: "lfo.cents", "LFO pitch range", Lfo, real(0.0, 1200.0), 50, "cents", 0, false;
+    LfoDest1: "lfo.dest1", "Output 1 destination", Lfo, Kind::Choice(DEST_NAMES), 1, "", 0, false;
+    LfoDepth1: "lfo.depth1", "Output 1 depth", Lfo, real(0.0, 1.0), 0.5, "", 20, false;
+    LfoOffset1: "lfo.off1", "Output 1 offset", Lfo, real(-1.0, 1.0), 0, "", 20, false;
+    LfoDest2: "lfo.dest2", "Output 2 destination", Lfo, Kind::Choice(DEST_NAMES), 4, "", 0, false;
+    LfoDepth2: "lfo.depth2", "Output 2 depth", Lfo, real(0.0, 1.0), 0.4, "", 20, false;
+    LfoOffset2: "lfo.off2", "Output 2 offset", Lfo, real(-1.0, 1.0), 0, "", 20, false;
+    LfoDest3: "lfo.dest3", "Output 3 destination", Lfo, Kind::Choice(DEST_NAMES), 0, "", 0, false;
+    LfoDepth3: "lfo.depth3", "Output 3 depth", Lfo, real(0.0, 1.0), 0.5, "", 20, false;
+    LfoOffset3: "lfo.off3", "Output 3 offset", Lfo, real(-1.0, 1.0), 0, "", 20, false;
+    LfoDest4: "lfo.dest4", "Output 4 destination", Lfo, Kind::Choice(DEST_NAMES), 0, "", 0, false;
+    LfoDepth4: "lfo.depth4", "Output 4 depth", Lfo, real(0.0, 1.0), 0.5, "", 20, false;
+    LfoOffset4: "lfo.off4", "Output 4 offset", Lfo, real(-1.0, 1.0), 0, "", 20, false;
+
+    ArpMode: "arp.mode", "Arpeggiator mode", Arp, Kind::Choice(ARP_MODE_NAMES), 1, "", 0, false;
+    ArpNeurons: "arp.n", "Arp neurons", Arp, int(1.0, 1000.0), 100, "", 0, true;
+    ArpConnectivity: "arp.conn", "Arp connectivity", Arp, real(0.01, 1.0), 0.1, "", 0, true;
+    ArpSeed: "arp.seed", "Arp seed", Arp, int(0.0, SEED_MAX), 1, "", 0, true;
+    ArpSpectralRadius: "arp.sr", "Arp spectral radius", Arp, real(0.0, 2.0), 1.2, "", 0, false;
+    ArpLeak: "arp.leak", "Arp leak rate", Arp, real(0.0, 1.0), 0.6, "", 0, false;
+    ArpFeedbackScaling: "arp.fb", "Arp feedback scaling", Arp, real(0.0, 10.0), 1, "", 0, false;
+    ArpBiasScaling: "arp.bias", "Arp bias scaling", Arp, real(0.0, 10.0), 0.3, "", 0, false;
+    ArpOutputScaling: "arp.out", "Arp output scaling", Arp, real(0.0, 20.0), 1, "", 0, false;
+    ArpConfidence: "arp.beta", "Confidence β", Arp, log(0.001, 1000.0), 5, "", 0, false;
+    ArpDivision: "arp.div", "Arp step", Arp, Kind::Choice(DIVISION_NAMES), 4, "", 0, false;
+    ArpGate: "arp.gate", "Gate length", Arp, real(0.05, 1.0), 0.5, "of step", 0, false;
+    ArpSwing: "arp.swing", "Arp swing", Arp, real(50.0, 75.0), 50, "%", 0, false;
+    ArpVelocityMode: "arp.vel", "Velocity", Arp, Kind::Choice(VELOCITY_NAMES), 1, "", 0, false;
+    ArpFixedVelocity: "arp.fixv", "Fixed velocity", Arp, int(1.0, 127.0), 100, "", 0, false;
+    ArpOctaves: "arp.oct", "Octaves", Arp, int(1.0, 4.0), 1, "", 0, false;
+    ArpHold: "arp.hold", "Hold", Arp, Kind::Toggle, 0, "", 0, false;
+
+    SynthWave: "syn.wave", "Waveform", Synth, Kind::Choice(WAVE_NAMES), 0, "", 0, false;
+    SynthDetune: "syn.detune", "Detune", Synth, real(0.0, 50.0), 8, "cents", 20, false;
+    SynthOsc2: "syn.osc2", "Oscillator 2 level", Synth, real(0.0, 1.0), 0.6, "", 20, false;
+    SynthCutoff: "syn.cut", "Filter cutoff", Synth, log(20.0, 18000.0), 1800, "Hz", 30, false;
+    SynthResonance: "syn.res", "Resonance", Synth, real(0.0, 1.0), 0.35, "", 30, false;
+    SynthFilterEnv: "syn.fenv", "Filter envelope", Synth, real(0.0, 6.0), 1.5, "oct", 0, false;
+    SynthAttack: "syn.a", "Attack", Synth, log(0.5, 5000.0), 4, "ms", 0, false;
+    SynthDecay: "syn.d", "Decay", Synth, log(1.0, 5000.0), 220, "ms", 0, false;
+    SynthSustain: "syn.s", "Sustain", Synth, real(0.0, 1.0), 0.5, "", 0, false;
+    SynthRelease: "syn.r", "Release", Synth, log(1.0, 10000.0), 250, "ms", 0, false;
+    SynthVoices: "syn.poly", "Voices", Synth, int(1.0, 16.0), 8, "", 0, false;
+    SynthGain: "syn.gain", "Output gain", Synth, real(-60.0, 12.0), -6, "dB", 30, false;
+}
+
+/// Number of parameters.
+pub const PARAM_COUNT: usize = PARAMS.len();
+
+impl ParamId {
+    /// All ids in table order.
+    pub fn all() -> &'static [ParamId] {
+        ALL
+    }
+
+    pub fn spec(self) -> &'static ParamSpec {
+        &PARAMS[self as usize]
+    }
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    pub fn from_index(index: usize) -> Option<ParamId> {
+        ALL.get(index).copied()
+    }
+
+    pub fn from_key(key: &str) -> Option<ParamId> {
+        ALL.iter().copied().find(|id| id.spec().key == key)
+    }
+}
+
+/// One value for every parameter, always valid.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParamValues([f64; PARAM_COUNT]);
+
+impl Default for ParamValues {
+    fn default() -> Self {
+        let mut v = [0.0; PARAM_COUNT];
+        for (slot, spec) in v.iter_mut().zip(PARAMS) {
+            *slot = spec.default;
+        }
+        Self(v)
+    }
+}
+
+impl ParamValues {
+    pub fn get(&self, id: ParamId) -> f64 {
+        self.0[id.index()]
+    }
+
+    /// Sets `id` to the nearest valid value and returns it; NaN leaves the value as it was.
+    pub fn set(&mut self, id: ParamId, value: f64) -> f64 {
+        if let Some(v) = id.spec().sanitize(value) {
+            self.0[id.index()] = v;
+        }
+        self.0[id.index()]
+    }
+
+    /// The value as an index (choices, whole numbers).
+    pub fn index(&self, id: ParamId) -> usize {
+        self.get(id) as usize
+    }
+
+    pub fn on(&self, id: ParamId) -> bool {
+        self.get(id) >= 0.5
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_is_consistent() {
+        let mut keys: Vec<&str> = PARAMS.iter().map(|p| p.key).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        assert_eq!(keys.len(), PARAM_COUNT, "duplicate keys");
+        for (i, id) in ParamId::all().iter().enumerate() {
+            let spec = id.spec();
+            assert_eq!(id.index(), i);
+            assert_eq!(ParamId::from_key(spec.key), Some(*id));
+            assert!(spec.min() <= spec.default && spec.default <= spec.max(), "{}", spec.key);
+            assert_eq!(spec.sanitize(spec.default), Some(spec.default), "{}", spec.key);
+            assert!(spec.key.chars().all(|c| c.is_ascii_alphanumeric() || c == '.'), "{}", spec.key);
+        }
+        assert_eq!(DIVISION_NAMES.len(), DIVISION_BEATS.len());
+    }
+
+    #[test]
+    fn set_clamps_rounds_and_ignores_nan() {
+        let mut v = ParamValues::default();
+        assert_eq!(v.set(ParamId::Tempo, 1e9), 300.0);
+        assert_eq!(v.set(ParamId::Tempo, f64::NAN), 300.0);
+        assert_eq!(v.set(ParamId::Tempo, f64::NEG_INFINITY), 20.0);
+        assert_eq!(v.set(ParamId::LfoNeurons, 12.6), 13.0);
+        assert_eq!(v.set(ParamId::ArpMode, 99.0), (ARP_MODE_NAMES.len() - 1) as f64);
+        assert_eq!(v.set(ParamId::LfoSeed, 4e9), 4e9);
+    }
+}

@@ -1,0 +1,271 @@
+//! The patch text codec: one compact, versioned, human-readable form for URLs, files and the CLI.
+//!
+//! `tp1&bpm=120&lfo.sr=1.1&arp.div=1/16&…` — a version tag, then `key=value` fields joined by `&`,
+//! every parameter written (so a link keeps its sound when defaults change), choices by name,
+//! numbers in Rust's shortest round-trip form. It is also valid as a URL fragment as is.
+//! Parsing is forgiving and untrusting: a bad field is reported by name and skipped, the good
+//! fields are kept, input size is bounded.
+
+use crate::params::{Kind, ParamId, ParamValues};
+use std::fmt;
+
+/// The version tag written first; parsing accepts text without it (with a note).
+pub const VERSION_TAG: &str = "tp1";
+/// Text beyond this many bytes is ignored (a shared link is untrusted input).
+pub const MAX_PATCH_BYTES: usize = 8192;
+const MAX_FIELDS: usize = 512;
+
+/// A whole patch: every parameter, seeds included.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Patch {
+    pub values: ParamValues,
+}
+
+/// What was wrong with one field of a patch text, and what was kept instead.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PatchError {
+    /// The field's key (or a description of the position when there is no key).
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for PatchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+/// A parsed patch and the problems met on the way (empty when the text was clean).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Parsed {
+    pub patch: Patch,
+    pub errors: Vec<PatchError>,
+}
+
+impl Patch {
+    /// The text form of every parameter.
+    pub fn to_text(&self) -> String {
+        let mut out = String::from(VERSION_TAG);
+        for id in ParamId::all() {
+            out.push('&');
+            out.push_str(id.spec().key);
+            out.push('=');
+            out.push_str(&format_value(*id, self.values.get(*id)));
+        }
+        out
+    }
+
+    /// Parses patch text, a URL fragment (`#tp1&…`) or a whole URL. Fields that are missing keep
+    /// their defaults; each bad field is reported and skipped.
+    pub fn parse(text: &str) -> Parsed {
+        Self::parse_onto(Patch::default(), text)
+    }
+
+    /// As [`Patch::parse`], but fields not in the text keep `base`'s values.
+    pub fn parse_onto(base: Patch, text: &str) -> Parsed {
+        let mut patch = base;
+        let mut errors = Vec::new();
+        let mut text = text.trim();
+        if text.len() > MAX_PATCH_BYTES {
+            let mut cut = MAX_PATCH_BYTES;
+            while !text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            errors.push(err("patch", format!("longer than {MAX_PATCH_BYTES} bytes; the rest was ignored")));
+            text = &text[..cut];
+        }
+        if let Some(hash) = text.find('#') {
+            text = &text[hash + 1..];
+        }
+        let mut fields = text.split(['&', ';', '\n']).map(str::trim).filter(|f| !f.is_empty()).peekable();
+        match fields.peek() {
+            Some(&VERSION_TAG) => {
+                fields.next();
+            }
+            Some(first) if !first.contains('=') => {
+                errors.push(err("version", format!("unknown version `{}`; read the fields as {VERSION_TAG}", clip(first))));
+                fields.next();
+            }
+            _ => {}
+        }
+        for (count, field) in fields.enumerate() {
+            if count == MAX_FIELDS {
+                errors.push(err("patch", format!("more than {MAX_FIELDS} fields; the rest was ignored")));
+                break;
+            }
+            if let Err(e) = apply_field(&mut patch.values, field) {
+                errors.push(e);
+            }
+        }
+        Parsed { patch, errors }
+    }
+}
+
+fn apply_field(values: &mut ParamValues, field: &str) -> Result<(), PatchError> {
+    let Some((key, raw)) = field.split_once('=') else {
+        return Err(err(clip(field), "not a key=value field; ignored".into()));
+    };
+    let key = percent_decode(key.trim());
+    let raw = percent_decode(raw.trim());
+    let Some(id) = ParamId::from_key(&key) else {
+        return Err(err(clip(&key), "unknown field; ignored".into()));
+    };
+    let spec = id.spec();
+    let kept = format_value(id, values.get(id));
+    let value = parse_value(id, &raw).ok_or_else(|| {
+        let expected = match spec.kind {
+            Kind::Choice(names) => format!("one of {}", names.join(", ")),
+            Kind::Toggle => "0 or 1".to_string(),
+            _ => format!("a number from {} to {}", spec.min(), spec.max()),
+        };
+        err(spec.key, format!("`{}` is not {expected}; kept {kept}", clip(&raw)))
+    })?;
+    let set = values.set(id, value);
+    if set != value {
+        return Err(err(
+            spec.key,
+            format!("{} is outside {}..{}; using {}", clip(&raw), spec.min(), spec.max(), format_value(id, set)),
+        ));
+    }
+    Ok(())
+}
+
+fn parse_value(id: ParamId, raw: &str) -> Option<f64> {
+    let spec = id.spec();
+    if let Kind::Choice(names) = spec.kind {
+        if let Some(i) = names.iter().position(|n| n.eq_ignore_ascii_case(raw)) {
+            return Some(i as f64);
+        }
+    }
+    if let Kind::Toggle = spec.kind {
+        match raw {
+            "on" | "true" => return Some(1.0),
+            "off" | "false" => return Some(0.0),
+            _ => {}
+        }
+    }
+    let v: f64 = raw.parse().ok()?;
+    // Choice fields may also be given by index; anything non-finite is refused, not clamped.
+    v.is_finite().then_some(v)
+}
+
+/// The text of one value: the choice name, or the shortest form that parses back to it exactly.
+pub fn format_value(id: ParamId, value: f64) -> String {
+    match id.spec().kind {
+        Kind::Choice(names) => names.get(value as usize).copied().unwrap_or(names[0]).to_string(),
+        _ => format!("{value}"),
+    }
+}
+
+fn err(field: &str, message: String) -> PatchError {
+    PatchError { field: field.to_string(), message }
+}
+
+/// At most 40 characters of untrusted text, for messages.
+fn clip(s: &str) -> &str {
+    match s.char_indices().nth(40) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+/// Decodes `%XX` escapes (what browsers do to some characters of a fragment); bad escapes stay.
+fn percent_decode(s: &str) -> String {
+    if !s.contains('%') {
+        return s.to_string();
+    }
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+impl fmt::Display for Patch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_text())
+    }
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_patch_round_trips_and_is_compact() {
+        let text = Patch::default().to_text();
+        assert!(text.starts_with("tp1&bpm=120&"), "{text}");
+        assert!(text.len() < 1000, "{} chars", text.len());
+        let parsed = Patch::parse(&text);
+        assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+        assert_eq!(parsed.patch, Patch::default());
+    }
+
+    #[test]
+    fn every_value_round_trips_exactly() {
+        let mut p = Patch::default();
+        for (i, id) in ParamId::all().iter().enumerate() {
+            let spec = id.spec();
+            let t = (i as f64 * 0.618_033_988_75).fract();
+            p.values.set(*id, spec.min() + t * (spec.max() - spec.min()));
+        }
+        let back = Patch::parse(&p.to_text());
+        assert!(back.errors.is_empty(), "{:?}", back.errors);
+        assert_eq!(back.patch, p);
+    }
+
+    #[test]
+    fn accepts_urls_fragments_and_percent_escapes() {
+        let url = "http://127.0.0.1:8000/index.html#tp1&bpm=97.5&arp.div=1%2F8t&lfo.smooth=off";
+        let parsed = Patch::parse(url);
+        assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+        assert_eq!(parsed.patch.values.get(ParamId::Tempo), 97.5);
+        assert_eq!(format_value(ParamId::ArpDivision, parsed.patch.values.get(ParamId::ArpDivision)), "1/8t");
+        assert_eq!(parsed.patch.values.get(ParamId::LfoSmoothing), 0.0);
+        assert_eq!(parsed.patch.values.get(ParamId::LfoNeurons), 300.0, "missing fields keep defaults");
+    }
+
+    #[test]
+    fn bad_fields_are_named_and_good_ones_kept() {
+        let parsed = Patch::parse("tp1&bpm=fast&lfo.sr=1.5&nope=3&arp.mode=sideways&syn.cut=1e9&junk&arp.oct=2");
+        let fields: Vec<&str> = parsed.errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["bpm", "nope", "arp.mode", "syn.cut", "junk"]);
+        let v = &parsed.patch.values;
+        assert_eq!(v.get(ParamId::Tempo), 120.0);
+        assert_eq!(v.get(ParamId::LfoSpectralRadius), 1.5);
+        assert_eq!(v.get(ParamId::SynthCutoff), 18000.0);
+        assert_eq!(v.get(ParamId::ArpOctaves), 2.0);
+        assert!(parsed.errors[0].to_string().contains("kept 120"), "{}", parsed.errors[0]);
+        assert!(parsed.errors[2].message.contains("reservoir"), "lists the choices");
+    }
+
+    #[test]
+    fn unknown_version_and_oversized_text_are_reported() {
+        let parsed = Patch::parse("tp9&bpm=100");
+        assert_eq!(parsed.errors[0].field, "version");
+        assert_eq!(parsed.patch.values.get(ParamId::Tempo), 100.0);
+        let huge = format!("tp1&bpm=90&{}", "x".repeat(MAX_PATCH_BYTES * 2));
+        let parsed = Patch::parse(&huge);
+        assert_eq!(parsed.patch.values.get(ParamId::Tempo), 90.0);
+        assert!(parsed.errors.iter().any(|e| e.message.contains("longer than")));
+    }
+
+    #[test]
+    fn infinities_and_nan_are_refused_not_clamped() {
+        let parsed = Patch::parse("bpm=inf&lfo.sr=NaN");
+        assert_eq!(parsed.errors.len(), 2);
+        assert_eq!(parsed.patch, Patch::default());
+    }
+}
