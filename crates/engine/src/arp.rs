@@ -21,10 +21,18 @@ pub enum Mode {
 
 impl Mode {
     pub fn from_index(i: usize) -> Self {
-        [Mode::Off, Mode::Reservoir, Mode::Up, Mode::Down, Mode::UpDown, Mode::Random, Mode::Played]
-            .get(i)
-            .copied()
-            .unwrap_or(Mode::Reservoir)
+        [
+            Mode::Off,
+            Mode::Reservoir,
+            Mode::Up,
+            Mode::Down,
+            Mode::UpDown,
+            Mode::Random,
+            Mode::Played,
+        ]
+        .get(i)
+        .copied()
+        .unwrap_or(Mode::Reservoir)
     }
 }
 
@@ -102,8 +110,11 @@ impl ArpUnit {
             for p in 0..128usize {
                 let pitch = p + 12 * octave;
                 if keys.held(p) && pitch < 128 && self.len < MAX_ARP_NOTES {
-                    self.entries[self.len] =
-                        Entry { pitch: pitch as u8, velocity: keys.velocity(p), order: keys.order(p) + 1000 * octave as u64 };
+                    self.entries[self.len] = Entry {
+                        pitch: pitch as u8,
+                        velocity: keys.velocity(p),
+                        order: keys.order(p) + 1000 * octave as u64,
+                    };
                     self.len += 1;
                 }
             }
@@ -148,12 +159,21 @@ impl ArpUnit {
             Velocity::Fixed(v) => v,
             Velocity::Played => entry.velocity,
             Velocity::Accent if mode == Mode::Reservoir => {
-                let p = self.reservoir.probabilities().get(index).copied().unwrap_or(0.0);
+                let p = self
+                    .reservoir
+                    .probabilities()
+                    .get(index)
+                    .copied()
+                    .unwrap_or(0.0);
                 (20.0 + 107.0 * p).round() as u8
             }
             Velocity::Accent => entry.velocity,
         };
-        Some(ArpNote { pitch: entry.pitch, velocity: velocity.clamp(1, 127), index })
+        Some(ArpNote {
+            pitch: entry.pitch,
+            velocity: velocity.clamp(1, 127),
+            index,
+        })
     }
 
     /// Remembers that `pitch` must stop at `frame`. False if the list is full (then the caller
@@ -203,7 +223,9 @@ mod tests {
     }
 
     fn run(u: &mut ArpUnit, mode: Mode, steps: usize) -> Vec<u8> {
-        (0..steps).map(|_| u.choose(mode, 5.0, Velocity::Played).unwrap().pitch).collect()
+        (0..steps)
+            .map(|_| u.choose(mode, 5.0, Velocity::Played).unwrap().pitch)
+            .collect()
     }
 
     #[test]

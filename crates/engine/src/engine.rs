@@ -8,7 +8,7 @@ use crate::arp::{ArpUnit, Mode, Velocity};
 use crate::events::{FixedQueue, Input, InputEvent, NoteEvent, Source};
 use crate::keys::Keys;
 use crate::lfo::{LfoUnit, Smoothing};
-use crate::params::{ParamId, ParamValues, DIVISION_BEATS, PARAM_COUNT, PARAMS};
+use crate::params::{ParamId, ParamValues, DIVISION_BEATS, PARAMS, PARAM_COUNT};
 use crate::patch::Patch;
 use crate::synth::{Synth, SynthSettings};
 use crate::transport::{Clock, FreeClock, Transport};
@@ -66,11 +66,19 @@ impl Rebuild {
 }
 
 fn lfo_shape(v: &ParamValues) -> (usize, f32, u64) {
-    (v.index(ParamId::LfoNeurons), v.get(ParamId::LfoConnectivity) as f32, v.get(ParamId::LfoSeed) as u64)
+    (
+        v.index(ParamId::LfoNeurons),
+        v.get(ParamId::LfoConnectivity) as f32,
+        v.get(ParamId::LfoSeed) as u64,
+    )
 }
 
 fn arp_shape(v: &ParamValues) -> (usize, f32, u64) {
-    (v.index(ParamId::ArpNeurons), v.get(ParamId::ArpConnectivity) as f32, v.get(ParamId::ArpSeed) as u64)
+    (
+        v.index(ParamId::ArpNeurons),
+        v.get(ParamId::ArpConnectivity) as f32,
+        v.get(ParamId::ArpSeed) as u64,
+    )
 }
 
 /// The whole instrument minus I/O.
@@ -102,7 +110,11 @@ pub struct Engine {
 impl Engine {
     /// An engine playing `patch` at `sample_rate`. Builds both networks (allocates).
     pub fn new(sample_rate: f64, patch: &Patch) -> Self {
-        let sample_rate = if sample_rate.is_finite() { sample_rate.clamp(8000.0, 384_000.0) } else { 48000.0 };
+        let sample_rate = if sample_rate.is_finite() {
+            sample_rate.clamp(8000.0, 384_000.0)
+        } else {
+            48000.0
+        };
         let v = patch.values.clone();
         let mut smoothed = [0.0; PARAM_COUNT];
         let mut smooth_coef = [1.0; PARAM_COUNT];
@@ -115,16 +127,26 @@ impl Engine {
         }
         let lfo_built = lfo_shape(&v);
         let arp_built = arp_shape(&v);
-        let built = Rebuild { lfo: Some(lfo_built), arp: Some(arp_built) }.build();
+        let built = Rebuild {
+            lfo: Some(lfo_built),
+            arp: Some(arp_built),
+        }
+        .build();
         let mut engine = Self {
             sample_rate,
             frame: 0,
             transport: Transport::new(sample_rate, v.get(ParamId::Tempo), v.on(ParamId::Playing)),
             beat_clock: Clock::new(1.0, 0.5),
             bar_clock: Clock::new(v.get(ParamId::BeatsPerBar), 0.5),
-            lfo_clock: Clock::new(DIVISION_BEATS[v.index(ParamId::LfoDivision)], v.get(ParamId::Swing) / 100.0),
+            lfo_clock: Clock::new(
+                DIVISION_BEATS[v.index(ParamId::LfoDivision)],
+                v.get(ParamId::Swing) / 100.0,
+            ),
             lfo_free: FreeClock::new(),
-            arp_clock: Clock::new(DIVISION_BEATS[v.index(ParamId::ArpDivision)], v.get(ParamId::ArpSwing) / 100.0),
+            arp_clock: Clock::new(
+                DIVISION_BEATS[v.index(ParamId::ArpDivision)],
+                v.get(ParamId::ArpSwing) / 100.0,
+            ),
             lfo: LfoUnit::new(built.lfo.expect("built")),
             lfo_built,
             arp: ArpUnit::new(built.arp.expect("built"), arp_built.2),
@@ -154,7 +176,9 @@ impl Engine {
 
     /// The patch as it stands now (knob changes included).
     pub fn patch(&self) -> Patch {
-        Patch { values: self.values.clone() }
+        Patch {
+            values: self.values.clone(),
+        }
     }
 
     pub fn param(&self, id: ParamId) -> f64 {
@@ -205,7 +229,10 @@ impl Engine {
     /// them off the audio path. A network that no longer matches the parameters is refused
     /// (returned as is).
     pub fn install(&mut self, mut built: Built) -> Built {
-        let mut old = Built { lfo: None, arp: None };
+        let mut old = Built {
+            lfo: None,
+            arp: None,
+        };
         if let Some(lfo) = built.lfo.take() {
             let shape = (lfo.esn().neurons(), 0.0, 0);
             let wanted = lfo_shape(&self.values);
@@ -239,7 +266,10 @@ impl Engine {
 
     /// The LFO's current smoothed outputs, 0..1 (for the scope).
     pub fn lfo_values(&self) -> [f32; tidepool_reservoir::MAX_LFO_OUTPUTS] {
-        self.lfo.values_at(self.frame, Smoothing::from_index(self.values.index(ParamId::LfoSmoothing)))
+        self.lfo.values_at(
+            self.frame,
+            Smoothing::from_index(self.values.index(ParamId::LfoSmoothing)),
+        )
     }
 
     /// p of the last reservoir arpeggio step, one per entry (ReMi's Fig. 2).
@@ -285,13 +315,22 @@ impl Engine {
         let (synth, outputs, status) = (&mut self.synth, &mut self.outputs, &mut self.status);
         self.arp.due_offs(frame, |pitch| {
             synth.note_off(pitch);
-            emit(outputs, status, NoteEvent { frame, pitch, velocity: 0, source: Source::Arp });
+            emit(
+                outputs,
+                status,
+                NoteEvent {
+                    frame,
+                    pitch,
+                    velocity: 0,
+                    source: Source::Arp,
+                },
+            );
         });
         self.lfo_tick(frame, playing, pos);
         if playing && self.arp_clock.poll(pos) {
             self.arp_step(frame, pos);
         }
-        if frame % CONTROL_FRAMES as u64 == 0 {
+        if frame.is_multiple_of(CONTROL_FRAMES as u64) {
             self.control(frame);
         }
     }
@@ -312,11 +351,18 @@ impl Engine {
             self.lfo_clock.beats_to_next(pos) * self.transport.frames_per_beat()
         };
         let pulse = match v.index(ParamId::LfoPulse) {
-            1 => self.lfo.steps() % v.get(ParamId::LfoPulseEvery) as u64 == 0,
+            1 => self
+                .lfo
+                .steps()
+                .is_multiple_of(v.get(ParamId::LfoPulseEvery) as u64),
             2 | 3 => self.lfo.pulse_pending,
             _ => false,
         };
-        let level = if pulse { v.get(ParamId::LfoPulseLevel) as f32 } else { 0.0 };
+        let level = if pulse {
+            v.get(ParamId::LfoPulseLevel) as f32
+        } else {
+            0.0
+        };
         let smoothing = Smoothing::from_index(v.index(ParamId::LfoSmoothing));
         self.lfo.step(frame, step_frames, level, smoothing);
     }
@@ -327,24 +373,35 @@ impl Engine {
         if mode == Mode::Off {
             return;
         }
-        self.arp.collect(&self.keys, v.index(ParamId::ArpOctaves), mode == Mode::Played);
+        self.arp.collect(
+            &self.keys,
+            v.index(ParamId::ArpOctaves),
+            mode == Mode::Played,
+        );
         let velocity = match v.index(ParamId::ArpVelocityMode) {
             0 => Velocity::Fixed(v.get(ParamId::ArpFixedVelocity) as u8),
             1 => Velocity::Played,
             _ => Velocity::Accent,
         };
-        let Some(note) = self.arp.choose(mode, v.get(ParamId::ArpConfidence) as f32, velocity) else {
+        let Some(note) = self
+            .arp
+            .choose(mode, v.get(ParamId::ArpConfidence) as f32, velocity)
+        else {
             return;
         };
         let step_frames = self.arp_clock.beats_to_next(pos) * self.transport.frames_per_beat();
         let gate = (v.get(ParamId::ArpGate) * step_frames).round().max(1.0) as u64;
         self.synth.note_on(note.pitch, note.velocity);
-        emit(&mut self.outputs, &mut self.status, NoteEvent {
-            frame,
-            pitch: note.pitch,
-            velocity: note.velocity,
-            source: Source::Arp,
-        });
+        emit(
+            &mut self.outputs,
+            &mut self.status,
+            NoteEvent {
+                frame,
+                pitch: note.pitch,
+                velocity: note.velocity,
+                source: Source::Arp,
+            },
+        );
         if !self.arp.schedule_off(frame + gate, note.pitch) {
             self.arp_note_off(frame, note.pitch);
         }
@@ -352,18 +409,36 @@ impl Engine {
 
     fn arp_note_off(&mut self, frame: u64, pitch: u8) {
         self.synth.note_off(pitch);
-        emit(&mut self.outputs, &mut self.status, NoteEvent { frame, pitch, velocity: 0, source: Source::Arp });
+        emit(
+            &mut self.outputs,
+            &mut self.status,
+            NoteEvent {
+                frame,
+                pitch,
+                velocity: 0,
+                source: Source::Arp,
+            },
+        );
     }
 
     fn control(&mut self, frame: u64) {
         for (i, s) in self.smoothed.iter_mut().enumerate() {
-            let target = self.values.get(ParamId::from_index(i).unwrap_or(ParamId::Tempo));
+            let target = self
+                .values
+                .get(ParamId::from_index(i).unwrap_or(ParamId::Tempo));
             *s += (target - *s) * self.smooth_coef[i];
         }
-        let values = self.lfo.values_at(frame, Smoothing::from_index(self.values.index(ParamId::LfoSmoothing)));
+        let values = self.lfo.values_at(
+            frame,
+            Smoothing::from_index(self.values.index(ParamId::LfoSmoothing)),
+        );
         let outputs = self.lfo.reservoir.outputs();
         let modulation = LfoUnit::modulation(&values, outputs, &self.values, &self.smoothed);
-        self.synth.control(synth_settings(&self.values, &self.smoothed), modulation, CONTROL_FRAMES);
+        self.synth.control(
+            synth_settings(&self.values, &self.smoothed),
+            modulation,
+            CONTROL_FRAMES,
+        );
     }
 
     fn arp_on(&self) -> bool {
@@ -376,7 +451,8 @@ impl Engine {
             Input::NoteOn { pitch, velocity: 0 } => self.apply(Input::NoteOff { pitch }),
             Input::NoteOn { pitch, velocity } => {
                 let pitch = pitch.min(127);
-                self.keys.press(pitch, velocity.min(127), self.values.on(ParamId::ArpHold));
+                self.keys
+                    .press(pitch, velocity.min(127), self.values.on(ParamId::ArpHold));
                 if !self.arp_on() {
                     self.direct_on(frame, pitch, velocity.min(127));
                 }
@@ -405,13 +481,31 @@ impl Engine {
     fn direct_on(&mut self, frame: u64, pitch: u8, velocity: u8) {
         self.synth.note_on(pitch, velocity);
         self.direct[pitch as usize] = true;
-        emit(&mut self.outputs, &mut self.status, NoteEvent { frame, pitch, velocity, source: Source::Keys });
+        emit(
+            &mut self.outputs,
+            &mut self.status,
+            NoteEvent {
+                frame,
+                pitch,
+                velocity,
+                source: Source::Keys,
+            },
+        );
     }
 
     fn direct_off(&mut self, frame: u64, pitch: u8) {
         if std::mem::take(&mut self.direct[pitch as usize]) {
             self.synth.note_off(pitch);
-            emit(&mut self.outputs, &mut self.status, NoteEvent { frame, pitch, velocity: 0, source: Source::Keys });
+            emit(
+                &mut self.outputs,
+                &mut self.status,
+                NoteEvent {
+                    frame,
+                    pitch,
+                    velocity: 0,
+                    source: Source::Keys,
+                },
+            );
         }
     }
 
@@ -426,7 +520,16 @@ impl Engine {
         let (synth, outputs, status) = (&mut self.synth, &mut self.outputs, &mut self.status);
         self.arp.flush_offs(|pitch| {
             synth.note_off(pitch);
-            emit(outputs, status, NoteEvent { frame, pitch, velocity: 0, source: Source::Arp });
+            emit(
+                outputs,
+                status,
+                NoteEvent {
+                    frame,
+                    pitch,
+                    velocity: 0,
+                    source: Source::Arp,
+                },
+            );
         });
         for p in 0..128u8 {
             self.direct_off(frame, p);
@@ -449,7 +552,12 @@ impl Engine {
                 self.transport.set_playing(frame, now >= 0.5);
                 self.stop_sounding(frame);
                 if now >= 0.5 {
-                    for c in [&mut self.beat_clock, &mut self.bar_clock, &mut self.lfo_clock, &mut self.arp_clock] {
+                    for c in [
+                        &mut self.beat_clock,
+                        &mut self.bar_clock,
+                        &mut self.lfo_clock,
+                        &mut self.arp_clock,
+                    ] {
                         c.realign(0.0);
                     }
                     self.arp.restart();
@@ -459,12 +567,16 @@ impl Engine {
                 }
             }
             ParamId::BeatsPerBar => self.bar_clock.set(now, 0.5, pos),
-            ParamId::Swing | ParamId::LfoDivision => {
-                self.lfo_clock.set(DIVISION_BEATS[v.index(ParamId::LfoDivision)], v.get(ParamId::Swing) / 100.0, pos)
-            }
-            ParamId::ArpDivision | ParamId::ArpSwing => {
-                self.arp_clock.set(DIVISION_BEATS[v.index(ParamId::ArpDivision)], v.get(ParamId::ArpSwing) / 100.0, pos)
-            }
+            ParamId::Swing | ParamId::LfoDivision => self.lfo_clock.set(
+                DIVISION_BEATS[v.index(ParamId::LfoDivision)],
+                v.get(ParamId::Swing) / 100.0,
+                pos,
+            ),
+            ParamId::ArpDivision | ParamId::ArpSwing => self.arp_clock.set(
+                DIVISION_BEATS[v.index(ParamId::ArpDivision)],
+                v.get(ParamId::ArpSwing) / 100.0,
+                pos,
+            ),
             ParamId::LfoSync => {
                 self.lfo_free.restart(frame);
                 self.lfo_clock.realign(pos);

@@ -5,13 +5,21 @@ use crate::params::ParamId;
 /// What a musician (or a host) does, at a sample frame.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Input {
-    NoteOn { pitch: u8, velocity: u8 },
-    NoteOff { pitch: u8 },
+    NoteOn {
+        pitch: u8,
+        velocity: u8,
+    },
+    NoteOff {
+        pitch: u8,
+    },
     /// The sustain pedal (MIDI CC64 ≥ 64 is down).
     Sustain(bool),
     /// Panic: every held, sustained, latched and sounding note stops.
     AllNotesOff,
-    SetParam { id: ParamId, value: f64 },
+    SetParam {
+        id: ParamId,
+        value: f64,
+    },
 }
 
 /// An input at an absolute sample frame (frames count from the engine's start).
@@ -49,7 +57,11 @@ pub struct FixedQueue<T> {
 
 impl<T: Copy> FixedQueue<T> {
     pub fn with_capacity(capacity: usize) -> Self {
-        Self { items: Vec::with_capacity(capacity), capacity, head: 0 }
+        Self {
+            items: Vec::with_capacity(capacity),
+            capacity,
+            head: 0,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -126,7 +138,10 @@ mod tests {
     use super::*;
 
     fn ev(frame: u64) -> InputEvent {
-        InputEvent { frame, input: Input::AllNotesOff }
+        InputEvent {
+            frame,
+            input: Input::AllNotesOff,
+        }
     }
 
     #[test]

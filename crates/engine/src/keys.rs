@@ -76,7 +76,10 @@ impl Keys {
 
     /// Everything up, pedal included.
     pub fn clear(&mut self) {
-        *self = Self { presses: self.presses, ..Self::default() };
+        *self = Self {
+            presses: self.presses,
+            ..Self::default()
+        };
     }
 
     /// Whether `pitch` is held in any way.

@@ -125,7 +125,12 @@ impl LfoUnit {
 
     /// Routes the outputs through depth, offset and destination. `smoothed` are the engine's
     /// smoothed parameter values (depths and offsets glide).
-    pub fn modulation(values: &[f32; MAX_LFO_OUTPUTS], outputs: usize, params: &ParamValues, smoothed: &[f64]) -> Modulation {
+    pub fn modulation(
+        values: &[f32; MAX_LFO_OUTPUTS],
+        outputs: usize,
+        params: &ParamValues,
+        smoothed: &[f64],
+    ) -> Modulation {
         let mut m = Modulation::default();
         for (k, &(dest, depth, offset)) in ROUTES.iter().enumerate().take(outputs) {
             let depth = smoothed[depth.index()] as f32;
@@ -135,7 +140,9 @@ impl LfoUnit {
                 Destination::None => {}
                 Destination::Cutoff => m.cutoff_oct += CUTOFF_RANGE_OCT * v,
                 Destination::Amp => m.amp *= (1.0 + v).clamp(0.0, 1.0),
-                Destination::Pitch => m.pitch_cents += v * params.get(ParamId::LfoPitchRange) as f32,
+                Destination::Pitch => {
+                    m.pitch_cents += v * params.get(ParamId::LfoPitchRange) as f32
+                }
                 Destination::Pan => m.pan += v,
             }
         }
@@ -170,7 +177,10 @@ mod tests {
         p.set(ParamId::LfoDepth1, 1.0);
         p.set(ParamId::LfoDepth2, 1.0);
         p.set(ParamId::LfoOffset2, -0.5);
-        let smoothed: Vec<f64> = crate::params::ParamId::all().iter().map(|id| p.get(*id)).collect();
+        let smoothed: Vec<f64> = crate::params::ParamId::all()
+            .iter()
+            .map(|id| p.get(*id))
+            .collect();
         let m = LfoUnit::modulation(&[1.0, 0.0, 0.5, 0.5], 2, &p, &smoothed);
         assert_eq!(m.cutoff_oct, 4.0);
         assert_eq!(m.amp, 0.0);

@@ -98,15 +98,31 @@ pub const SYNC_NAMES: &[&str] = &["sync", "free"];
 pub const SMOOTHING_NAMES: &[&str] = &["off", "linear", "smooth"];
 pub const PULSE_NAMES: &[&str] = &["off", "steps", "beat", "bar"];
 pub const DEST_NAMES: &[&str] = &["none", "cutoff", "amp", "pitch", "pan"];
-pub const ARP_MODE_NAMES: &[&str] = &["off", "reservoir", "up", "down", "updown", "random", "played"];
+pub const ARP_MODE_NAMES: &[&str] = &[
+    "off",
+    "reservoir",
+    "up",
+    "down",
+    "updown",
+    "random",
+    "played",
+];
 pub const VELOCITY_NAMES: &[&str] = &["fixed", "played", "accent"];
 pub const WAVE_NAMES: &[&str] = &["saw", "square"];
 
 const fn real(min: f64, max: f64) -> Kind {
-    Kind::Real { min, max, log: false }
+    Kind::Real {
+        min,
+        max,
+        log: false,
+    }
 }
 const fn log(min: f64, max: f64) -> Kind {
-    Kind::Real { min, max, log: true }
+    Kind::Real {
+        min,
+        max,
+        log: true,
+    }
 }
 const fn int(min: f64, max: f64) -> Kind {
     Kind::Int { min, max }
@@ -279,9 +295,24 @@ mod tests {
             let spec = id.spec();
             assert_eq!(id.index(), i);
             assert_eq!(ParamId::from_key(spec.key), Some(*id));
-            assert!(spec.min() <= spec.default && spec.default <= spec.max(), "{}", spec.key);
-            assert_eq!(spec.sanitize(spec.default), Some(spec.default), "{}", spec.key);
-            assert!(spec.key.chars().all(|c| c.is_ascii_alphanumeric() || c == '.'), "{}", spec.key);
+            assert!(
+                spec.min() <= spec.default && spec.default <= spec.max(),
+                "{}",
+                spec.key
+            );
+            assert_eq!(
+                spec.sanitize(spec.default),
+                Some(spec.default),
+                "{}",
+                spec.key
+            );
+            assert!(
+                spec.key
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '.'),
+                "{}",
+                spec.key
+            );
         }
         assert_eq!(DIVISION_NAMES.len(), DIVISION_BEATS.len());
     }
@@ -293,7 +324,10 @@ mod tests {
         assert_eq!(v.set(ParamId::Tempo, f64::NAN), 300.0);
         assert_eq!(v.set(ParamId::Tempo, f64::NEG_INFINITY), 20.0);
         assert_eq!(v.set(ParamId::LfoNeurons, 12.6), 13.0);
-        assert_eq!(v.set(ParamId::ArpMode, 99.0), (ARP_MODE_NAMES.len() - 1) as f64);
+        assert_eq!(
+            v.set(ParamId::ArpMode, 99.0),
+            (ARP_MODE_NAMES.len() - 1) as f64
+        );
         assert_eq!(v.set(ParamId::LfoSeed, 4e9), 4e9);
     }
 }

@@ -71,26 +71,42 @@ impl Patch {
             while !text.is_char_boundary(cut) {
                 cut -= 1;
             }
-            errors.push(err("patch", format!("longer than {MAX_PATCH_BYTES} bytes; the rest was ignored")));
+            errors.push(err(
+                "patch",
+                format!("longer than {MAX_PATCH_BYTES} bytes; the rest was ignored"),
+            ));
             text = &text[..cut];
         }
         if let Some(hash) = text.find('#') {
             text = &text[hash + 1..];
         }
-        let mut fields = text.split(['&', ';', '\n']).map(str::trim).filter(|f| !f.is_empty()).peekable();
+        let mut fields = text
+            .split(['&', ';', '\n'])
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+            .peekable();
         match fields.peek() {
             Some(&VERSION_TAG) => {
                 fields.next();
             }
             Some(first) if !first.contains('=') => {
-                errors.push(err("version", format!("unknown version `{}`; read the fields as {VERSION_TAG}", clip(first))));
+                errors.push(err(
+                    "version",
+                    format!(
+                        "unknown version `{}`; read the fields as {VERSION_TAG}",
+                        clip(first)
+                    ),
+                ));
                 fields.next();
             }
             _ => {}
         }
         for (count, field) in fields.enumerate() {
             if count == MAX_FIELDS {
-                errors.push(err("patch", format!("more than {MAX_FIELDS} fields; the rest was ignored")));
+                errors.push(err(
+                    "patch",
+                    format!("more than {MAX_FIELDS} fields; the rest was ignored"),
+                ));
                 break;
             }
             if let Err(e) = apply_field(&mut patch.values, field) {
@@ -118,13 +134,22 @@ fn apply_field(values: &mut ParamValues, field: &str) -> Result<(), PatchError> 
             Kind::Toggle => "0 or 1".to_string(),
             _ => format!("a number from {} to {}", spec.min(), spec.max()),
         };
-        err(spec.key, format!("`{}` is not {expected}; kept {kept}", clip(&raw)))
+        err(
+            spec.key,
+            format!("`{}` is not {expected}; kept {kept}", clip(&raw)),
+        )
     })?;
     let set = values.set(id, value);
     if set != value {
         return Err(err(
             spec.key,
-            format!("{} is outside {}..{}; using {}", clip(&raw), spec.min(), spec.max(), format_value(id, set)),
+            format!(
+                "{} is outside {}..{}; using {}",
+                clip(&raw),
+                spec.min(),
+                spec.max(),
+                format_value(id, set)
+            ),
         ));
     }
     Ok(())
@@ -152,13 +177,20 @@ fn parse_value(id: ParamId, raw: &str) -> Option<f64> {
 /// The text of one value: the choice name, or the shortest form that parses back to it exactly.
 pub fn format_value(id: ParamId, value: f64) -> String {
     match id.spec().kind {
-        Kind::Choice(names) => names.get(value as usize).copied().unwrap_or(names[0]).to_string(),
+        Kind::Choice(names) => names
+            .get(value as usize)
+            .copied()
+            .unwrap_or(names[0])
+            .to_string(),
         _ => format!("{value}"),
     }
 }
 
 fn err(field: &str, message: String) -> PatchError {
-    PatchError { field: field.to_string(), message }
+    PatchError {
+        field: field.to_string(),
+        message,
+    }
 }
 
 /// At most 40 characters of untrusted text, for messages.
@@ -198,7 +230,6 @@ impl fmt::Display for Patch {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -219,7 +250,8 @@ mod tests {
         for (i, id) in ParamId::all().iter().enumerate() {
             let spec = id.spec();
             let t = (i as f64 * 0.618_033_988_75).fract();
-            p.values.set(*id, spec.min() + t * (spec.max() - spec.min()));
+            p.values
+                .set(*id, spec.min() + t * (spec.max() - spec.min()));
         }
         let back = Patch::parse(&p.to_text());
         assert!(back.errors.is_empty(), "{:?}", back.errors);
@@ -232,14 +264,26 @@ mod tests {
         let parsed = Patch::parse(url);
         assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
         assert_eq!(parsed.patch.values.get(ParamId::Tempo), 97.5);
-        assert_eq!(format_value(ParamId::ArpDivision, parsed.patch.values.get(ParamId::ArpDivision)), "1/8t");
+        assert_eq!(
+            format_value(
+                ParamId::ArpDivision,
+                parsed.patch.values.get(ParamId::ArpDivision)
+            ),
+            "1/8t"
+        );
         assert_eq!(parsed.patch.values.get(ParamId::LfoSmoothing), 0.0);
-        assert_eq!(parsed.patch.values.get(ParamId::LfoNeurons), 300.0, "missing fields keep defaults");
+        assert_eq!(
+            parsed.patch.values.get(ParamId::LfoNeurons),
+            300.0,
+            "missing fields keep defaults"
+        );
     }
 
     #[test]
     fn bad_fields_are_named_and_good_ones_kept() {
-        let parsed = Patch::parse("tp1&bpm=fast&lfo.sr=1.5&nope=3&arp.mode=sideways&syn.cut=1e9&junk&arp.oct=2");
+        let parsed = Patch::parse(
+            "tp1&bpm=fast&lfo.sr=1.5&nope=3&arp.mode=sideways&syn.cut=1e9&junk&arp.oct=2",
+        );
         let fields: Vec<&str> = parsed.errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["bpm", "nope", "arp.mode", "syn.cut", "junk"]);
         let v = &parsed.patch.values;
@@ -247,8 +291,15 @@ mod tests {
         assert_eq!(v.get(ParamId::LfoSpectralRadius), 1.5);
         assert_eq!(v.get(ParamId::SynthCutoff), 18000.0);
         assert_eq!(v.get(ParamId::ArpOctaves), 2.0);
-        assert!(parsed.errors[0].to_string().contains("kept 120"), "{}", parsed.errors[0]);
-        assert!(parsed.errors[2].message.contains("reservoir"), "lists the choices");
+        assert!(
+            parsed.errors[0].to_string().contains("kept 120"),
+            "{}",
+            parsed.errors[0]
+        );
+        assert!(
+            parsed.errors[2].message.contains("reservoir"),
+            "lists the choices"
+        );
     }
 
     #[test]
@@ -259,7 +310,10 @@ mod tests {
         let huge = format!("tp1&bpm=90&{}", "x".repeat(MAX_PATCH_BYTES * 2));
         let parsed = Patch::parse(&huge);
         assert_eq!(parsed.patch.values.get(ParamId::Tempo), 90.0);
-        assert!(parsed.errors.iter().any(|e| e.message.contains("longer than")));
+        assert!(parsed
+            .errors
+            .iter()
+            .any(|e| e.message.contains("longer than")));
     }
 
     #[test]

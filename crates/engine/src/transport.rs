@@ -17,7 +17,14 @@ pub struct Transport {
 
 impl Transport {
     pub fn new(sample_rate: f64, bpm: f64, playing: bool) -> Self {
-        let mut t = Self { sample_rate, bpm, playing, base_frame: 0, base_beats: 0.0, beats_per_frame: 0.0 };
+        let mut t = Self {
+            sample_rate,
+            bpm,
+            playing,
+            base_frame: 0,
+            base_beats: 0.0,
+            beats_per_frame: 0.0,
+        };
         t.beats_per_frame = t.rate();
         t
     }
@@ -85,7 +92,12 @@ pub struct Clock {
 
 impl Clock {
     pub fn new(division: f64, swing: f64) -> Self {
-        Self { division, swing: swing.clamp(0.5, 0.75), index: 0, next: 0.0 }
+        Self {
+            division,
+            swing: swing.clamp(0.5, 0.75),
+            index: 0,
+            next: 0.0,
+        }
     }
 
     fn boundary(&self, index: u64) -> f64 {
@@ -186,14 +198,20 @@ mod tests {
         let t = Transport::new(48000.0, 120.0, true);
         let mut c = Clock::new(0.25, 0.5);
         // 120 BPM: a beat is 24000 frames, a 16th 6000.
-        assert_eq!(fire_frames(&t, &mut c, 24001), [0, 6000, 12000, 18000, 24000]);
+        assert_eq!(
+            fire_frames(&t, &mut c, 24001),
+            [0, 6000, 12000, 18000, 24000]
+        );
     }
 
     #[test]
     fn swing_moves_every_second_step() {
         let t = Transport::new(48000.0, 120.0, true);
         let mut c = Clock::new(0.25, 2.0 / 3.0);
-        assert_eq!(fire_frames(&t, &mut c, 24001), [0, 8000, 12000, 20000, 24000]);
+        assert_eq!(
+            fire_frames(&t, &mut c, 24001),
+            [0, 8000, 12000, 20000, 24000]
+        );
     }
 
     #[test]

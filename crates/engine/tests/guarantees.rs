@@ -53,17 +53,65 @@ fn score() -> Vec<InputEvent> {
     let mut ev = held_notes(&[48, 55, 60, 63], 3 * 44100);
     let at = |frame, input| InputEvent { frame, input };
     ev.extend([
-        at(5000, Input::SetParam { id: ParamId::SynthCutoff, value: 600.0 }),
-        at(20000, Input::SetParam { id: ParamId::Tempo, value: 150.0 }),
-        at(30001, Input::SetParam { id: ParamId::ArpDivision, value: 9.0 }),
+        at(
+            5000,
+            Input::SetParam {
+                id: ParamId::SynthCutoff,
+                value: 600.0,
+            },
+        ),
+        at(
+            20000,
+            Input::SetParam {
+                id: ParamId::Tempo,
+                value: 150.0,
+            },
+        ),
+        at(
+            30001,
+            Input::SetParam {
+                id: ParamId::ArpDivision,
+                value: 9.0,
+            },
+        ),
         at(40000, Input::Sustain(true)),
-        at(40000, Input::NoteOn { pitch: 67, velocity: 90 }),
+        at(
+            40000,
+            Input::NoteOn {
+                pitch: 67,
+                velocity: 90,
+            },
+        ),
         at(41000, Input::NoteOff { pitch: 67 }),
-        at(60000, Input::SetParam { id: ParamId::LfoSpectralRadius, value: 1.6 }),
+        at(
+            60000,
+            Input::SetParam {
+                id: ParamId::LfoSpectralRadius,
+                value: 1.6,
+            },
+        ),
         at(70000, Input::Sustain(false)),
-        at(80000, Input::SetParam { id: ParamId::ArpMode, value: 4.0 }),
-        at(90000, Input::SetParam { id: ParamId::LfoPulse, value: 2.0 }),
-        at(100_000, Input::SetParam { id: ParamId::ArpSwing, value: 62.0 }),
+        at(
+            80000,
+            Input::SetParam {
+                id: ParamId::ArpMode,
+                value: 4.0,
+            },
+        ),
+        at(
+            90000,
+            Input::SetParam {
+                id: ParamId::LfoPulse,
+                value: 2.0,
+            },
+        ),
+        at(
+            100_000,
+            Input::SetParam {
+                id: ParamId::ArpSwing,
+                value: 62.0,
+            },
+        ),
     ]);
     ev
 }
@@ -73,7 +121,11 @@ fn block_sizes_1_64_128_1000_give_identical_output() {
     let patch = Patch::default();
     let frames = 3 * 44100 + 5000;
     let reference = render(&patch, SR, &score(), frames, 128);
-    assert!(reference.notes.len() > 20, "the arpeggiator should be playing: {}", reference.notes.len());
+    assert!(
+        reference.notes.len() > 20,
+        "the arpeggiator should be playing: {}",
+        reference.notes.len()
+    );
     for block in [1, 64, 1000] {
         let other = render(&patch, SR, &score(), frames, block);
         assert!(other == reference, "block size {block} differs from 128");
@@ -83,13 +135,34 @@ fn block_sizes_1_64_128_1000_give_identical_output() {
 #[test]
 fn structural_changes_land_on_the_same_frame_whatever_the_block_size() {
     let mut ev = held_notes(&[60, 64, 67], 44100);
-    ev.push(InputEvent { frame: 12345, input: Input::SetParam { id: ParamId::ArpNeurons, value: 50.0 } });
-    ev.push(InputEvent { frame: 23456, input: Input::SetParam { id: ParamId::LfoSeed, value: 77.0 } });
+    ev.push(InputEvent {
+        frame: 12345,
+        input: Input::SetParam {
+            id: ParamId::ArpNeurons,
+            value: 50.0,
+        },
+    });
+    ev.push(InputEvent {
+        frame: 23456,
+        input: Input::SetParam {
+            id: ParamId::LfoSeed,
+            value: 77.0,
+        },
+    });
     let a = render(&Patch::default(), SR, &ev, 44100, 128);
     let b = render(&Patch::default(), SR, &ev, 44100, 1000);
     assert!(a == b);
-    let unchanged = render(&Patch::default(), SR, &held_notes(&[60, 64, 67], 44100), 44100, 128);
-    assert_ne!(a.notes, unchanged.notes, "a new arp network should change the arpeggio");
+    let unchanged = render(
+        &Patch::default(),
+        SR,
+        &held_notes(&[60, 64, 67], 44100),
+        44100,
+        128,
+    );
+    assert_ne!(
+        a.notes, unchanged.notes,
+        "a new arp network should change the arpeggio"
+    );
 }
 
 #[test]
@@ -126,20 +199,44 @@ fn pushing_events_does_not_allocate_either() {
     let mut engine = Engine::new(SR, &Patch::default());
     let count = allocations_during(|| {
         for i in 0..2000u64 {
-            engine.push_event(InputEvent { frame: i, input: Input::NoteOn { pitch: (i % 128) as u8, velocity: 64 } });
+            engine.push_event(InputEvent {
+                frame: i,
+                input: Input::NoteOn {
+                    pitch: (i % 128) as u8,
+                    velocity: 64,
+                },
+            });
         }
     });
     assert_eq!(count, 0);
-    assert_eq!(engine.status().dropped_inputs, 2000 - tidepool_engine::INPUT_CAPACITY as u64);
+    assert_eq!(
+        engine.status().dropped_inputs,
+        2000 - tidepool_engine::INPUT_CAPACITY as u64
+    );
 }
 
 fn loud(out: &Rendered) -> f32 {
-    out.left.iter().chain(&out.right).fold(0.0f32, |m, v| m.max(v.abs()))
+    out.left
+        .iter()
+        .chain(&out.right)
+        .fold(0.0f32, |m, v| m.max(v.abs()))
 }
 
 #[test]
 fn any_parameter_value_in_or_out_of_range_never_panics_and_output_stays_bounded() {
-    let nasty = [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -1e300, 1e300, -1.0, 0.0, 0.5, 1.0, 3.0, 1e9];
+    let nasty = [
+        f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        -1e300,
+        1e300,
+        -1.0,
+        0.0,
+        0.5,
+        1.0,
+        3.0,
+        1e9,
+    ];
     let mut engine = Engine::new(SR, &Patch::default());
     let (mut l, mut r) = (vec![0.0f32; 64], vec![0.0f32; 64]);
     for e in held_notes(&[40, 52, 59, 64, 71, 76, 83, 88, 95], 1 << 40) {
@@ -153,14 +250,27 @@ fn any_parameter_value_in_or_out_of_range_never_panics_and_output_stays_bounded(
                 continue; // covered below, off the audio path
             }
             let frame = engine.frame();
-            engine.push_event(InputEvent { frame, input: Input::SetParam { id, value } });
+            engine.push_event(InputEvent {
+                frame,
+                input: Input::SetParam { id, value },
+            });
             engine.process(&mut l, &mut r);
             engine.clear_notes();
             peak = l.iter().chain(&r).fold(peak, |m, v| m.max(v.abs()));
-            assert!(l.iter().chain(&r).all(|v| v.is_finite()), "{} = {value}", spec.key);
+            assert!(
+                l.iter().chain(&r).all(|v| v.is_finite()),
+                "{} = {value}",
+                spec.key
+            );
         }
         let frame = engine.frame();
-        engine.push_event(InputEvent { frame, input: Input::SetParam { id, value: spec.default } });
+        engine.push_event(InputEvent {
+            frame,
+            input: Input::SetParam {
+                id,
+                value: spec.default,
+            },
+        });
     }
     assert!(peak <= CEILING, "peak {peak}");
     // Structural extremes build real networks (N = 1 and N = 1000, connectivity at both ends).
@@ -189,26 +299,60 @@ fn a_nan_in_the_lfo_is_reset_reported_and_the_music_goes_on() {
         assert!(l.iter().chain(&r).all(|v| v.is_finite()));
     }
     assert_eq!(engine.status().lfo_nan_resets, 1);
-    assert!(engine.notes().iter().any(|n| n.velocity > 0), "still playing");
+    assert!(
+        engine.notes().iter().any(|n| n.velocity > 0),
+        "still playing"
+    );
     assert!(engine.lfo_values().iter().all(|v| v.is_finite()));
 }
 
 #[test]
 fn arpeggio_steps_on_exact_sixteenths_and_gates_end_notes() {
     // 120 BPM at 48 kHz: a 16th is 6000 frames; gate 0.5 ends each note 3000 frames later.
-    let out = render(&Patch::default(), 48000.0, &held_notes(&[60, 64, 67], 48000), 48000, 333);
-    let ons: Vec<u64> = out.notes.iter().filter(|n| n.velocity > 0).map(|n| n.frame).collect();
+    let out = render(
+        &Patch::default(),
+        48000.0,
+        &held_notes(&[60, 64, 67], 48000),
+        48000,
+        333,
+    );
+    let ons: Vec<u64> = out
+        .notes
+        .iter()
+        .filter(|n| n.velocity > 0)
+        .map(|n| n.frame)
+        .collect();
     assert_eq!(ons, (0..8).map(|k| k * 6000).collect::<Vec<_>>());
-    let offs: Vec<u64> = out.notes.iter().filter(|n| n.velocity == 0).map(|n| n.frame).take(7).collect();
+    let offs: Vec<u64> = out
+        .notes
+        .iter()
+        .filter(|n| n.velocity == 0)
+        .map(|n| n.frame)
+        .take(7)
+        .collect();
     assert_eq!(offs, (0..7).map(|k| k * 6000 + 3000).collect::<Vec<_>>());
-    assert!(out.notes.iter().all(|n| [60, 64, 67].contains(&n.pitch) && n.source == Source::Arp));
+    assert!(out
+        .notes
+        .iter()
+        .all(|n| [60, 64, 67].contains(&n.pitch) && n.source == Source::Arp));
 }
 
 #[test]
 fn tempo_and_pitch_do_not_depend_on_the_sample_rate() {
     for sr in [44100.0, 48000.0, 96000.0] {
-        let out = render(&Patch::default(), sr, &held_notes(&[60, 64, 67], sr as u64), sr as usize, 128);
-        let ons: Vec<f64> = out.notes.iter().filter(|n| n.velocity > 0).map(|n| n.frame as f64 / sr).collect();
+        let out = render(
+            &Patch::default(),
+            sr,
+            &held_notes(&[60, 64, 67], sr as u64),
+            sr as usize,
+            128,
+        );
+        let ons: Vec<f64> = out
+            .notes
+            .iter()
+            .filter(|n| n.velocity > 0)
+            .map(|n| n.frame as f64 / sr)
+            .collect();
         let want: Vec<f64> = (0..8).map(|k| k as f64 * 0.125).collect();
         for (a, b) in ons.iter().zip(&want) {
             assert!((a - b).abs() <= 1.0 / sr, "{sr}: {ons:?}");
@@ -222,14 +366,39 @@ fn arp_off_plays_keys_directly_and_panic_stops_everything() {
     let mut p = Patch::default();
     p.values.set(ParamId::ArpMode, 0.0);
     let mut ev = vec![
-        InputEvent { frame: 100, input: Input::NoteOn { pitch: 60, velocity: 90 } },
-        InputEvent { frame: 200, input: Input::NoteOn { pitch: 64, velocity: 90 } },
-        InputEvent { frame: 4000, input: Input::AllNotesOff },
+        InputEvent {
+            frame: 100,
+            input: Input::NoteOn {
+                pitch: 60,
+                velocity: 90,
+            },
+        },
+        InputEvent {
+            frame: 200,
+            input: Input::NoteOn {
+                pitch: 64,
+                velocity: 90,
+            },
+        },
+        InputEvent {
+            frame: 4000,
+            input: Input::AllNotesOff,
+        },
     ];
-    ev.push(InputEvent { frame: 30000, input: Input::NoteOff { pitch: 60 } });
+    ev.push(InputEvent {
+        frame: 30000,
+        input: Input::NoteOff { pitch: 60 },
+    });
     let out = render(&p, SR, &ev, 44100, 128);
-    let got: Vec<(u64, u8, u8)> = out.notes.iter().map(|n| (n.frame, n.pitch, n.velocity)).collect();
-    assert_eq!(got, [(100, 60, 90), (200, 64, 90), (4000, 60, 0), (4000, 64, 0)]);
+    let got: Vec<(u64, u8, u8)> = out
+        .notes
+        .iter()
+        .map(|n| (n.frame, n.pitch, n.velocity))
+        .collect();
+    assert_eq!(
+        got,
+        [(100, 60, 90), (200, 64, 90), (4000, 60, 0), (4000, 64, 0)]
+    );
     let tail = out.left[30000..].iter().fold(0.0f32, |m, v| m.max(v.abs()));
     assert!(tail < 1e-3, "released voices fade out: {tail}");
 }
@@ -239,13 +408,34 @@ fn sustain_pedal_holds_notes_for_the_arpeggiator() {
     let at = |frame, input| InputEvent { frame, input };
     let ev = vec![
         at(0, Input::Sustain(true)),
-        at(0, Input::NoteOn { pitch: 60, velocity: 90 }),
-        at(0, Input::NoteOn { pitch: 72, velocity: 90 }),
+        at(
+            0,
+            Input::NoteOn {
+                pitch: 60,
+                velocity: 90,
+            },
+        ),
+        at(
+            0,
+            Input::NoteOn {
+                pitch: 72,
+                velocity: 90,
+            },
+        ),
         at(10, Input::NoteOff { pitch: 60 }),
         at(10, Input::NoteOff { pitch: 72 }),
         at(44100, Input::Sustain(false)),
     ];
     let out = render(&Patch::default(), SR, &ev, 2 * 44100, 128);
-    let ons: Vec<u64> = out.notes.iter().filter(|n| n.velocity > 0).map(|n| n.frame).collect();
-    assert_eq!(ons.len(), 8, "notes sound while the pedal is down, then stop: {ons:?}");
+    let ons: Vec<u64> = out
+        .notes
+        .iter()
+        .filter(|n| n.velocity > 0)
+        .map(|n| n.frame)
+        .collect();
+    assert_eq!(
+        ons.len(),
+        8,
+        "notes sound while the pedal is down, then stop: {ons:?}"
+    );
 }

@@ -16,8 +16,14 @@ pub fn softmax_into(y: &[f32], beta: f32, out: &mut [f32]) {
     if n == 0 {
         return;
     }
-    let beta = if beta.is_finite() { beta.clamp(BETA_RANGE.0, BETA_RANGE.1) } else { 1.0 };
-    let max = y[..n].iter().fold(f32::NEG_INFINITY, |m, &v| m.max(beta * v));
+    let beta = if beta.is_finite() {
+        beta.clamp(BETA_RANGE.0, BETA_RANGE.1)
+    } else {
+        1.0
+    };
+    let max = y[..n]
+        .iter()
+        .fold(f32::NEG_INFINITY, |m, &v| m.max(beta * v));
     let mut sum = 0.0f32;
     for (o, &v) in out[..n].iter_mut().zip(y) {
         *o = libm::expf(beta * v - max);
@@ -172,20 +178,36 @@ mod tests {
             seen[t] = true;
             assert!((arp.probabilities().iter().sum::<f32>() - 1.0).abs() < 1e-5);
         }
-        assert!(seen.iter().all(|s| *s), "β = 1 should visit every note: {seen:?}");
+        assert!(
+            seen.iter().all(|s| *s),
+            "β = 1 should visit every note: {seen:?}"
+        );
         assert_eq!(arp.step(0, 1.0, 0.0), None);
-        // With β = 1000 the draw is the argmax: the sequence cannot depend on the sampler.
-        let mut a = ReservoirArp::new(100, 0.1, 3);
-        let mut b = ReservoirArp::new(100, 0.1, 3);
-        b.rng = SeededRng::new(999, 0);
-        let seq = |arp: &mut ReservoirArp| (0..64).map(|_| arp.step(5, 1000.0, 0.0)).collect::<Vec<_>>();
-        assert_eq!(seq(&mut a), seq(&mut b));
+        // With β = 1000 the draw is (nearly always) the argmax: p is one-hot but at near-ties.
+        let mut arp = ReservoirArp::new(100, 0.1, 3);
+        let mut decisive = 0;
+        for _ in 0..400 {
+            let t = arp.step(5, 1000.0, 0.0).unwrap();
+            let p = arp.probabilities();
+            let best = p.iter().cloned().fold(0.0f32, f32::max);
+            if best > 0.999 {
+                decisive += 1;
+                assert_eq!(p[t], best, "a decisive step must pick the argmax");
+            }
+        }
+        assert!(
+            decisive > 360,
+            "only {decisive} of 400 steps were decisive at β = 1000"
+        );
     }
 
     #[test]
     fn reset_replays_the_same_notes() {
         let mut arp = ReservoirArp::new(60, 0.2, 8);
-        arp.set_knobs(EsnKnobs { spectral_radius: 1.2, ..EsnKnobs::default() });
+        arp.set_knobs(EsnKnobs {
+            spectral_radius: 1.2,
+            ..EsnKnobs::default()
+        });
         let first: Vec<_> = (0..50).map(|_| arp.step(6, 2.0, 0.0)).collect();
         arp.reset();
         let again: Vec<_> = (0..50).map(|_| arp.step(6, 2.0, 0.0)).collect();

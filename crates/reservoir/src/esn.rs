@@ -1,15 +1,12 @@
 //! The leaky echo state network of ReMi eqs. (1)–(3), with live scaling knobs and a NaN guard.
 
 use crate::fast_tanh::fast_tanh;
-use crate::matrix::{dot, Layout, Recurrent};
+use crate::matrix::{dot, sum, Layout, Recurrent};
 use crate::rng::SeededRng;
 use crate::spectral::spectral_radius;
 
 /// The largest network the instrument offers (column indices are stored as u16).
 pub const MAX_NEURONS: usize = 1000;
-
-/// Above this connectivity a dense W is faster than the sparse one (measured with `cargo bench`).
-const DENSE_FROM_CONNECTIVITY: f32 = 0.3;
 
 /// What identifies a network: the same config gives the same weights everywhere, bit for bit.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -31,17 +28,18 @@ impl ReservoirConfig {
     /// Recurrent weights per row: at least one, at most N.
     pub fn per_row(&self) -> usize {
         let n = self.neurons.clamp(1, MAX_NEURONS);
-        let c = if self.connectivity.is_finite() { self.connectivity.clamp(0.0, 1.0) } else { 1.0 };
+        let c = if self.connectivity.is_finite() {
+            self.connectivity.clamp(0.0, 1.0)
+        } else {
+            1.0
+        };
         ((c * n as f32).round() as usize).clamp(1, n)
     }
 
-    /// The storage that is faster for this connectivity.
+    /// The faster storage: the diagonal one does K·N multiply-adds against N² for dense, with
+    /// the same contiguous access, so it wins at every connectivity (dense stays for comparison).
     pub fn auto_layout(&self) -> Layout {
-        if self.connectivity >= DENSE_FROM_CONNECTIVITY {
-            Layout::Dense
-        } else {
-            Layout::Sparse
-        }
+        Layout::Sparse
     }
 }
 
@@ -69,6 +67,29 @@ impl Default for EsnKnobs {
             output_scaling: 1.0,
         }
     }
+}
+
+/// Explicit weights for [`Esn::from_matrices`], all row-major.
+#[derive(Clone, Debug, Default)]
+pub struct EsnMatrices {
+    /// N.
+    pub n: usize,
+    /// N×N.
+    pub w: Vec<f32>,
+    /// N×D.
+    pub win: Vec<f32>,
+    /// D.
+    pub inputs: usize,
+    /// N×F.
+    pub wfb: Vec<f32>,
+    /// F.
+    pub feedback: usize,
+    /// N.
+    pub bias: Vec<f32>,
+    /// K×N.
+    pub wout: Vec<f32>,
+    /// α.
+    pub leak: f32,
 }
 
 /// The fed-back vector y'_{t-1} for one step.
@@ -99,6 +120,8 @@ pub struct Esn {
     knobs: EsnKnobs,
     state: Vec<f32>,
     pre: Vec<f32>,
+    /// Scratch for the sparse product (2N).
+    doubled: Vec<f32>,
     y: Vec<f32>,
     nan_resets: u64,
 }
@@ -111,87 +134,85 @@ impl Esn {
 
     /// Generates the network of `config` stored as `layout`; both layouts hold the same weights.
     ///
-    /// W gets exactly `per_row` non-zeros per row, uniform in [-1, 1), scaled to unit spectral
-    /// radius; Win, Wfb and b are uniform in [-1, 1); Wout is uniform scaled by sqrt(3/N), so each
+    /// W gets exactly `per_row` non-zeros per row and per column (see [`Layout::Sparse`]), uniform
+    /// in [-1, 1), scaled to unit spectral radius; Win, Wfb and b are uniform in [-1, 1); Wout is uniform scaled by sqrt(3/N), so each
     /// output has unit variance when the state does. Each matrix draws from its own stream.
     pub fn generate_with_layout(config: &ReservoirConfig, layout: Layout) -> Self {
         let n = config.neurons.clamp(1, MAX_NEURONS);
         let per_row = config.per_row();
         let mut rng = SeededRng::new(config.seed, 0);
+        // K distinct offsets by partial Fisher–Yates, then one independent value per entry.
         let mut order: Vec<usize> = (0..n).collect();
+        for i in 0..per_row {
+            let j = i + rng.below(n - i);
+            order.swap(i, j);
+        }
+        let mut offsets = order[..per_row].to_vec();
+        offsets.sort_unstable();
+        let diagonals: Vec<f64> = (0..per_row * n).map(|_| rng.symmetric_f64()).collect();
         let mut dense = vec![0.0f64; n * n];
-        let mut picked: Vec<(usize, usize)> = Vec::with_capacity(n * per_row);
-        for r in 0..n {
-            // Partial Fisher–Yates: the first `per_row` entries become a uniform sample of columns.
-            for i in 0..per_row {
-                let j = i + rng.below(n - i);
-                order.swap(i, j);
-            }
-            let mut cols: Vec<usize> = order[..per_row].to_vec();
-            cols.sort_unstable();
-            for c in cols {
-                dense[r * n + c] = rng.symmetric_f64();
-                picked.push((r, c));
+        for (k, &off) in offsets.iter().enumerate() {
+            for r in 0..n {
+                dense[r * n + (r + off) % n] = diagonals[k * n + r];
             }
         }
         let rho = spectral_radius(&dense, n);
         let norm = if rho > 1e-9 { 1.0 / rho } else { 1.0 };
-        let unit = |v: f64| (v * norm) as f32;
+        let unit = |v: &f64| (v * norm) as f32;
         let w = match layout {
-            Layout::Dense => Recurrent::dense(n, dense.iter().map(|&v| unit(v)).collect()),
-            Layout::Sparse => Recurrent::sparse(
-                n,
-                per_row,
-                picked.iter().map(|&(_, c)| c as u16).collect(),
-                picked.iter().map(|&(r, c)| unit(dense[r * n + c])).collect(),
-            ),
+            Layout::Dense => Recurrent::dense(n, dense.iter().map(unit).collect()),
+            Layout::Sparse => Recurrent::sparse(n, offsets, diagonals.iter().map(unit).collect()),
         };
         let uniform = |stream: u64, len: usize, scale: f64| -> Vec<f32> {
             let mut rng = SeededRng::new(config.seed, stream);
-            (0..len).map(|_| (rng.symmetric_f64() * scale) as f32).collect()
+            (0..len)
+                .map(|_| (rng.symmetric_f64() * scale) as f32)
+                .collect()
         };
         let win = uniform(1, config.inputs * n, 1.0);
         let wfb = uniform(2, config.feedback * n, 1.0);
         let bias = uniform(3, n, 1.0);
         let wout = uniform(4, config.outputs * n, libm::sqrt(3.0 / n as f64));
-        Self::assemble(w, config.inputs, config.outputs, config.feedback, win, wfb, bias, wout)
-    }
-
-    /// A network from explicit matrices (rows as given, W used as is), for conformance traces.
-    /// `win` is N×D, `wfb` N×F, `wout` K×N, all row-major; knobs are all 1 so the equations hold
-    /// literally.
-    pub fn from_matrices(
-        w: Vec<f32>,
-        n: usize,
-        win: &[f32],
-        inputs: usize,
-        wfb: &[f32],
-        feedback: usize,
-        bias: Vec<f32>,
-        wout: Vec<f32>,
-        leak: f32,
-    ) -> Self {
-        assert_eq!(bias.len(), n, "bias must have N entries");
-        assert_eq!(win.len(), n * inputs, "Win must be N×D");
-        assert_eq!(wfb.len(), n * feedback, "Wfb must be N×F");
-        assert_eq!(wout.len() % n.max(1), 0, "Wout must be K×N");
-        let outputs = wout.len() / n.max(1);
-        let transpose = |m: &[f32], cols: usize| -> Vec<f32> {
-            (0..cols).flat_map(|c| (0..n).map(move |r| m[r * cols + c])).collect()
-        };
-        let mut esn = Self::assemble(
-            Recurrent::dense(n, w),
-            inputs,
-            outputs,
-            feedback,
-            transpose(win, inputs),
-            transpose(wfb, feedback),
+        Self::assemble(
+            w,
+            config.inputs,
+            config.outputs,
+            config.feedback,
+            win,
+            wfb,
             bias,
             wout,
+        )
+    }
+
+    /// A network from explicit matrices (W used as is, not normalised), for conformance traces.
+    /// Knobs are all 1 so the equations hold literally.
+    pub fn from_matrices(m: EsnMatrices) -> Self {
+        let n = m.n;
+        assert_eq!(m.w.len(), n * n, "W must be N×N");
+        assert_eq!(m.bias.len(), n, "bias must have N entries");
+        assert_eq!(m.win.len(), n * m.inputs, "Win must be N×D");
+        assert_eq!(m.wfb.len(), n * m.feedback, "Wfb must be N×F");
+        assert_eq!(m.wout.len() % n.max(1), 0, "Wout must be K×N");
+        let outputs = m.wout.len() / n.max(1);
+        let transpose = |a: &[f32], cols: usize| -> Vec<f32> {
+            (0..cols)
+                .flat_map(|c| (0..n).map(move |r| a[r * cols + c]))
+                .collect()
+        };
+        let mut esn = Self::assemble(
+            Recurrent::dense(n, m.w),
+            m.inputs,
+            outputs,
+            m.feedback,
+            transpose(&m.win, m.inputs),
+            transpose(&m.wfb, m.feedback),
+            m.bias,
+            m.wout,
         );
         esn.knobs = EsnKnobs {
             spectral_radius: 1.0,
-            leak,
+            leak: m.leak,
             input_scaling: 1.0,
             feedback_scaling: 1.0,
             bias_scaling: 1.0,
@@ -225,6 +246,7 @@ impl Esn {
             knobs: EsnKnobs::default(),
             state: vec![0.0; n],
             pre: vec![0.0; n],
+            doubled: vec![0.0; 2 * n],
             y: vec![0.0; outputs],
             nan_resets: 0,
         }
@@ -298,34 +320,68 @@ impl Esn {
     /// One step of eqs. (1)–(3): `x` has D entries (missing ones count as 0), `fb` is y'_{t-1}.
     /// Returns y_t. Never allocates. A non-finite state is reset to zero and counted.
     pub fn step(&mut self, x: &[f32], fb: Feedback) -> &[f32] {
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx") {
+            // SAFETY: the CPU has AVX, checked just above.
+            unsafe { self.step_avx(x, fb) };
+            return &self.y;
+        }
+        self.step_portable(x, fb);
+        &self.y
+    }
+
+    /// The same step compiled with 256-bit AVX (not FMA): about 1.7× faster at N = 300. Every sum
+    /// has a fixed order in the source, so the bits equal the portable and the wasm builds' (tested).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx")]
+    unsafe fn step_avx(&mut self, x: &[f32], fb: Feedback) {
+        self.step_portable(x, fb);
+    }
+
+    /// The step for any target; [`Esn::step`] picks a wider instruction set when the CPU has one.
+    #[inline(always)]
+    pub fn step_portable(&mut self, x: &[f32], fb: Feedback) {
         let n = self.n;
         let k = self.knobs;
-        self.w.mul_vec(&self.state, &mut self.pre);
+        self.w
+            .mul_vec(&self.state, &mut self.pre, &mut self.doubled);
         for (p, b) in self.pre.iter_mut().zip(&self.bias) {
             *p = k.spectral_radius * *p + k.bias_scaling * b;
         }
         for (d, &xd) in x.iter().take(self.inputs).enumerate() {
-            axpy(k.input_scaling * xd, &self.win[d * n..(d + 1) * n], &mut self.pre);
+            axpy(
+                k.input_scaling * xd,
+                &self.win[d * n..(d + 1) * n],
+                &mut self.pre,
+            );
         }
         match fb {
             Feedback::None => {}
             Feedback::Dense(v) => {
                 for (f, &vf) in v.iter().take(self.feedback).enumerate() {
-                    axpy(k.feedback_scaling * vf, &self.wfb[f * n..(f + 1) * n], &mut self.pre);
+                    axpy(
+                        k.feedback_scaling * vf,
+                        &self.wfb[f * n..(f + 1) * n],
+                        &mut self.pre,
+                    );
                 }
             }
             Feedback::OneHot(theta) if theta < self.feedback => {
-                axpy(k.feedback_scaling, &self.wfb[theta * n..(theta + 1) * n], &mut self.pre);
+                axpy(
+                    k.feedback_scaling,
+                    &self.wfb[theta * n..(theta + 1) * n],
+                    &mut self.pre,
+                );
             }
             Feedback::OneHot(_) => {}
         }
         let a = k.leak;
-        let mut total = 0.0f32;
         for (s, &p) in self.state.iter_mut().zip(&self.pre) {
             *s = (1.0 - a) * *s + a * fast_tanh(p);
-            total += *s;
         }
-        if !total.is_finite() {
+        // A lane-wise sum (a serial one would keep the loop above from vectorising); NaN anywhere
+        // makes it NaN.
+        if !sum(&self.state).is_finite() {
             // tanh bounds the state, so this only happens when NaN got in (a poked state, a NaN
             // weight in a conformance case): start again from rest rather than play silence forever.
             self.state.fill(0.0);
@@ -334,11 +390,10 @@ impl Esn {
         for (y, row) in self.y.iter_mut().zip(self.wout.chunks_exact(n)) {
             *y = k.output_scaling * dot(row, &self.state);
         }
-        &self.y
     }
 }
 
-#[inline]
+#[inline(always)]
 fn axpy(a: f32, x: &[f32], y: &mut [f32]) {
     for (yi, xi) in y.iter_mut().zip(x) {
         *yi += a * xi;
@@ -350,7 +405,14 @@ mod tests {
     use super::*;
 
     fn config(n: usize, c: f32, seed: u64) -> ReservoirConfig {
-        ReservoirConfig { neurons: n, connectivity: c, seed, inputs: 1, outputs: 2, feedback: 2 }
+        ReservoirConfig {
+            neurons: n,
+            connectivity: c,
+            seed,
+            inputs: 1,
+            outputs: 2,
+            feedback: 2,
+        }
     }
 
     #[test]
@@ -370,7 +432,12 @@ mod tests {
         let a = Esn::generate(&config(60, 0.1, 5));
         let b = Esn::generate(&config(60, 0.1, 5));
         let c = Esn::generate(&config(60, 0.1, 6));
-        let bits = |e: &Esn| e.w.to_dense_f64().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        let bits = |e: &Esn| {
+            e.w.to_dense_f64()
+                .iter()
+                .map(|v| v.to_bits())
+                .collect::<Vec<_>>()
+        };
         assert_eq!(bits(&a), bits(&b));
         assert_eq!(a.win, b.win);
         assert_ne!(bits(&a), bits(&c));
@@ -396,17 +463,27 @@ mod tests {
     #[test]
     fn knobs_are_live_and_clamped() {
         let mut e = Esn::generate(&config(30, 0.2, 1));
-        e.set_knobs(EsnKnobs { spectral_radius: 5.0, leak: f32::NAN, ..EsnKnobs::default() });
+        e.set_knobs(EsnKnobs {
+            spectral_radius: 5.0,
+            leak: f32::NAN,
+            ..EsnKnobs::default()
+        });
         assert_eq!(e.knobs().spectral_radius, 2.0);
         assert_eq!(e.knobs().leak, EsnKnobs::default().leak);
-        e.set_knobs(EsnKnobs { output_scaling: f32::INFINITY, ..e.knobs() });
+        e.set_knobs(EsnKnobs {
+            output_scaling: f32::INFINITY,
+            ..e.knobs()
+        });
         assert!(e.knobs().output_scaling.is_finite());
     }
 
     #[test]
     fn nan_state_is_reset_counted_and_the_network_keeps_going() {
         let mut e = Esn::generate(&config(40, 0.2, 9));
-        e.set_knobs(EsnKnobs { spectral_radius: 1.3, ..EsnKnobs::default() });
+        e.set_knobs(EsnKnobs {
+            spectral_radius: 1.3,
+            ..EsnKnobs::default()
+        });
         for _ in 0..50 {
             e.step(&[1.0], Feedback::None);
         }
@@ -417,8 +494,30 @@ mod tests {
         for _ in 0..50 {
             e.step(&[1.0], Feedback::Dense(&[0.5, 0.5]));
         }
-        assert!(e.state().iter().any(|v| *v != 0.0), "network went silent after the reset");
+        assert!(
+            e.state().iter().any(|v| *v != 0.0),
+            "network went silent after the reset"
+        );
         assert!(e.state().iter().all(|v| v.is_finite()));
+    }
+
+    #[test]
+    fn dispatched_and_portable_steps_give_the_same_bits() {
+        let mut a = Esn::generate(&config(300, 0.1, 12));
+        a.set_knobs(EsnKnobs {
+            spectral_radius: 1.3,
+            ..EsnKnobs::default()
+        });
+        let mut b = a.clone();
+        for t in 0..500 {
+            let x = [(t % 5) as f32 * 0.3];
+            let fb = [0.2, -0.7];
+            a.step(&x, Feedback::Dense(&fb));
+            b.step_portable(&x, Feedback::Dense(&fb));
+            assert_eq!(a.output(), b.output(), "step {t}");
+        }
+        let bits = |e: &Esn| e.state().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&a), bits(&b));
     }
 
     #[test]

@@ -13,10 +13,10 @@ const A1: f32 = 4.893_524_6e-3;
 const A3: f32 = 6.372_619_3e-4;
 const A5: f32 = 1.485_722_4e-5;
 const A7: f32 = 5.122_297e-8;
-const A9: f32 = -8.604_671_5e-11;
-const A11: f32 = 2.000_187_9e-13;
+const A9: f32 = -8.604_672e-11;
+const A11: f32 = 2.000_188e-13;
 const A13: f32 = -2.760_768_5e-16;
-const B0: f32 = 4.893_525_2e-3;
+const B0: f32 = 4.893_525e-3;
 const B2: f32 = 2.268_434_6e-3;
 const B4: f32 = 1.185_347e-4;
 const B6: f32 = 1.198_258_4e-6;
@@ -24,14 +24,8 @@ const B6: f32 = 1.198_258_4e-6;
 /// tanh(x) within 5e-7 absolute (measured 4.2e-7, see the test); NaN in gives NaN out.
 #[inline(always)]
 pub fn fast_tanh(x: f32) -> f32 {
-    // `max`/`min` would turn NaN into the clamp value; keeping NaN lets the reservoir detect it.
-    let c = if x > CLAMP {
-        CLAMP
-    } else if x < -CLAMP {
-        -CLAMP
-    } else {
-        x
-    };
+    // `clamp` keeps NaN (unlike max/min), so the reservoir can still detect it.
+    let c = x.clamp(-CLAMP, CLAMP);
     let x2 = c * c;
     let mut p = x2 * A13 + A11;
     p = x2 * p + A9;

@@ -31,7 +31,11 @@ impl ReservoirLfo {
             outputs: MAX_LFO_OUTPUTS,
             feedback: MAX_LFO_OUTPUTS,
         });
-        Self { esn, outputs: 1, y_prime: [0.5; MAX_LFO_OUTPUTS] }
+        Self {
+            esn,
+            outputs: 1,
+            y_prime: [0.5; MAX_LFO_OUTPUTS],
+        }
     }
 
     pub fn esn(&self) -> &Esn {
@@ -97,7 +101,9 @@ mod tests {
     }
 
     fn periodicity_error(values: &[f32], period: usize, from: usize) -> f32 {
-        (from..values.len()).map(|t| (values[t] - values[t - period]).abs()).fold(0.0, f32::max)
+        (from..values.len())
+            .map(|t| (values[t] - values[t - period]).abs())
+            .fold(0.0, f32::max)
     }
 
     /// The echo-state property: with ρ < 1 and no feedback the state forgets its start, so a pulse
@@ -106,12 +112,18 @@ mod tests {
     fn pulse_every_p_steps_makes_the_output_p_periodic() {
         for (seed, period) in [(1, 8), (2, 12), (3, 5)] {
             let mut lfo = no_feedback_lfo(seed);
-            let ys: Vec<f32> =
-                (0..600).map(|t| lfo.step(if t % period == 0 { 1.0 } else { 0.0 })[0]).collect();
+            let ys: Vec<f32> = (0..600)
+                .map(|t| lfo.step(if t % period == 0 { 1.0 } else { 0.0 })[0])
+                .collect();
             let err = periodicity_error(&ys, period, 400);
-            assert!(err < 1e-5, "seed {seed}, P={period}: max |y_t - y_(t-P)| = {err:e}");
+            assert!(
+                err < 1e-5,
+                "seed {seed}, P={period}: max |y_t - y_(t-P)| = {err:e}"
+            );
             // …and it is not trivially constant.
-            let spread = ys[400..].iter().fold(0.0f32, |m, v| m.max((v - ys[400]).abs()));
+            let spread = ys[400..]
+                .iter()
+                .fold(0.0f32, |m, v| m.max((v - ys[400]).abs()));
             assert!(spread > 1e-3, "output is flat: {spread}");
         }
     }
@@ -124,10 +136,17 @@ mod tests {
         let period = 8;
         let mut lfo = no_feedback_lfo(1);
         let still: Vec<f32> = (0..600).map(|_| lfo.step(0.0)[0]).collect();
-        let spread = still[400..].iter().fold(0.0f32, |m, v| m.max((v - still[400]).abs()));
-        assert!(spread < 1e-6, "without pulse the output should come to rest, moved {spread}");
+        let spread = still[400..]
+            .iter()
+            .fold(0.0f32, |m, v| m.max((v - still[400]).abs()));
+        assert!(
+            spread < 1e-6,
+            "without pulse the output should come to rest, moved {spread}"
+        );
         let mut lfo = no_feedback_lfo(1);
-        let other: Vec<f32> = (0..600).map(|t| lfo.step(if t % 7 == 0 { 1.0 } else { 0.0 })[0]).collect();
+        let other: Vec<f32> = (0..600)
+            .map(|t| lfo.step(if t % 7 == 0 { 1.0 } else { 0.0 })[0])
+            .collect();
         assert!(periodicity_error(&other, period, 400) > 1e-3);
         assert!(periodicity_error(&other, 7, 400) < 1e-5);
     }

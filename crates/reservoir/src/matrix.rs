@@ -8,7 +8,13 @@
 pub enum Layout {
     /// Row-major N×N.
     Dense,
-    /// Exactly `per_row` non-zeros in every row (ELLPACK): row r's entries are `r*per_row..`.
+    /// K = round(c·N) wrapped diagonals: row r holds W[r][(r + offset_k) mod N] for k < K.
+    ///
+    /// The non-zero *values* are independent random numbers, only their *positions* follow
+    /// K random offsets (a weighted circulant graph, in the family of the cycle-with-jumps
+    /// reservoirs of Rodan & Tiňo). Every row and every column has exactly K entries, and the
+    /// product reads the state contiguously, so it vectorises: that is what makes a step at
+    /// N = 300 about 1 µs instead of the 3.5 µs of a gather over scattered columns.
     Sparse,
 }
 
@@ -17,10 +23,10 @@ pub enum Layout {
 pub struct Recurrent {
     n: usize,
     layout: Layout,
-    per_row: usize,
+    /// Sparse: the K diagonal offsets, each < N.
+    offsets: Vec<usize>,
+    /// Dense: row-major N×N. Sparse: K×N, `values[k*N + r]` = W[r][(r + offsets[k]) mod N].
     values: Vec<f32>,
-    /// Column of each value (sparse only); u16 halves the bytes read, N ≤ 1000 fits.
-    cols: Vec<u16>,
 }
 
 const LANES: usize = 8;
@@ -29,15 +35,24 @@ impl Recurrent {
     /// A dense matrix from row-major values.
     pub fn dense(n: usize, values: Vec<f32>) -> Self {
         assert_eq!(values.len(), n * n, "dense W must be N×N");
-        Self { n, layout: Layout::Dense, per_row: n, values, cols: Vec::new() }
+        Self {
+            n,
+            layout: Layout::Dense,
+            offsets: Vec::new(),
+            values,
+        }
     }
 
-    /// A sparse matrix with `per_row` entries in every row, given as (column, value) per row.
-    pub fn sparse(n: usize, per_row: usize, cols: Vec<u16>, values: Vec<f32>) -> Self {
-        assert_eq!(values.len(), n * per_row);
-        assert_eq!(cols.len(), n * per_row);
-        assert!(cols.iter().all(|&c| (c as usize) < n));
-        Self { n, layout: Layout::Sparse, per_row, values, cols }
+    /// A diagonal-sparse matrix: `values[k*N + r]` sits at row r, column (r + offsets[k]) mod N.
+    pub fn sparse(n: usize, offsets: Vec<usize>, values: Vec<f32>) -> Self {
+        assert_eq!(values.len(), n * offsets.len());
+        assert!(offsets.iter().all(|&o| o < n));
+        Self {
+            n,
+            layout: Layout::Sparse,
+            offsets,
+            values,
+        }
     }
 
     pub fn n(&self) -> usize {
@@ -48,14 +63,9 @@ impl Recurrent {
         self.layout
     }
 
-    /// Non-zeros stored (N² when dense).
+    /// Weights stored (N² when dense).
     pub fn stored(&self) -> usize {
         self.values.len()
-    }
-
-    /// Multiplies every weight by `factor` (used once, to normalise the spectral radius).
-    pub fn scale(&mut self, factor: f32) {
-        self.values.iter_mut().for_each(|v| *v *= factor);
     }
 
     /// The matrix as row-major f64, for the spectral-radius computation (off the audio path).
@@ -63,11 +73,14 @@ impl Recurrent {
         let n = self.n;
         let mut out = vec![0.0; n * n];
         match self.layout {
-            Layout::Dense => out.iter_mut().zip(&self.values).for_each(|(o, &v)| *o = v as f64),
+            Layout::Dense => out
+                .iter_mut()
+                .zip(&self.values)
+                .for_each(|(o, &v)| *o = v as f64),
             Layout::Sparse => {
-                for r in 0..n {
-                    for j in r * self.per_row..(r + 1) * self.per_row {
-                        out[r * n + self.cols[j] as usize] += self.values[j] as f64;
+                for (k, &off) in self.offsets.iter().enumerate() {
+                    for r in 0..n {
+                        out[r * n + (r + off) % n] += self.values[k * n + r] as f64;
                     }
                 }
             }
@@ -75,23 +88,29 @@ impl Recurrent {
         out
     }
 
-    /// `out[r] = sum_c W[r][c] * s[c]`. `s` and `out` have length N.
-    #[inline]
-    pub fn mul_vec(&self, s: &[f32], out: &mut [f32]) {
-        let s = &s[..self.n];
-        let out = &mut out[..self.n];
+    /// `out[r] = sum_c W[r][c] * s[c]`. `s` and `out` have length N; `doubled` is scratch of
+    /// length 2N (the state written twice, so a wrapped diagonal reads it without a modulo).
+    #[inline(always)]
+    pub fn mul_vec(&self, s: &[f32], out: &mut [f32], doubled: &mut [f32]) {
+        let n = self.n;
+        let s = &s[..n];
+        let out = &mut out[..n];
         match self.layout {
             Layout::Dense => {
-                for (row, o) in self.values.chunks_exact(self.n).zip(out.iter_mut()) {
+                for (row, o) in self.values.chunks_exact(n).zip(out.iter_mut()) {
                     *o = dot(row, s);
                 }
             }
             Layout::Sparse => {
-                let k = self.per_row;
-                for ((vals, cols), o) in
-                    self.values.chunks_exact(k).zip(self.cols.chunks_exact(k)).zip(out.iter_mut())
-                {
-                    *o = sparse_dot(vals, cols, s);
+                doubled[..n].copy_from_slice(s);
+                doubled[n..2 * n].copy_from_slice(s);
+                out.fill(0.0);
+                // Row sums accumulate in diagonal order, lane-independent: any vector width gives
+                // the same bits.
+                for (&off, diag) in self.offsets.iter().zip(self.values.chunks_exact(n)) {
+                    for ((o, w), x) in out.iter_mut().zip(diag).zip(&doubled[off..off + n]) {
+                        *o += w * x;
+                    }
                 }
             }
         }
@@ -99,11 +118,14 @@ impl Recurrent {
 }
 
 /// Dot product with `LANES` independent accumulators, summed in a fixed order.
-#[inline]
+#[inline(always)]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     let mut acc = [0.0f32; LANES];
     let chunks = a.len() / LANES * LANES;
-    for (ca, cb) in a[..chunks].chunks_exact(LANES).zip(b[..chunks].chunks_exact(LANES)) {
+    for (ca, cb) in a[..chunks]
+        .chunks_exact(LANES)
+        .zip(b[..chunks].chunks_exact(LANES))
+    {
         for l in 0..LANES {
             acc[l] += ca[l] * cb[l];
         }
@@ -115,21 +137,17 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     reduce(acc) + tail
 }
 
-#[inline]
-fn sparse_dot(vals: &[f32], cols: &[u16], s: &[f32]) -> f32 {
-    const SL: usize = 4;
-    let mut acc = [0.0f32; SL];
-    let chunks = vals.len() / SL * SL;
-    for (cv, cc) in vals[..chunks].chunks_exact(SL).zip(cols[..chunks].chunks_exact(SL)) {
-        for l in 0..SL {
-            acc[l] += cv[l] * s[cc[l] as usize];
+/// Sum with `LANES` independent accumulators, as [`dot`].
+#[inline(always)]
+pub fn sum(a: &[f32]) -> f32 {
+    let mut acc = [0.0f32; LANES];
+    let chunks = a.len() / LANES * LANES;
+    for c in a[..chunks].chunks_exact(LANES) {
+        for l in 0..LANES {
+            acc[l] += c[l];
         }
     }
-    let mut tail = 0.0f32;
-    for (v, &c) in vals[chunks..].iter().zip(&cols[chunks..]) {
-        tail += v * s[c as usize];
-    }
-    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
+    reduce(acc) + a[chunks..].iter().sum::<f32>()
 }
 
 #[inline(always)]
@@ -142,21 +160,33 @@ mod tests {
     use super::*;
 
     fn naive(w: &[f64], n: usize, s: &[f32]) -> Vec<f64> {
-        (0..n).map(|r| (0..n).map(|c| w[r * n + c] * s[c] as f64).sum()).collect()
+        (0..n)
+            .map(|r| (0..n).map(|c| w[r * n + c] * s[c] as f64).sum())
+            .collect()
     }
 
     #[test]
     fn dense_and_sparse_agree_with_a_naive_product() {
         let n = 37;
-        let s: Vec<f32> = (0..n).map(|i| ((i * 7919) % 101) as f32 / 50.0 - 1.0).collect();
-        let dense = Recurrent::dense(n, (0..n * n).map(|i| ((i * 31) % 17) as f32 / 8.0 - 1.0).collect());
-        let per_row = 5;
-        let cols: Vec<u16> = (0..n * per_row).map(|j| ((j * 13 + j / per_row) % n) as u16).collect();
-        let sparse =
-            Recurrent::sparse(n, per_row, cols, (0..n * per_row).map(|j| (j % 9) as f32 - 4.0).collect());
+        let s: Vec<f32> = (0..n)
+            .map(|i| ((i * 7919) % 101) as f32 / 50.0 - 1.0)
+            .collect();
+        let dense = Recurrent::dense(
+            n,
+            (0..n * n)
+                .map(|i| ((i * 31) % 17) as f32 / 8.0 - 1.0)
+                .collect(),
+        );
+        let offsets = vec![0, 5, 36, 12];
+        let sparse = Recurrent::sparse(
+            n,
+            offsets,
+            (0..n * 4).map(|j| (j % 9) as f32 - 4.0).collect(),
+        );
+        let mut doubled = vec![0.0; 2 * n];
         for m in [&dense, &sparse] {
             let mut out = vec![0.0; n];
-            m.mul_vec(&s, &mut out);
+            m.mul_vec(&s, &mut out, &mut doubled);
             let want = naive(&m.to_dense_f64(), n, &s);
             for (o, w) in out.iter().zip(&want) {
                 assert!((*o as f64 - w).abs() < 1e-4, "{o} vs {w}");
@@ -165,8 +195,11 @@ mod tests {
     }
 
     #[test]
-    fn sparse_duplicates_add_up_in_the_dense_copy() {
-        let m = Recurrent::sparse(2, 2, vec![1, 1, 0, 0], vec![1.0, 2.0, 3.0, 4.0]);
-        assert_eq!(m.to_dense_f64(), vec![0.0, 3.0, 7.0, 0.0]);
+    fn sparse_places_diagonals_with_wraparound() {
+        let m = Recurrent::sparse(3, vec![2], vec![1.0, 2.0, 3.0]);
+        assert_eq!(
+            m.to_dense_f64(),
+            vec![0.0, 0.0, 1.0, 2.0, 0.0, 0.0, 0.0, 3.0, 0.0]
+        );
     }
 }

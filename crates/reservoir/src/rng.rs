@@ -46,11 +46,12 @@ mod tests {
 
     #[test]
     fn same_seed_same_numbers_and_streams_differ() {
-        let a: Vec<f64> = (0..8).map({
-            let mut r = SeededRng::new(7, 0);
-            move |_| r.unit_f64()
-        })
-        .collect();
+        let a: Vec<f64> = (0..8)
+            .map({
+                let mut r = SeededRng::new(7, 0);
+                move |_| r.unit_f64()
+            })
+            .collect();
         let mut r = SeededRng::new(7, 0);
         let b: Vec<f64> = (0..8).map(|_| r.unit_f64()).collect();
         assert_eq!(a, b);

@@ -16,7 +16,13 @@ fn coef(ms: f32, sample_rate: f32) -> f32 {
 }
 
 impl AdsrRates {
-    pub fn new(attack_ms: f32, decay_ms: f32, sustain: f32, release_ms: f32, sample_rate: f32) -> Self {
+    pub fn new(
+        attack_ms: f32,
+        decay_ms: f32,
+        sustain: f32,
+        release_ms: f32,
+        sample_rate: f32,
+    ) -> Self {
         Self {
             attack_step: 1.0 / (attack_ms * 0.001 * sample_rate).max(1.0),
             decay_coef: coef(decay_ms, sample_rate),
@@ -43,7 +49,10 @@ pub struct Adsr {
 
 impl Default for Adsr {
     fn default() -> Self {
-        Self { stage: Stage::Idle, level: 0.0 }
+        Self {
+            stage: Stage::Idle,
+            level: 0.0,
+        }
     }
 }
 

@@ -71,6 +71,9 @@ mod tests {
         assert!((gain_at(100.0, 2000.0, 0.0) - 1.0).abs() < 0.02);
         assert!(gain_at(16000.0, 1000.0, 0.0) < 0.01);
         assert!(gain_at(1000.0, 1000.0, 0.9) > 4.0, "resonance peak");
-        assert!((gain_at(1000.0, 1000.0, 0.0) - 0.5).abs() < 0.02, "-6 dB at cutoff");
+        assert!(
+            (gain_at(1000.0, 1000.0, 0.0) - 0.5).abs() < 0.02,
+            "-6 dB at cutoff"
+        );
     }
 }

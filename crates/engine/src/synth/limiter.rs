@@ -19,7 +19,10 @@ pub struct Limiter {
 impl Limiter {
     pub fn new(sample_rate: f32) -> Self {
         // 100 ms release to -60 dB.
-        Self { envelope: 0.0, release_coef: libm::expf(-6.907_755 / (0.1 * sample_rate)) }
+        Self {
+            envelope: 0.0,
+            release_coef: libm::expf(-6.907_755 / (0.1 * sample_rate)),
+        }
     }
 
     #[inline(always)]
@@ -33,7 +36,10 @@ impl Limiter {
         let limited = KNEE + span * fast_tanh((self.envelope - KNEE) / span);
         let gain = limited / self.envelope;
         // The clamp only catches the last-bit rounding of `l * gain` above the knee's value.
-        ((l * gain).clamp(-CEILING, CEILING), (r * gain).clamp(-CEILING, CEILING))
+        (
+            (l * gain).clamp(-CEILING, CEILING),
+            (r * gain).clamp(-CEILING, CEILING),
+        )
     }
 }
 

@@ -53,7 +53,12 @@ pub struct Modulation {
 
 impl Default for Modulation {
     fn default() -> Self {
-        Self { cutoff_oct: 0.0, pitch_cents: 0.0, amp: 1.0, pan: 0.0 }
+        Self {
+            cutoff_oct: 0.0,
+            pitch_cents: 0.0,
+            amp: 1.0,
+            pan: 0.0,
+        }
     }
 }
 
@@ -85,7 +90,11 @@ impl Ramp {
     }
 
     fn jump(&mut self, target: f32) {
-        *self = Self { value: target, step: 0.0, left: 0 };
+        *self = Self {
+            value: target,
+            step: 0.0,
+            left: 0,
+        };
     }
 
     #[inline(always)]
@@ -183,7 +192,11 @@ impl Synth {
     }
 
     pub fn note_off(&mut self, pitch: u8) {
-        for v in self.voices.iter_mut().filter(|v| v.pitch == pitch && !v.env.is_released()) {
+        for v in self
+            .voices
+            .iter_mut()
+            .filter(|v| v.pitch == pitch && !v.env.is_released())
+        {
             v.env.gate_off();
         }
     }
@@ -200,15 +213,27 @@ impl Synth {
         self.modulation = modulation;
         let voices = s.voices.clamp(1, MAX_VOICES);
         if voices < self.active_voices {
-            self.voices[voices..].iter_mut().for_each(|v| v.env.gate_off());
+            self.voices[voices..]
+                .iter_mut()
+                .for_each(|v| v.env.gate_off());
         }
         self.active_voices = voices;
-        self.rates = AdsrRates::new(s.attack_ms, s.decay_ms, s.sustain, s.release_ms, self.sample_rate);
-        let gain = VOICE_LEVEL * libm::powf(10.0, s.gain_db.clamp(-60.0, 12.0) / 20.0) * modulation.amp.clamp(0.0, 1.0);
+        self.rates = AdsrRates::new(
+            s.attack_ms,
+            s.decay_ms,
+            s.sustain,
+            s.release_ms,
+            self.sample_rate,
+        );
+        let gain = VOICE_LEVEL
+            * libm::powf(10.0, s.gain_db.clamp(-60.0, 12.0) / 20.0)
+            * modulation.amp.clamp(0.0, 1.0);
         // Equal-power pan.
         let angle = (modulation.pan.clamp(-1.0, 1.0) + 1.0) * core::f32::consts::FRAC_PI_4;
-        self.gain_l.aim(gain * libm::cosf(angle) * core::f32::consts::SQRT_2, frames);
-        self.gain_r.aim(gain * libm::sinf(angle) * core::f32::consts::SQRT_2, frames);
+        self.gain_l
+            .aim(gain * libm::cosf(angle) * core::f32::consts::SQRT_2, frames);
+        self.gain_r
+            .aim(gain * libm::sinf(angle) * core::f32::consts::SQRT_2, frames);
         let sr = self.sample_rate;
         for v in self.voices.iter_mut().filter(|v| !v.env.is_idle()) {
             let semis = (v.pitch as f32 - 69.0) + modulation.pitch_cents / 100.0;
@@ -250,7 +275,11 @@ impl Synth {
 }
 
 fn oldest(pool: &[Voice], pred: impl Fn(&Voice) -> bool) -> Option<usize> {
-    pool.iter().enumerate().filter(|(_, v)| pred(v)).min_by_key(|(_, v)| v.started).map(|(i, _)| i)
+    pool.iter()
+        .enumerate()
+        .filter(|(_, v)| pred(v))
+        .min_by_key(|(_, v)| v.started)
+        .map(|(i, _)| i)
 }
 
 #[cfg(test)]
@@ -298,24 +327,44 @@ mod tests {
 
     #[test]
     fn steals_the_oldest_voice_beyond_the_voice_count() {
-        let mut s = Synth::new(48000.0, SynthSettings { voices: 3, ..settings() });
+        let mut s = Synth::new(
+            48000.0,
+            SynthSettings {
+                voices: 3,
+                ..settings()
+            },
+        );
         for p in [60, 62, 64, 65] {
             s.note_on(p, 100);
             run(&mut s, 100);
         }
         assert_eq!(s.stolen(), 1);
         assert_eq!(s.sounding(), 3);
-        assert!(s.voices[..3].iter().all(|v| v.pitch != 60), "the first note was stolen");
+        assert!(
+            s.voices[..3].iter().all(|v| v.pitch != 60),
+            "the first note was stolen"
+        );
     }
 
     #[test]
     fn loud_chords_never_exceed_the_ceiling() {
-        let mut s = Synth::new(44100.0, SynthSettings { gain_db: 12.0, resonance: 1.0, voices: 16, ..settings() });
+        let mut s = Synth::new(
+            44100.0,
+            SynthSettings {
+                gain_db: 12.0,
+                resonance: 1.0,
+                voices: 16,
+                ..settings()
+            },
+        );
         for p in 36..52 {
             s.note_on(p, 127);
         }
         let out = run(&mut s, 44100);
-        let peak = out.iter().map(|f| f.0.abs().max(f.1.abs())).fold(0.0, f32::max);
+        let peak = out
+            .iter()
+            .map(|f| f.0.abs().max(f.1.abs()))
+            .fold(0.0, f32::max);
         assert!(peak <= CEILING, "peak {peak}");
         assert!(peak > 0.9, "the limiter should be working here: {peak}");
     }
@@ -324,10 +373,19 @@ mod tests {
     fn pan_moves_the_image() {
         let mut s = Synth::new(48000.0, settings());
         s.note_on(57, 100);
-        s.control(settings(), Modulation { pan: -1.0, ..Modulation::default() }, 16);
+        s.control(
+            settings(),
+            Modulation {
+                pan: -1.0,
+                ..Modulation::default()
+            },
+            16,
+        );
         s.modulation.pan = -1.0;
         let out = run(&mut s, 4800);
-        let (l, r) = out[2000..].iter().fold((0.0f32, 0.0f32), |(a, b), f| (a + f.0.abs(), b + f.1.abs()));
+        let (l, r) = out[2000..]
+            .iter()
+            .fold((0.0f32, 0.0f32), |(a, b), f| (a + f.0.abs(), b + f.1.abs()));
         assert!(r < l * 1e-3, "hard left: l {l} r {r}");
     }
 }

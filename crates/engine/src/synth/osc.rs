@@ -88,15 +88,24 @@ mod tests {
                 v
             })
             .collect();
-        let (b, n) = (high_band_energy(&blep, sr, 15000.0), high_band_energy(&naive, sr, 15000.0));
+        let (b, n) = (
+            high_band_energy(&blep, sr, 15000.0),
+            high_band_energy(&naive, sr, 15000.0),
+        );
         assert!(b < n * 0.5, "blep {b} vs naive {n}");
     }
 
     #[test]
     fn waves_stay_bounded_and_have_no_dc() {
-        let mut p = Phase { t: 0.0, dt: 220.0 / 48000.0 };
+        let mut p = Phase {
+            t: 0.0,
+            dt: 220.0 / 48000.0,
+        };
         let saw: Vec<f32> = (0..48000).map(|_| p.saw()).collect();
-        let mut q = Phase { t: 0.0, dt: 220.0 / 48000.0 };
+        let mut q = Phase {
+            t: 0.0,
+            dt: 220.0 / 48000.0,
+        };
         let sq: Vec<f32> = (0..48000).map(|_| q.square()).collect();
         for w in [&saw, &sq] {
             assert!(w.iter().all(|v| v.abs() <= 1.0001));

@@ -1,0 +1,210 @@
+//! `tidepool`: render patches to WAV and MIDI, trace reservoirs for conformance, benchmark.
+
+mod args;
+mod bench_esn;
+mod esn_trace;
+mod midi_file;
+mod notes;
+mod wav;
+
+use args::Args;
+use std::io::BufWriter;
+use std::path::Path;
+use std::time::Instant;
+use tidepool_engine::{format_value, render::render, ParamId, Patch, PARAMS};
+use tidepool_reservoir::Layout;
+
+const HELP: &str = "tidepool — reservoir LFO and arpeggiator instrument
+
+USAGE
+  tidepool render [--patch TEXT|URL|FILE] [--notes \"C4 E4 G4\" | --score \"C4/90@0-2 E4@0.5-2\"]
+                  [--seconds 10] [--sample-rate 48000] [--block 128] [-o out.wav] [--midi out.mid]
+      Renders the patch (default patch when --patch is omitted) with the notes held from the
+      start to the end, or with timed notes (NOTE[/VELOCITY]@START-END in seconds), to a 32-bit
+      float WAV and a standard MIDI file. Prints level, notes and anything the engine recovered from.
+  tidepool patch [TEXT|URL|FILE]   Prints the patch in canonical form and what was wrong with it.
+  tidepool params                  Lists every parameter: key, range, default, unit.
+  tidepool esn-trace CASE.json     Runs explicit ESN matrices; prints {\"states\", \"outputs\"} as JSON.
+  tidepool bench-esn [--n 300] [--connectivity 0.1] [--steps 10000] [--layout auto|dense|sparse]
+      Reservoir steps per second (1-D input, no feedback), as JSON.
+";
+
+fn main() {
+    let mut args = Args::new(std::env::args().skip(1));
+    let result = match args.positional().as_deref() {
+        Some("render") => cmd_render(args),
+        Some("patch") => cmd_patch(args),
+        Some("params") => args.finish().map(|_| print_params()),
+        Some("esn-trace") => cmd_esn_trace(args),
+        Some("bench-esn") => cmd_bench_esn(args),
+        None | Some("help") => {
+            print!("{HELP}");
+            Ok(())
+        }
+        Some(other) => Err(format!("unknown command `{other}`\n\n{HELP}")),
+    };
+    if let Err(e) = result {
+        eprintln!("tidepool: {e}");
+        std::process::exit(2);
+    }
+}
+
+/// Patch text from an argument: a file's contents when it names a file, else the text itself.
+fn load_patch(arg: Option<String>) -> Result<Patch, String> {
+    let Some(arg) = arg else {
+        return Ok(Patch::default());
+    };
+    let text = if Path::new(&arg).is_file() {
+        std::fs::read_to_string(&arg).map_err(|e| format!("cannot read patch file {arg}: {e}"))?
+    } else {
+        arg
+    };
+    let parsed = Patch::parse(&text);
+    for e in &parsed.errors {
+        eprintln!("patch: {e}");
+    }
+    if !parsed.errors.is_empty() {
+        eprintln!("patch: the other fields were applied");
+    }
+    Ok(parsed.patch)
+}
+
+fn cmd_render(mut args: Args) -> Result<(), String> {
+    let patch = load_patch(args.value(&["--patch", "-p"])?)?;
+    let seconds: f64 = args.parsed(&["--seconds", "-s"], 10.0)?;
+    let sample_rate: f64 = args.parsed(&["--sample-rate"], 48000.0)?;
+    let block: usize = args.parsed(&["--block"], 128)?;
+    let wav = args.value(&["-o", "--out"])?;
+    let midi = args.value(&["--midi"])?;
+    let held = args.value(&["--notes", "-n"])?;
+    let timed = args.value(&["--score"])?;
+    args.finish()?;
+    if !(seconds.is_finite() && seconds > 0.0 && seconds <= 3600.0) {
+        return Err("--seconds must be between 0 and 3600".into());
+    }
+    if !(8000.0..=384_000.0).contains(&sample_rate) {
+        return Err("--sample-rate must be between 8000 and 384000".into());
+    }
+    let frames = (seconds * sample_rate).round() as usize;
+    let events = match (held, timed) {
+        (Some(_), Some(_)) => return Err("give --notes or --score, not both".into()),
+        (Some(spec), None) => notes::held(&spec, frames as u64)?,
+        (None, Some(spec)) => notes::score(&spec, sample_rate)?,
+        (None, None) => notes::held("C4 E4 G4", frames as u64)?,
+    };
+    let start = Instant::now();
+    let out = render(&patch, sample_rate, &events, frames, block);
+    let elapsed = start.elapsed().as_secs_f64();
+    let peak = out
+        .left
+        .iter()
+        .chain(&out.right)
+        .fold(0.0f32, |m, v| m.max(v.abs()));
+    let rms = (out
+        .left
+        .iter()
+        .chain(&out.right)
+        .map(|v| (*v as f64).powi(2))
+        .sum::<f64>()
+        / (2 * frames) as f64)
+        .sqrt();
+    let db = |v: f64| {
+        if v > 0.0 {
+            20.0 * v.log10()
+        } else {
+            f64::NEG_INFINITY
+        }
+    };
+    let ons: Vec<_> = out.notes.iter().filter(|n| n.velocity > 0).collect();
+    println!(
+        "rendered {seconds} s at {sample_rate} Hz in {elapsed:.3} s ({:.0}x real time)",
+        seconds / elapsed
+    );
+    println!("peak {:.2} dBFS, rms {:.2} dBFS", db(peak as f64), db(rms));
+    let first: Vec<String> = ons.iter().take(16).map(|n| n.pitch.to_string()).collect();
+    println!("{} notes played; first: {}", ons.len(), first.join(" "));
+    if let Some(path) = wav {
+        let file = std::fs::File::create(&path).map_err(|e| format!("cannot write {path}: {e}"))?;
+        wav::write_wav(
+            BufWriter::new(file),
+            sample_rate as u32,
+            &out.left,
+            &out.right,
+        )
+        .map_err(|e| e.to_string())?;
+        println!("wrote {path}");
+    }
+    if let Some(path) = midi {
+        let file = std::fs::File::create(&path).map_err(|e| format!("cannot write {path}: {e}"))?;
+        let bpm = patch.values.get(ParamId::Tempo);
+        midi_file::write_midi(BufWriter::new(file), &out.notes, sample_rate, bpm)
+            .map_err(|e| e.to_string())?;
+        println!("wrote {path}");
+    }
+    Ok(())
+}
+
+fn cmd_patch(mut args: Args) -> Result<(), String> {
+    let patch = load_patch(args.positional())?;
+    args.finish()?;
+    println!("{}", patch.to_text());
+    Ok(())
+}
+
+fn print_params() {
+    println!("| key | name | range | default | unit |");
+    println!("|---|---|---|---|---|");
+    for (i, p) in PARAMS.iter().enumerate() {
+        let id = ParamId::from_index(i).expect("table index");
+        let range = match p.kind {
+            tidepool_engine::params::Kind::Choice(names) => names.join(" / "),
+            _ => format!("{} – {}", p.min(), p.max()),
+        };
+        println!(
+            "| `{}` | {} | {} | {} | {} |",
+            p.key,
+            p.name,
+            range,
+            format_value(id, p.default),
+            p.unit
+        );
+    }
+}
+
+fn cmd_esn_trace(mut args: Args) -> Result<(), String> {
+    let path = args.positional().ok_or("esn-trace needs a case file")?;
+    args.finish()?;
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    let case: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{path} is not JSON: {e}"))?;
+    let out = esn_trace::trace(&case).map_err(|e| format!("{path}: {e}"))?;
+    println!("{out}");
+    Ok(())
+}
+
+fn cmd_bench_esn(mut args: Args) -> Result<(), String> {
+    let n: usize = args.parsed(&["--n"], 300)?;
+    let connectivity: f32 = args.parsed(&["--connectivity"], 0.1)?;
+    let steps: usize = args.parsed(&["--steps"], 10_000)?;
+    let layout = match args.value(&["--layout"])?.as_deref() {
+        None | Some("auto") => None,
+        Some("dense") => Some(Layout::Dense),
+        Some("sparse") => Some(Layout::Sparse),
+        Some(other) => {
+            return Err(format!(
+                "--layout must be auto, dense or sparse, not `{other}`"
+            ))
+        }
+    };
+    args.finish()?;
+    let rate = bench_esn::steps_per_second(n, connectivity, steps, layout, 3);
+    println!(
+        "{{\"impl\":\"tidepool-native\",\"n\":{n},\"connectivity\":{connectivity},\"steps\":{steps},\"layout\":\"{}\",\"steps_per_sec\":{rate:.0}}}",
+        match layout {
+            None => "auto",
+            Some(Layout::Dense) => "dense",
+            Some(Layout::Sparse) => "sparse",
+        }
+    );
+    Ok(())
+}
