@@ -201,11 +201,6 @@ impl ArpUnit {
             }
         }
     }
-
-    /// Calls `off` for every pending note-off now (stop, panic, mode change).
-    pub fn flush_offs(&mut self, off: impl FnMut(u8)) {
-        self.due_offs(u64::MAX, off);
-    }
 }
 
 #[cfg(test)]
@@ -277,7 +272,7 @@ mod tests {
         u.due_offs(7, |p| fired.push(p));
         assert_eq!(fired, [61]);
         u.due_offs(7, |p| fired.push(p));
-        u.flush_offs(|p| fired.push(p));
+        u.due_offs(u64::MAX, |p| fired.push(p));
         assert_eq!(fired, [61, 60]);
     }
 }

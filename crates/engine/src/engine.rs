@@ -312,20 +312,7 @@ impl Engine {
             }
         }
         // Offs before ons: a note ending on the frame where the next begins must not cut it.
-        let (synth, outputs, status) = (&mut self.synth, &mut self.outputs, &mut self.status);
-        self.arp.due_offs(frame, |pitch| {
-            synth.note_off(pitch);
-            emit(
-                outputs,
-                status,
-                NoteEvent {
-                    frame,
-                    pitch,
-                    velocity: 0,
-                    source: Source::Arp,
-                },
-            );
-        });
+        self.end_arp_notes(frame, frame);
         self.lfo_tick(frame, playing, pos);
         if playing && self.arp_clock.poll(pos) {
             self.arp_step(frame, pos);
@@ -403,22 +390,10 @@ impl Engine {
             },
         );
         if !self.arp.schedule_off(frame + gate, note.pitch) {
-            self.arp_note_off(frame, note.pitch);
+            // Only reachable with more than m notes pending: end them rather than hang one.
+            self.end_arp_notes(frame, u64::MAX);
+            self.arp.schedule_off(frame + gate, note.pitch);
         }
-    }
-
-    fn arp_note_off(&mut self, frame: u64, pitch: u8) {
-        self.synth.note_off(pitch);
-        emit(
-            &mut self.outputs,
-            &mut self.status,
-            NoteEvent {
-                frame,
-                pitch,
-                velocity: 0,
-                source: Source::Arp,
-            },
-        );
     }
 
     fn control(&mut self, frame: u64) {
@@ -439,6 +414,24 @@ impl Engine {
             modulation,
             CONTROL_FRAMES,
         );
+    }
+
+    /// Ends, at `frame`, the arpeggiated notes whose off is due by `due` (u64::MAX: all of them).
+    fn end_arp_notes(&mut self, frame: u64, due: u64) {
+        let (synth, outputs, status) = (&mut self.synth, &mut self.outputs, &mut self.status);
+        self.arp.due_offs(due, |pitch| {
+            synth.note_off(pitch);
+            emit(
+                outputs,
+                status,
+                NoteEvent {
+                    frame,
+                    pitch,
+                    velocity: 0,
+                    source: Source::Arp,
+                },
+            );
+        });
     }
 
     fn arp_on(&self) -> bool {
@@ -517,20 +510,7 @@ impl Engine {
 
     /// Ends every arpeggiated and direct note (keys stay held).
     fn stop_sounding(&mut self, frame: u64) {
-        let (synth, outputs, status) = (&mut self.synth, &mut self.outputs, &mut self.status);
-        self.arp.flush_offs(|pitch| {
-            synth.note_off(pitch);
-            emit(
-                outputs,
-                status,
-                NoteEvent {
-                    frame,
-                    pitch,
-                    velocity: 0,
-                    source: Source::Arp,
-                },
-            );
-        });
+        self.end_arp_notes(frame, u64::MAX);
         for p in 0..128u8 {
             self.direct_off(frame, p);
         }

@@ -1,0 +1,115 @@
+//! `cargo xtask bench`: criterion, then one table that puts ReservoirPy, the native engine and the
+//! wasm build side by side (measured in the same run), then the native real-time factor.
+
+use crate::{output, setup, sh};
+use serde_json::Value;
+
+const SIZES: [usize; 3] = [100, 300, 1000];
+
+pub fn all() -> Result<(), String> {
+    setup::all()?;
+    sh("cargo", &["bench", "-p", "tidepool-bench"], &[])?;
+    sh("cargo", &["build", "--release", "-p", "tidepool-cli"], &[])?;
+    let wasm = wasm_rates();
+    setup::tools_venv()?;
+    let py = json_lines(&output(
+        "tools/.venv/bin/python",
+        &["tools/bench_reservoirpy.py"],
+    )?);
+    println!("\n## Reservoir steps per second (connectivity 0.1, 10 000 steps, best of 3)\n");
+    println!("| N | ReservoirPy 0.4.2 | tidepool native | native / ReservoirPy | tidepool wasm (Node V8) | wasm / ReservoirPy |");
+    println!("|---|---|---|---|---|---|");
+    for n in SIZES {
+        let native = json_lines(&output(
+            "target/release/tidepool",
+            &["bench-esn", "--n", &n.to_string()],
+        )?);
+        let rate = |lines: &[Value]| {
+            lines
+                .iter()
+                .find(|l| l["n"].as_u64() == Some(n as u64))
+                .and_then(|l| l["steps_per_sec"].as_f64())
+        };
+        let (p, nat) = (
+            rate(&py).unwrap_or(f64::NAN),
+            rate(&native).unwrap_or(f64::NAN),
+        );
+        let w = wasm.as_ref().ok().and_then(|w| rate(w));
+        let wasm_cells = match w {
+            Some(w) => format!("{:.0} | {:.1}×", w, w / p),
+            None => "n/a | n/a".to_string(),
+        };
+        println!(
+            "| {n} | {p:.0} | {nat:.0} | {:.1}× | {wasm_cells} |",
+            nat / p
+        );
+    }
+    if let Err(e) = &wasm {
+        println!("\n(wasm rates unavailable: {e})");
+    }
+    if let Ok(lines) = &wasm {
+        for l in lines.iter().filter(|l| l["what"].is_string()) {
+            println!("\nwasm engine: {l}");
+        }
+    }
+    println!(
+        "\n## Native real-time factor, default patch, 4-note chord, 60 s at 48 kHz (best of 3)\n"
+    );
+    let mut best = 0.0f64;
+    for _ in 0..3 {
+        let text = output(
+            "target/release/tidepool",
+            &["render", "--notes", "C4 E4 G4 B4", "--seconds", "60"],
+        )?;
+        let factor = text
+            .split(['(', 'x'])
+            .find_map(|w| {
+                w.trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|_| text.contains("real time"))
+            })
+            .unwrap_or(0.0);
+        best = best.max(factor);
+    }
+    println!("real-time factor: {best:.0}× (target ≥ 100×)");
+    Ok(())
+}
+
+/// Builds the wasm engine for Node and runs tests/bench/wasm_reservoir.mjs.
+fn wasm_rates() -> Result<Vec<Value>, String> {
+    sh(
+        "cargo",
+        &[
+            "build",
+            "-p",
+            "tidepool-wasm",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--profile",
+            "wasm",
+        ],
+        &[],
+    )?;
+    sh(
+        "wasm-bindgen",
+        &[
+            "--target",
+            "nodejs",
+            "--out-dir",
+            "target/pkg-node",
+            "target/wasm32-unknown-unknown/wasm/tidepool_wasm.wasm",
+        ],
+        &[],
+    )?;
+    Ok(json_lines(&output(
+        "node",
+        &["tests/bench/wasm_reservoir.mjs"],
+    )?))
+}
+
+fn json_lines(text: &str) -> Vec<Value> {
+    text.lines()
+        .filter_map(|l| serde_json::from_str(l.trim()).ok())
+        .collect()
+}
