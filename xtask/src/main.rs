@@ -74,9 +74,12 @@ pub fn output(program: &str, args: &[&str]) -> Result<String, String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// A command: program, arguments, extra environment.
+type Step<'a> = (&'a str, &'a [&'a str], &'a [(&'a str, &'a str)]);
+
 fn test() -> Result<(), String> {
     setup::all()?;
-    let steps: [(&str, &[&str], &[(&str, &str)]); 4] = [
+    let steps: [Step; 4] = [
         ("cargo", &["fmt", "--all", "--", "--check"], &[]),
         (
             "cargo",

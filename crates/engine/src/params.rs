@@ -190,12 +190,12 @@ params! {
     ArpNeurons: "arp.n", "Arp neurons", Arp, int(1.0, 1000.0), 100, "", 0, true;
     ArpConnectivity: "arp.conn", "Arp connectivity", Arp, real(0.01, 1.0), 0.1, "", 0, true;
     ArpSeed: "arp.seed", "Arp seed", Arp, int(0.0, SEED_MAX), 1, "", 0, true;
-    ArpSpectralRadius: "arp.sr", "Arp spectral radius", Arp, real(0.0, 2.0), 1.2, "", 0, false;
-    ArpLeak: "arp.leak", "Arp leak rate", Arp, real(0.0, 1.0), 0.6, "", 0, false;
+    ArpSpectralRadius: "arp.sr", "Arp spectral radius", Arp, real(0.0, 2.0), 1.3, "", 0, false;
+    ArpLeak: "arp.leak", "Arp leak rate", Arp, real(0.0, 1.0), 1, "", 0, false;
     ArpFeedbackScaling: "arp.fb", "Arp feedback scaling", Arp, real(0.0, 10.0), 1, "", 0, false;
     ArpBiasScaling: "arp.bias", "Arp bias scaling", Arp, real(0.0, 10.0), 0.3, "", 0, false;
     ArpOutputScaling: "arp.out", "Arp output scaling", Arp, real(0.0, 20.0), 1, "", 0, false;
-    ArpConfidence: "arp.beta", "Confidence β", Arp, log(0.001, 1000.0), 5, "", 0, false;
+    ArpConfidence: "arp.beta", "Confidence β", Arp, log(0.001, 1000.0), 3, "", 0, false;
     ArpDivision: "arp.div", "Arp step", Arp, Kind::Choice(DIVISION_NAMES), 4, "", 0, false;
     ArpGate: "arp.gate", "Gate length", Arp, real(0.05, 1.0), 0.5, "of step", 0, false;
     ArpSwing: "arp.swing", "Arp swing", Arp, real(50.0, 75.0), 50, "%", 0, false;
@@ -215,7 +215,7 @@ params! {
     SynthSustain: "syn.s", "Sustain", Synth, real(0.0, 1.0), 0.5, "", 0, false;
     SynthRelease: "syn.r", "Release", Synth, log(1.0, 10000.0), 250, "ms", 0, false;
     SynthVoices: "syn.poly", "Voices", Synth, int(1.0, 16.0), 8, "", 0, false;
-    SynthGain: "syn.gain", "Output gain", Synth, real(-60.0, 12.0), -6, "dB", 30, false;
+    SynthGain: "syn.gain", "Output gain", Synth, real(-60.0, 12.0), 0, "dB", 30, false;
 }
 
 /// Number of parameters.

@@ -3,6 +3,7 @@
 
 use crate::engine::Engine;
 use crate::events::{Input, InputEvent, NoteEvent};
+use crate::params::ParamId;
 use crate::patch::Patch;
 
 /// What a render produced.
@@ -89,4 +90,62 @@ pub fn held_notes(pitches: &[u8], frames: u64) -> Vec<InputEvent> {
         input: Input::NoteOff { pitch },
     });
     on.chain(off).collect()
+}
+
+/// The patch text of [`golden_scenario`]: the reservoir LFO with non-default settings (spectral
+/// radius, beat pulses, linear smoothing, routed to cutoff and pan) and the reservoir arpeggiator
+/// in 1/32 steps over two octaves with a low confidence β, so both networks and the synth all
+/// shape the output.
+pub const GOLDEN_PATCH: &str = "tp1&bpm=120&lfo.sr=1.3&lfo.pulse=beat&lfo.smooth=linear\
+    &lfo.dest1=cutoff&lfo.depth1=0.8&lfo.dest2=pan\
+    &arp.mode=reservoir&arp.div=1/32&arp.beta=3&arp.oct=2";
+
+/// The reference scenario whose render is committed under `tests/golden/` (`scenario_48k.f32`,
+/// `scenario_48k.notes.json`).
+///
+/// It exists so that the native build and the wasm build (the AudioWorklet's) can be checked to
+/// agree bit for bit: the engine keeps every reservoir, RNG and synth computation on `libm` and
+/// fixed-order sums, and this scenario is the one both sides render and compare against the same
+/// files. It runs 1.0 s at 48 kHz of [`GOLDEN_PATCH`] with a C minor seventh chord held, a cutoff
+/// change at 0.25 s, a tempo change at 0.5 s and one chord note released at 0.625 s.
+///
+/// Returns the patch, the events, the sample rate and the number of frames.
+pub fn golden_scenario() -> (Patch, Vec<InputEvent>, f64, usize) {
+    let parsed = Patch::parse(GOLDEN_PATCH);
+    assert!(
+        parsed.errors.is_empty(),
+        "golden patch text has errors: {:?}",
+        parsed.errors
+    );
+    let at = |frame, input| InputEvent { frame, input };
+    let mut events: Vec<InputEvent> = [48u8, 55, 58, 63]
+        .iter()
+        .map(|&pitch| {
+            at(
+                0,
+                Input::NoteOn {
+                    pitch,
+                    velocity: 100,
+                },
+            )
+        })
+        .collect();
+    events.extend([
+        at(
+            12_000,
+            Input::SetParam {
+                id: ParamId::SynthCutoff,
+                value: 900.0,
+            },
+        ),
+        at(
+            24_000,
+            Input::SetParam {
+                id: ParamId::Tempo,
+                value: 150.0,
+            },
+        ),
+        at(30_000, Input::NoteOff { pitch: 58 }),
+    ]);
+    (parsed.patch, events, 48_000.0, 48_000)
 }

@@ -20,7 +20,7 @@ use osc::Phase;
 /// The most voices the synth holds (the voice count knob chooses how many are used).
 pub const MAX_VOICES: usize = 16;
 /// Level of one full-velocity voice before the output gain: leaves headroom for chords.
-const VOICE_LEVEL: f32 = 0.25;
+const VOICE_LEVEL: f32 = 0.5;
 
 /// Synth settings, read at control rate.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -1,0 +1,263 @@
+//! wasm-bindgen exports of the tidepool engine, for the AudioWorklet (and Node benchmarks).
+//!
+//! This crate only translates between JavaScript and the pure crates: every decision lives in
+//! `tidepool-engine` and `tidepool-reservoir`, which never depend on web crates. Numbers cross as
+//! JS numbers: frames are `f64` (exact up to 2^53, where a `u64` would cross as a BigInt).
+//!
+//! Audio leaves through two buffers of [`BLOCK_FRAMES`] samples that JS reads without copying:
+//!
+//! ```js
+//! import init, { WasmEngine, wasm_memory } from "./tidepool_wasm.js";
+//! await init();
+//! const engine = new WasmEngine(sampleRate, patchText);
+//! const n = engine.process(128);
+//! // Views must be re-created for each block: wasm memory can grow and detach old views.
+//! const left = new Float32Array(wasm_memory().buffer, engine.left_ptr(), n);
+//! ```
+
+use tidepool_engine::{Engine, Input, InputEvent, ParamId, Patch, Source};
+use tidepool_reservoir::{Esn, EsnKnobs, Feedback, ReservoirConfig, SeededRng};
+use wasm_bindgen::prelude::*;
+
+/// Frames the output buffers hold: one Web Audio render quantum.
+pub const BLOCK_FRAMES: usize = 128;
+
+/// The module's linear memory, for building `Float32Array` views on [`WasmEngine::left_ptr`] and
+/// [`WasmEngine::right_ptr`] (with either the `web` or the `nodejs` glue).
+#[wasm_bindgen]
+pub fn wasm_memory() -> JsValue {
+    wasm_bindgen::memory()
+}
+
+/// A JS frame number to the engine's: negative and NaN become 0.
+fn frame_of(frame: f64) -> u64 {
+    if frame > 0.0 {
+        frame as u64
+    } else {
+        0
+    }
+}
+
+/// A JS number to a MIDI byte (the engine clamps to 127 itself; this only keeps 300 from wrapping).
+fn byte_of(value: u32) -> u8 {
+    value.min(127) as u8
+}
+
+/// The engine with its two output buffers.
+#[wasm_bindgen]
+pub struct WasmEngine {
+    engine: Engine,
+    errors: Vec<String>,
+    left: Vec<f32>,
+    right: Vec<f32>,
+}
+
+#[wasm_bindgen]
+impl WasmEngine {
+    /// An engine at `sample_rate` playing `patch_text` (bad fields are skipped and reported by
+    /// [`WasmEngine::patch_errors`]; the engine plays whatever was valid). Builds both reservoirs
+    /// and allocates the output buffers: call it off the audio path, or in the worklet's
+    /// constructor.
+    #[wasm_bindgen(constructor)]
+    pub fn new(sample_rate: f64, patch_text: &str) -> WasmEngine {
+        let parsed = Patch::parse(patch_text);
+        WasmEngine {
+            engine: Engine::new(sample_rate, &parsed.patch),
+            errors: parsed.errors.iter().map(ToString::to_string).collect(),
+            left: vec![0.0; BLOCK_FRAMES],
+            right: vec![0.0; BLOCK_FRAMES],
+        }
+    }
+
+    /// What was wrong with the patch text given to the constructor (`"key: message"` each; empty
+    /// when it was clean).
+    pub fn patch_errors(&self) -> Vec<String> {
+        self.errors.clone()
+    }
+
+    /// Queues a note-on at `frame` (velocity 0 is a note-off). False when the input queue is full.
+    pub fn note_on(&mut self, frame: f64, pitch: u32, velocity: u32) -> bool {
+        self.push(
+            frame,
+            Input::NoteOn {
+                pitch: byte_of(pitch),
+                velocity: byte_of(velocity),
+            },
+        )
+    }
+
+    /// Queues a note-off at `frame`. False when the input queue is full.
+    pub fn note_off(&mut self, frame: f64, pitch: u32) -> bool {
+        self.push(
+            frame,
+            Input::NoteOff {
+                pitch: byte_of(pitch),
+            },
+        )
+    }
+
+    /// Queues the sustain pedal going down or up at `frame`. False when the input queue is full.
+    pub fn sustain(&mut self, frame: f64, down: bool) -> bool {
+        self.push(frame, Input::Sustain(down))
+    }
+
+    /// Queues a panic at `frame`: every held, sustained and sounding note stops.
+    pub fn all_notes_off(&mut self, frame: f64) -> bool {
+        self.push(frame, Input::AllNotesOff)
+    }
+
+    /// Queues parameter `key` (a patch-text key such as `"syn.cut"`) to become `value` at
+    /// `frame`. False for an unknown key (or a full queue). A network-shaping parameter
+    /// (`lfo.n`, `arp.seed`, …) then needs [`WasmEngine::rebuild_if_needed`].
+    pub fn set_param(&mut self, frame: f64, key: &str, value: f64) -> bool {
+        match ParamId::from_key(key) {
+            Some(id) => self.push(frame, Input::SetParam { id, value }),
+            None => false,
+        }
+    }
+
+    /// Renders `frames` frames into the output buffers and returns how many the buffers now hold.
+    /// Up to [`BLOCK_FRAMES`] (the worklet's case) that is all of them; more are rendered in
+    /// 128-frame chunks and only the last chunk stays in the buffers (for skipping ahead and
+    /// benchmarks). Never allocates.
+    pub fn process(&mut self, frames: usize) -> usize {
+        let mut remaining = frames;
+        let mut last = 0;
+        while remaining > 0 {
+            last = remaining.min(BLOCK_FRAMES);
+            self.engine
+                .process(&mut self.left[..last], &mut self.right[..last]);
+            remaining -= last;
+        }
+        last
+    }
+
+    /// Address of the left output buffer in wasm memory ([`BLOCK_FRAMES`] f32s).
+    pub fn left_ptr(&self) -> *const f32 {
+        self.left.as_ptr()
+    }
+
+    /// Address of the right output buffer in wasm memory ([`BLOCK_FRAMES`] f32s).
+    pub fn right_ptr(&self) -> *const f32 {
+        self.right.as_ptr()
+    }
+
+    /// The notes played since the last call, flattened to five numbers each:
+    /// `[frame_lo32, frame_hi32, pitch, velocity (0 = off), source (0 = keys, 1 = arpeggiator)]`.
+    /// Forgets them. Allocates the returned array (empty when no note was played).
+    pub fn notes_flat(&mut self) -> Vec<u32> {
+        let notes = self.engine.notes();
+        let mut out = Vec::with_capacity(notes.len() * 5);
+        for n in notes {
+            out.extend([
+                n.frame as u32,
+                (n.frame >> 32) as u32,
+                n.pitch as u32,
+                n.velocity as u32,
+                match n.source {
+                    Source::Keys => 0,
+                    Source::Arp => 1,
+                },
+            ]);
+        }
+        self.engine.clear_notes();
+        out
+    }
+
+    /// Builds and installs the networks a changed size, connectivity or seed asks for; true when
+    /// something was installed. Allocates and can take up to about a second at N = 1000: NOT for
+    /// the audio callback (call it from a worker, or between renders).
+    pub fn rebuild_if_needed(&mut self) -> bool {
+        match self.engine.pending_rebuild() {
+            Some(rebuild) => {
+                drop(self.engine.install(rebuild.build()));
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The patch as it stands now (knob changes included), as patch text.
+    pub fn patch_text(&self) -> String {
+        self.engine.patch().to_text()
+    }
+
+    /// Frames rendered so far: the frame the next sample will have.
+    pub fn frame(&self) -> f64 {
+        self.engine.frame() as f64
+    }
+
+    /// The sample rate the engine runs at (after clamping to 8 kHz..384 kHz).
+    pub fn sample_rate(&self) -> f64 {
+        self.engine.sample_rate()
+    }
+}
+
+impl WasmEngine {
+    fn push(&mut self, frame: f64, input: Input) -> bool {
+        self.engine.push_event(InputEvent {
+            frame: frame_of(frame),
+            input,
+        })
+    }
+}
+
+/// Inputs cycled through by [`WasmReservoir::run`].
+const BENCH_INPUTS: usize = 4096;
+
+/// A reservoir for timing steps from JS: the network `tidepool bench-esn` and
+/// `tools/bench_reservoirpy.py` time (seed 42, one input, one output, no feedback, spectral
+/// radius 0.9, leak 0.3, input and bias scaling 1).
+#[wasm_bindgen]
+pub struct WasmReservoir {
+    esn: Esn,
+    inputs: Vec<f32>,
+}
+
+#[wasm_bindgen]
+impl WasmReservoir {
+    /// Generates the network (allocates; includes an O(N³) spectral-radius computation) and a
+    /// table of uniform inputs in [-1, 1) from seed 7.
+    #[wasm_bindgen(constructor)]
+    pub fn new(n: usize, connectivity: f32) -> WasmReservoir {
+        let config = ReservoirConfig {
+            neurons: n,
+            connectivity,
+            seed: 42,
+            inputs: 1,
+            outputs: 1,
+            feedback: 0,
+        };
+        let mut esn = Esn::generate(&config);
+        esn.set_knobs(EsnKnobs {
+            spectral_radius: 0.9,
+            leak: 0.3,
+            input_scaling: 1.0,
+            bias_scaling: 1.0,
+            ..EsnKnobs::default()
+        });
+        let mut rng = SeededRng::new(7, 0);
+        let inputs = (0..BENCH_INPUTS)
+            .map(|_| rng.symmetric_f64() as f32)
+            .collect();
+        WasmReservoir { esn, inputs }
+    }
+
+    /// Resets the state, runs `steps` steps over the input table and returns the sum of the
+    /// outputs (a checksum, and what keeps the work from being optimised away). Never allocates.
+    pub fn run(&mut self, steps: usize) -> f32 {
+        self.esn.reset();
+        let mut sum = 0.0f32;
+        for x in self.inputs.iter().cycle().take(steps) {
+            sum += self.esn.step(std::slice::from_ref(x), Feedback::None)[0];
+        }
+        sum
+    }
+}
+
+/// [`WasmReservoir::new`] then [`WasmReservoir::run`]: the checksum of `steps` steps of an
+/// `n`-neuron reservoir.
+#[wasm_bindgen]
+pub fn reservoir_steps(n: usize, connectivity: f32, steps: usize) -> f32 {
+    WasmReservoir::new(n, connectivity).run(steps)
+}

@@ -1,0 +1,102 @@
+// Times the wasm build in Node (V8): reservoir steps per second, and one 128-frame engine block.
+//
+// Build first (from the workspace root):
+//   cargo build -p tidepool-wasm --target wasm32-unknown-unknown --profile wasm
+//   wasm-bindgen --target nodejs --out-dir target/pkg-node \
+//       target/wasm32-unknown-unknown/wasm/tidepool_wasm.wasm
+// then run:
+//   node tests/bench/wasm_reservoir.mjs
+//
+// Prints one JSON line per measurement. The reservoir is the network `tidepool bench-esn` and
+// tools/bench_reservoirpy.py time (seed 42, 1 input, no feedback, spectral radius 0.9, leak 0.3);
+// only `run` is timed, never the construction. No npm dependencies.
+
+import { createRequire } from "node:module";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+const gluePath = fileURLToPath(
+  new URL("../../target/pkg-node/tidepool_wasm.js", import.meta.url),
+);
+if (!existsSync(gluePath)) {
+  console.error(`missing ${gluePath}: build it first (see the comment at the top of this file)`);
+  process.exit(2);
+}
+const { WasmEngine, WasmReservoir, wasm_memory } = createRequire(import.meta.url)(gluePath);
+
+const runtime = `node ${process.versions.node} (V8 ${process.versions.v8})`;
+const CONNECTIVITY = 0.1;
+const STEPS = 10000;
+const REPEATS = 3;
+
+for (const n of [100, 300, 1000]) {
+  const reservoir = new WasmReservoir(n, CONNECTIVITY);
+  let checksum = reservoir.run(STEPS); // warm-up: lets V8 tier the module up
+  let best = Infinity;
+  for (let i = 0; i < REPEATS; i++) {
+    const start = performance.now();
+    const sum = reservoir.run(STEPS);
+    best = Math.min(best, (performance.now() - start) / 1000);
+    if (sum !== checksum) throw new Error(`run is not deterministic: ${sum} vs ${checksum}`);
+    checksum = sum;
+  }
+  reservoir.free();
+  console.log(
+    JSON.stringify({
+      impl: "tidepool-wasm",
+      runtime,
+      n,
+      connectivity: CONNECTIVITY,
+      steps: STEPS,
+      steps_per_sec: Math.round(STEPS / best),
+      checksum,
+    }),
+  );
+}
+
+// One render quantum of the default patch (reservoir LFO and arpeggiator, 8-voice synth) with a
+// chord held, as the AudioWorklet would call it.
+{
+  const SAMPLE_RATE = 48000;
+  const BLOCK = 128;
+  const WARMUP = 200;
+  const BLOCKS = 2000;
+  const engine = new WasmEngine(SAMPLE_RATE, "");
+  for (const pitch of [48, 55, 60, 63, 67]) engine.note_on(0, pitch, 100);
+  for (let i = 0; i < WARMUP; i++) engine.process(BLOCK);
+  engine.notes_flat();
+  const start = performance.now();
+  for (let i = 0; i < BLOCKS; i++) engine.process(BLOCK);
+  const elapsed = (performance.now() - start) / 1000;
+  const notes = engine.notes_flat().length / 5;
+  // The blocks must have made sound: read them as the worklet does, through views on wasm memory
+  // (re-created per block, since memory growth detaches old views).
+  let peak = 0;
+  for (let i = 0; i < 100; i++) {
+    const frames = engine.process(BLOCK);
+    const buffer = wasm_memory().buffer;
+    for (const ptr of [engine.left_ptr(), engine.right_ptr()]) {
+      for (const s of new Float32Array(buffer, ptr, frames)) peak = Math.max(peak, Math.abs(s));
+    }
+  }
+  if (!(peak > 0.01)) throw new Error(`the engine is silent (peak ${peak})`);
+  engine.free();
+  const meanUs = (elapsed / BLOCKS) * 1e6;
+  const blockUs = (BLOCK / SAMPLE_RATE) * 1e6;
+  console.log(
+    JSON.stringify({
+      impl: "tidepool-wasm",
+      what: "engine_block_128",
+      runtime,
+      patch: "default",
+      held: [48, 55, 60, 63, 67],
+      sample_rate: SAMPLE_RATE,
+      blocks: BLOCKS,
+      mean_us_per_block: Number(meanUs.toFixed(2)),
+      block_budget_us: Number(blockUs.toFixed(2)),
+      realtime_factor: Number((blockUs / meanUs).toFixed(1)),
+      notes_played: notes,
+      peak: Number(peak.toFixed(3)),
+    }),
+  );
+}
