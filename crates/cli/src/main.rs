@@ -22,7 +22,9 @@ USAGE
       Renders the patch (default patch when --patch is omitted) with the notes held from the
       start to the end, or with timed notes (NOTE[/VELOCITY]@START-END in seconds), to a 32-bit
       float WAV and a standard MIDI file. Prints level, notes and anything the engine recovered from.
-  tidepool patch [TEXT|URL|FILE]   Prints the patch in canonical form and what was wrong with it.
+  tidepool patch [TEXT|URL|FILE] [--reseed lfo|arp|all]
+      Prints the patch in canonical form and what was wrong with it; --reseed picks new network
+      seeds (a new random reservoir) and writes them into the patch.
   tidepool params                  Lists every parameter: key, range, default, unit.
   tidepool esn-trace CASE.json     Runs explicit ESN matrices; prints {\"states\", \"outputs\"} as JSON.
   tidepool bench-esn [--n 300] [--connectivity 0.1] [--steps 10000] [--layout auto|dense|sparse]
@@ -145,10 +147,34 @@ fn cmd_render(mut args: Args) -> Result<(), String> {
 }
 
 fn cmd_patch(mut args: Args) -> Result<(), String> {
-    let patch = load_patch(args.positional())?;
+    let reseed = args.value(&["--reseed"])?;
+    let mut patch = load_patch(args.positional())?;
     args.finish()?;
+    let targets: &[ParamId] = match reseed.as_deref() {
+        None => &[],
+        Some("lfo") => &[ParamId::LfoSeed],
+        Some("arp") => &[ParamId::ArpSeed],
+        Some("all") => &[ParamId::LfoSeed, ParamId::ArpSeed],
+        Some(other) => return Err(format!("--reseed takes lfo, arp or all, not `{other}`")),
+    };
+    for &id in targets {
+        patch.values.set(id, fresh_seed() as f64);
+    }
     println!("{}", patch.to_text());
     Ok(())
+}
+
+/// A new seed from the OS's randomness (std's hasher keys are seeded from it): "reseed" asks
+/// for a network nobody has heard yet, and the patch then records it, so the sound is shareable.
+fn fresh_seed() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64),
+    );
+    h.finish() as u32
 }
 
 fn print_params() {

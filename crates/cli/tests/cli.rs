@@ -1,0 +1,107 @@
+//! The `tidepool` binary end to end: render to files, bad input, reseeding, esn-trace.
+
+use std::process::Command;
+
+fn tidepool(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_tidepool"))
+        .args(args)
+        .output()
+        .expect("binary runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+#[test]
+fn render_writes_a_wav_and_a_midi_file_with_the_arpeggio() {
+    let dir = std::env::temp_dir().join(format!("tidepool-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (wav, mid) = (dir.join("a.wav"), dir.join("a.mid"));
+    let (ok, stdout, stderr) = tidepool(&[
+        "render",
+        "--notes",
+        "C4 E4 G4",
+        "--seconds",
+        "1",
+        "--sample-rate",
+        "44100",
+        "-o",
+        wav.to_str().unwrap(),
+        "--midi",
+        mid.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("8 notes played"), "{stdout}");
+    let wav = std::fs::read(&wav).unwrap();
+    assert_eq!(wav.len(), 44 + 44100 * 2 * 4);
+    let samples: Vec<f32> = wav[44..]
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+        .collect();
+    let peak = samples.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    assert!(peak > 0.05 && peak <= 0.98, "peak {peak}");
+    let mid = std::fs::read(&mid).unwrap();
+    assert_eq!(&mid[..4], b"MThd");
+    assert!(
+        mid.iter().filter(|&&b| b == 0x90).count() >= 8,
+        "eight note-ons"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_bad_patch_field_is_named_and_the_rest_applies() {
+    let (ok, stdout, stderr) = tidepool(&["patch", "http://x/#tp1&bpm=fast&arp.oct=3&wat=1"]);
+    assert!(ok);
+    assert!(
+        stderr.contains("bpm:") && stderr.contains("wat:"),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("&arp.oct=3&") && stdout.contains("&bpm=120&"),
+        "{stdout}"
+    );
+    let (ok, _, stderr) = tidepool(&["render", "--notes", "C4 H9"]);
+    assert!(!ok && stderr.contains("H9"), "{stderr}");
+}
+
+#[test]
+fn reseed_changes_only_the_seeds() {
+    let (_, a, _) = tidepool(&["patch", "--reseed", "all"]);
+    let (_, b, _) = tidepool(&["patch"]);
+    let fields = |s: &str| s.trim().split('&').map(String::from).collect::<Vec<_>>();
+    let diff: Vec<String> = fields(&a)
+        .into_iter()
+        .zip(fields(&b))
+        .filter(|(x, y)| x != y)
+        .map(|(x, _)| x)
+        .collect();
+    assert!(
+        diff.iter()
+            .all(|f| f.starts_with("lfo.seed=") || f.starts_with("arp.seed=")),
+        "{diff:?}"
+    );
+    assert!(!diff.is_empty());
+}
+
+#[test]
+fn esn_trace_reads_a_case_file() {
+    let case = std::env::temp_dir().join(format!("tidepool-case-{}.json", std::process::id()));
+    std::fs::write(
+        &case,
+        r#"{"W": [[0.5]], "Win": [[1.0]], "bias": [0.0], "lr": 1.0, "Wfb": null,
+        "Wout": [[2.0]], "feedback": "none", "inputs": [[1.0], [0.0]]}"#,
+    )
+    .unwrap();
+    let (ok, stdout, stderr) = tidepool(&["esn-trace", case.to_str().unwrap()]);
+    assert!(ok, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let s0 = v["states"][0][0].as_f64().unwrap();
+    assert!((s0 - 1f64.tanh()).abs() < 1e-6, "{s0}");
+    let s1 = v["states"][1][0].as_f64().unwrap();
+    assert!((s1 - (0.5 * 1f64.tanh()).tanh()).abs() < 1e-6);
+    assert!((v["outputs"][1][0].as_f64().unwrap() - 2.0 * s1).abs() < 1e-6);
+    std::fs::remove_file(&case).ok();
+}
