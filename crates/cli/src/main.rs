@@ -125,6 +125,29 @@ fn cmd_render(mut args: Args) -> Result<(), String> {
     println!("peak {:.2} dBFS, rms {:.2} dBFS", db(peak as f64), db(rms));
     let first: Vec<String> = ons.iter().take(16).map(|n| n.pitch.to_string()).collect();
     println!("{} notes played; first: {}", ons.len(), first.join(" "));
+    let st = out.status;
+    let recovered = [
+        (
+            st.lfo_nan_resets,
+            "LFO reservoir went non-finite and was reset",
+        ),
+        (
+            st.arp_nan_resets,
+            "arpeggiator reservoir went non-finite and was reset",
+        ),
+        (st.synth_non_finite, "non-finite synth frames were silenced"),
+        (st.dropped_inputs, "input events were dropped (queue full)"),
+        (st.dropped_notes, "note events were dropped (queue full)"),
+    ];
+    for (count, what) in recovered.iter().filter(|(c, _)| *c > 0) {
+        println!("warning: {count} times: {what}; playing went on");
+    }
+    if st.voices_stolen > 0 {
+        println!(
+            "{} voices stolen (more notes than voices)",
+            st.voices_stolen
+        );
+    }
     if let Some(path) = wav {
         let file = std::fs::File::create(&path).map_err(|e| format!("cannot write {path}: {e}"))?;
         wav::write_wav(

@@ -1,7 +1,7 @@
 //! Offline rendering: a patch and timed events to samples and note events, in blocks of any size,
 //! with network rebuilds placed on the exact frame of the change (so the block size never shows).
 
-use crate::engine::Engine;
+use crate::engine::{Engine, Status};
 use crate::events::{Input, InputEvent, NoteEvent};
 use crate::params::ParamId;
 use crate::patch::Patch;
@@ -12,6 +12,8 @@ pub struct Rendered {
     pub left: Vec<f32>,
     pub right: Vec<f32>,
     pub notes: Vec<NoteEvent>,
+    /// The engine's counters at the end (NaN resets, stolen voices, dropped events…).
+    pub status: Status,
 }
 
 /// Renders `frames` frames of `patch` with `events` (any order) in blocks of `block` frames.
@@ -45,6 +47,7 @@ pub fn render_with(
         left: vec![0.0; frames],
         right: vec![0.0; frames],
         notes: Vec::new(),
+        status: Status::default(),
     };
     let start = engine.frame();
     let mut next_event = 0;
@@ -73,6 +76,7 @@ pub fn render_with(
         }
         done = end;
     }
+    out.status = engine.status();
     out
 }
 
