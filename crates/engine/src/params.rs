@@ -158,11 +158,11 @@ params! {
     LfoNeurons: "lfo.n", "LFO neurons", Lfo, int(1.0, 1000.0), 300, "", 0, true;
     LfoConnectivity: "lfo.conn", "LFO connectivity", Lfo, real(0.01, 1.0), 0.1, "", 0, true;
     LfoSeed: "lfo.seed", "LFO seed", Lfo, int(0.0, SEED_MAX), 1, "", 0, true;
-    LfoSpectralRadius: "lfo.sr", "LFO spectral radius", Lfo, real(0.0, 2.0), 1.1, "", 0, false;
-    LfoLeak: "lfo.leak", "LFO leak rate", Lfo, real(0.0, 1.0), 0.3, "", 0, false;
+    LfoSpectralRadius: "lfo.sr", "LFO spectral radius", Lfo, real(0.0, 2.0), 1.4, "", 0, false;
+    LfoLeak: "lfo.leak", "LFO leak rate", Lfo, real(0.0, 1.0), 0.4, "", 0, false;
     LfoInputScaling: "lfo.in", "LFO input scaling", Lfo, real(0.0, 10.0), 1, "", 0, false;
-    LfoFeedbackScaling: "lfo.fb", "LFO feedback scaling", Lfo, real(0.0, 10.0), 1, "", 0, false;
-    LfoBiasScaling: "lfo.bias", "LFO bias scaling", Lfo, real(0.0, 10.0), 0.2, "", 0, false;
+    LfoFeedbackScaling: "lfo.fb", "LFO feedback scaling", Lfo, real(0.0, 10.0), 0.05, "", 0, false;
+    LfoBiasScaling: "lfo.bias", "LFO bias scaling", Lfo, real(0.0, 10.0), 0.1, "", 0, false;
     LfoOutputScaling: "lfo.out", "LFO output scaling", Lfo, real(0.0, 20.0), 3, "", 0, false;
     LfoOutputs: "lfo.outs", "LFO outputs", Lfo, int(1.0, 4.0), 2, "", 0, false;
     LfoSync: "lfo.sync", "LFO rate mode", Lfo, Kind::Choice(SYNC_NAMES), 0, "", 0, false;

@@ -439,3 +439,24 @@ fn sustain_pedal_holds_notes_for_the_arpeggiator() {
         "notes sound while the pedal is down, then stop: {ons:?}"
     );
 }
+
+/// ReMi's LFO must keep moving: with the default patch (no input, sigmoid feedback) the reservoir
+/// neither dies out nor locks onto a fixed point (a bias or a strong feedback can saturate it).
+#[test]
+fn the_default_lfo_keeps_moving() {
+    let mut engine = Engine::new(SR, &Patch::default());
+    let (mut l, mut r) = (vec![0.0f32; 4410], vec![0.0f32; 4410]);
+    let mut seen = Vec::new();
+    for _ in 0..600 {
+        engine.process(&mut l, &mut r);
+        seen.push(engine.lfo_values()[0]);
+    }
+    let tail = &seen[300..];
+    let (lo, hi) = tail
+        .iter()
+        .fold((1.0f32, 0.0f32), |(a, b), &v| (a.min(v), b.max(v)));
+    assert!(
+        hi - lo > 0.2,
+        "LFO output 1 only spans {lo}..{hi} between 30 s and 60 s"
+    );
+}
