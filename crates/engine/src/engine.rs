@@ -12,7 +12,7 @@ use crate::params::{ParamId, ParamValues, DIVISION_BEATS, PARAMS, PARAM_COUNT};
 use crate::patch::Patch;
 use crate::synth::{Synth, SynthSettings};
 use crate::transport::{Clock, FreeClock, Transport};
-use tidepool_reservoir::{EsnKnobs, ReservoirArp, ReservoirLfo};
+use tidepool_reservoir::{EsnKnobs, ReservoirArp, ReservoirConfig, ReservoirLfo};
 
 /// Frames between control-rate updates (filter coefficients, modulation, smoothing).
 pub const CONTROL_FRAMES: u32 = 16;
@@ -55,14 +55,38 @@ pub struct Built {
 }
 
 impl Rebuild {
-    /// Builds the networks. Allocates and costs up to about a second at N = 1000: never call it
-    /// from the audio callback.
+    /// Builds the networks. Allocates and costs up to about a second at N = 1000 (the spectral
+    /// radius): never call it from the audio callback.
     pub fn build(&self) -> Built {
+        self.build_with_radii(f64::NAN, f64::NAN)
+    }
+
+    /// Builds the networks with their W radii already known ([`network_radius`], computed on
+    /// another thread): O(N·K), about a millisecond. NaN radii are computed here.
+    pub fn build_with_radii(&self, lfo_radius: f64, arp_radius: f64) -> Built {
         Built {
-            lfo: self.lfo.map(|(n, c, s)| ReservoirLfo::new(n, c, s)),
-            arp: self.arp.map(|(n, c, s)| ReservoirArp::new(n, c, s)),
+            lfo: self
+                .lfo
+                .map(|(n, c, s)| ReservoirLfo::with_radius(n, c, s, lfo_radius)),
+            arp: self
+                .arp
+                .map(|(n, c, s)| ReservoirArp::with_radius(n, c, s, arp_radius)),
         }
     }
+}
+
+/// The spectral radius of the recurrent weights of a network of `neurons`, `connectivity`,
+/// `seed` before normalisation: the expensive part of a rebuild, for the main thread or a worker.
+pub fn network_radius(neurons: usize, connectivity: f32, seed: u64) -> f64 {
+    ReservoirConfig {
+        neurons,
+        connectivity,
+        seed,
+        inputs: 1,
+        outputs: 1,
+        feedback: 0,
+    }
+    .recurrent_radius()
 }
 
 fn lfo_shape(v: &ParamValues) -> (usize, f32, u64) {
@@ -110,6 +134,12 @@ pub struct Engine {
 impl Engine {
     /// An engine playing `patch` at `sample_rate`. Builds both networks (allocates).
     pub fn new(sample_rate: f64, patch: &Patch) -> Self {
+        Self::with_radii(sample_rate, patch, f64::NAN, f64::NAN)
+    }
+
+    /// As [`Engine::new`], with the two networks' W radii already known ([`network_radius`]):
+    /// what an audio thread uses so it never runs the O(N³) part.
+    pub fn with_radii(sample_rate: f64, patch: &Patch, lfo_radius: f64, arp_radius: f64) -> Self {
         let sample_rate = if sample_rate.is_finite() {
             sample_rate.clamp(8000.0, 384_000.0)
         } else {
@@ -131,7 +161,7 @@ impl Engine {
             lfo: Some(lfo_built),
             arp: Some(arp_built),
         }
-        .build();
+        .build_with_radii(lfo_radius, arp_radius);
         let mut engine = Self {
             sample_rate,
             frame: 0,
@@ -234,9 +264,8 @@ impl Engine {
             arp: None,
         };
         if let Some(lfo) = built.lfo.take() {
-            let shape = (lfo.esn().neurons(), 0.0, 0);
             let wanted = lfo_shape(&self.values);
-            if shape.0 == wanted.0.clamp(1, tidepool_reservoir::MAX_NEURONS) {
+            if lfo.esn().neurons() == wanted.0.clamp(1, tidepool_reservoir::MAX_NEURONS) {
                 let fresh = LfoUnit::new(lfo);
                 old.lfo = Some(std::mem::replace(&mut self.lfo, fresh).reservoir);
                 self.lfo_built = wanted;

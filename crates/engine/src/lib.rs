@@ -25,7 +25,9 @@ mod synth;
 mod transport;
 
 pub use arp::{Mode as ArpMode, Velocity as ArpVelocity};
-pub use engine::{Built, Engine, Rebuild, Status, CONTROL_FRAMES, INPUT_CAPACITY, OUTPUT_CAPACITY};
+pub use engine::{
+    network_radius, Built, Engine, Rebuild, Status, CONTROL_FRAMES, INPUT_CAPACITY, OUTPUT_CAPACITY,
+};
 pub use events::{FixedQueue, Input, InputEvent, NoteEvent, Source};
 pub use lfo::{Destination, Smoothing};
 pub use params::{ParamId, ParamSpec, ParamValues, PARAMS};

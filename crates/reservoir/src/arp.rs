@@ -51,14 +51,20 @@ impl ReservoirArp {
     /// Builds the network (allocates; off the audio path): one input (the pulse), m readout rows,
     /// Wfb with m columns for the one-hot feedback. Sampling is seeded from `seed` too.
     pub fn new(neurons: usize, connectivity: f32, seed: u64) -> Self {
-        let esn = Esn::generate(&ReservoirConfig {
+        Self::with_radius(neurons, connectivity, seed, f64::NAN)
+    }
+
+    /// As [`ReservoirArp::new`] with W's radius known (see [`Esn::generate_with_radius`]).
+    pub fn with_radius(neurons: usize, connectivity: f32, seed: u64, radius: f64) -> Self {
+        let config = ReservoirConfig {
             neurons,
             connectivity,
             seed,
             inputs: 1,
             outputs: MAX_ARP_NOTES,
             feedback: MAX_ARP_NOTES,
-        });
+        };
+        let esn = Esn::generate_with_radius(&config, radius);
         Self {
             esn,
             seed,

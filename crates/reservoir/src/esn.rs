@@ -36,10 +36,60 @@ impl ReservoirConfig {
         ((c * n as f32).round() as usize).clamp(1, n)
     }
 
+    /// The spectral radius of this config's W before normalisation: the O(N³) part of building
+    /// a network (about a second at N = 1000), separable so it can run off the audio thread.
+    pub fn recurrent_radius(&self) -> f64 {
+        RawRecurrent::generate(self).radius()
+    }
+
     /// The faster storage: the diagonal one does K·N multiply-adds against N² for dense, with
     /// the same contiguous access, so it wins at every connectivity (dense stays for comparison).
     pub fn auto_layout(&self) -> Layout {
         Layout::Sparse
+    }
+}
+
+/// W before normalisation: K offsets and the K×N values on those wrapped diagonals.
+struct RawRecurrent {
+    n: usize,
+    offsets: Vec<usize>,
+    diagonals: Vec<f64>,
+}
+
+impl RawRecurrent {
+    fn generate(config: &ReservoirConfig) -> Self {
+        let n = config.neurons.clamp(1, MAX_NEURONS);
+        let per_row = config.per_row();
+        let mut rng = SeededRng::new(config.seed, 0);
+        // K distinct offsets by partial Fisher–Yates, then one independent value per entry.
+        let mut order: Vec<usize> = (0..n).collect();
+        for i in 0..per_row {
+            let j = i + rng.below(n - i);
+            order.swap(i, j);
+        }
+        let mut offsets = order[..per_row].to_vec();
+        offsets.sort_unstable();
+        let diagonals = (0..per_row * n).map(|_| rng.symmetric_f64()).collect();
+        Self {
+            n,
+            offsets,
+            diagonals,
+        }
+    }
+
+    fn dense(&self) -> Vec<f64> {
+        let n = self.n;
+        let mut dense = vec![0.0f64; n * n];
+        for (k, &off) in self.offsets.iter().enumerate() {
+            for r in 0..n {
+                dense[r * n + (r + off) % n] = self.diagonals[k * n + r];
+            }
+        }
+        dense
+    }
+
+    fn radius(&self) -> f64 {
+        spectral_radius(&self.dense(), self.n)
     }
 }
 
@@ -138,30 +188,29 @@ impl Esn {
     /// in [-1, 1), scaled to unit spectral radius; Win, Wfb and b are uniform in [-1, 1); Wout is uniform scaled by sqrt(3/N), so each
     /// output has unit variance when the state does. Each matrix draws from its own stream.
     pub fn generate_with_layout(config: &ReservoirConfig, layout: Layout) -> Self {
-        let n = config.neurons.clamp(1, MAX_NEURONS);
-        let per_row = config.per_row();
-        let mut rng = SeededRng::new(config.seed, 0);
-        // K distinct offsets by partial Fisher–Yates, then one independent value per entry.
-        let mut order: Vec<usize> = (0..n).collect();
-        for i in 0..per_row {
-            let j = i + rng.below(n - i);
-            order.swap(i, j);
-        }
-        let mut offsets = order[..per_row].to_vec();
-        offsets.sort_unstable();
-        let diagonals: Vec<f64> = (0..per_row * n).map(|_| rng.symmetric_f64()).collect();
-        let mut dense = vec![0.0f64; n * n];
-        for (k, &off) in offsets.iter().enumerate() {
-            for r in 0..n {
-                dense[r * n + (r + off) % n] = diagonals[k * n + r];
-            }
-        }
-        let rho = spectral_radius(&dense, n);
+        Self::build(config, layout, None)
+    }
+
+    /// As [`Esn::generate`], with W's spectral radius before normalisation already known (from
+    /// [`ReservoirConfig::recurrent_radius`], computed elsewhere): skips the O(N³) step, so a
+    /// network can be built in an audio thread's message handler in about a millisecond. A radius
+    /// that is not finite and positive is ignored and computed here.
+    pub fn generate_with_radius(config: &ReservoirConfig, radius: f64) -> Self {
+        let known = (radius.is_finite() && radius > 0.0).then_some(radius);
+        Self::build(config, config.auto_layout(), known)
+    }
+
+    fn build(config: &ReservoirConfig, layout: Layout, radius: Option<f64>) -> Self {
+        let raw = RawRecurrent::generate(config);
+        let n = raw.n;
+        let rho = radius.unwrap_or_else(|| raw.radius());
         let norm = if rho > 1e-9 { 1.0 / rho } else { 1.0 };
         let unit = |v: &f64| (v * norm) as f32;
         let w = match layout {
-            Layout::Dense => Recurrent::dense(n, dense.iter().map(unit).collect()),
-            Layout::Sparse => Recurrent::sparse(n, offsets, diagonals.iter().map(unit).collect()),
+            Layout::Dense => Recurrent::dense(n, raw.dense().iter().map(unit).collect()),
+            Layout::Sparse => {
+                Recurrent::sparse(n, raw.offsets, raw.diagonals.iter().map(unit).collect())
+            }
         };
         let uniform = |stream: u64, len: usize, scale: f64| -> Vec<f32> {
             let mut rng = SeededRng::new(config.seed, stream);
@@ -458,6 +507,33 @@ mod tests {
         for (a, b) in d.state().iter().zip(s.state()) {
             assert!((a - b).abs() < 1e-5);
         }
+    }
+
+    #[test]
+    fn a_known_radius_builds_the_same_network() {
+        let cfg = config(90, 0.1, 3);
+        let rho = cfg.recurrent_radius();
+        let a = Esn::generate(&cfg);
+        let b = Esn::generate_with_radius(&cfg, rho);
+        let c = Esn::generate_with_radius(&cfg, f64::NAN);
+        let bits = |e: &Esn| {
+            e.w.to_dense_f64()
+                .iter()
+                .map(|v| v.to_bits())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(bits(&a), bits(&b));
+        assert_eq!(bits(&a), bits(&c), "a bad radius is recomputed");
+        // The radius depends on W alone: outputs and feedback size do not change it.
+        assert_eq!(
+            ReservoirConfig {
+                outputs: 32,
+                feedback: 32,
+                ..cfg
+            }
+            .recurrent_radius(),
+            rho
+        );
     }
 
     #[test]

@@ -23,14 +23,20 @@ pub struct ReservoirLfo {
 impl ReservoirLfo {
     /// Builds the network (allocates; off the audio path). One input (the pulse), four readout rows.
     pub fn new(neurons: usize, connectivity: f32, seed: u64) -> Self {
-        let esn = Esn::generate(&ReservoirConfig {
+        Self::with_radius(neurons, connectivity, seed, f64::NAN)
+    }
+
+    /// As [`ReservoirLfo::new`] with W's radius known (see [`Esn::generate_with_radius`]).
+    pub fn with_radius(neurons: usize, connectivity: f32, seed: u64, radius: f64) -> Self {
+        let config = ReservoirConfig {
             neurons,
             connectivity,
             seed,
             inputs: 1,
             outputs: MAX_LFO_OUTPUTS,
             feedback: MAX_LFO_OUTPUTS,
-        });
+        };
+        let esn = Esn::generate_with_radius(&config, radius);
         Self {
             esn,
             outputs: 1,
