@@ -6,6 +6,7 @@
 
 mod bench;
 mod setup;
+mod web;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -13,7 +14,8 @@ use std::process::Command;
 const HELP: &str = "cargo xtask <command>
   setup   install what is missing (wasm target, wasm-bindgen-cli, chromium + chromedriver)
   test    setup, then fmt --check, clippy -D warnings, cargo test, wasm tests in headless Chromium
-  run     setup, build, render a demo patch to out/demo.wav and out/demo.mid, print where
+  serve   setup, build the wasm engine into pkg/, serve the instrument on 127.0.0.1, print the URL
+  render  build the CLI and render a demo patch to out/demo.wav and out/demo.mid
   bench   criterion benches, ReservoirPy side by side, the wasm rate, native real-time factor";
 
 fn main() {
@@ -21,7 +23,9 @@ fn main() {
     let result = match cmd.as_str() {
         "setup" => setup::all(),
         "test" => test(),
-        "run" => run(),
+        "serve" | "run" => setup::all().and_then(|_| web::serve()),
+        "build-web" => web::build(),
+        "render" => render_demo(),
         "bench" => bench::all(),
         _ => {
             println!("{HELP}");
@@ -124,7 +128,7 @@ fn test() -> Result<(), String> {
     Ok(())
 }
 
-fn run() -> Result<(), String> {
+fn render_demo() -> Result<(), String> {
     sh("cargo", &["build", "--release", "-p", "tidepool-cli"], &[])?;
     std::fs::create_dir_all(root().join("out")).map_err(|e| e.to_string())?;
     sh(

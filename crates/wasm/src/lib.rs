@@ -15,8 +15,13 @@
 //! const left = new Float32Array(wasm_memory().buffer, engine.left_ptr(), n);
 //! ```
 
-use tidepool_engine::{Engine, Input, InputEvent, ParamId, Patch, Source};
+mod json;
+
+use tidepool_engine::{
+    network_radius, Built, Engine, Input, InputEvent, ParamId, Patch, Source, OUTPUT_CAPACITY,
+};
 use tidepool_reservoir::{Esn, EsnKnobs, Feedback, ReservoirConfig, SeededRng};
+use tidepool_reservoir::{ReservoirArp, ReservoirLfo, MAX_ARP_NOTES, MAX_LFO_OUTPUTS};
 use wasm_bindgen::prelude::*;
 
 /// Frames the output buffers hold: one Web Audio render quantum.
@@ -50,7 +55,18 @@ pub struct WasmEngine {
     errors: Vec<String>,
     left: Vec<f32>,
     right: Vec<f32>,
+    /// Drained notes, five numbers each (see [`WasmEngine::drain_notes`]); allocated once.
+    note_buf: Vec<u32>,
+    /// The live-view snapshot (see [`WasmEngine::snapshot`]); allocated once.
+    view: Vec<f32>,
 }
+
+/// Neurons of the LFO reservoir shown in the activity view.
+pub const VIEW_NEURONS: usize = 64;
+/// Layout of [`WasmEngine::snapshot`]: LFO outputs, neurons, arpeggio entry count, entries'
+/// pitches, their probabilities, then the status counters.
+pub const VIEW_LEN: usize = MAX_LFO_OUTPUTS + VIEW_NEURONS + 1 + 2 * MAX_ARP_NOTES + STATUS_LEN;
+const STATUS_LEN: usize = 7;
 
 #[wasm_bindgen]
 impl WasmEngine {
@@ -60,12 +76,25 @@ impl WasmEngine {
     /// constructor.
     #[wasm_bindgen(constructor)]
     pub fn new(sample_rate: f64, patch_text: &str) -> WasmEngine {
+        Self::with_radii(sample_rate, patch_text, f64::NAN, f64::NAN)
+    }
+
+    /// As the constructor, with the LFO's and the arpeggiator's W radii computed beforehand by
+    /// [`network_radius`] on the main thread, so the worklet never runs the O(N³) part.
+    pub fn with_radii(
+        sample_rate: f64,
+        patch_text: &str,
+        lfo_radius: f64,
+        arp_radius: f64,
+    ) -> WasmEngine {
         let parsed = Patch::parse(patch_text);
         WasmEngine {
-            engine: Engine::new(sample_rate, &parsed.patch),
+            engine: Engine::with_radii(sample_rate, &parsed.patch, lfo_radius, arp_radius),
             errors: parsed.errors.iter().map(ToString::to_string).collect(),
             left: vec![0.0; BLOCK_FRAMES],
             right: vec![0.0; BLOCK_FRAMES],
+            note_buf: vec![0; OUTPUT_CAPACITY * 5],
+            view: vec![0.0; VIEW_LEN],
         }
     }
 
@@ -164,6 +193,120 @@ impl WasmEngine {
         out
     }
 
+    /// Copies the notes played since the last call into a preallocated buffer, five numbers each:
+    /// `[frame_lo32, frame_hi32, pitch, velocity (0 = off), source (0 = keys, 1 = arpeggiator)]`,
+    /// forgets them, and returns how many notes there are. Never allocates: the worklet calls it
+    /// every block and reads [`WasmEngine::notes_ptr`].
+    pub fn drain_notes(&mut self) -> usize {
+        let notes = self.engine.notes();
+        for (slot, n) in self.note_buf.chunks_exact_mut(5).zip(notes) {
+            slot.copy_from_slice(&[
+                n.frame as u32,
+                (n.frame >> 32) as u32,
+                n.pitch as u32,
+                n.velocity as u32,
+                matches!(n.source, Source::Arp) as u32,
+            ]);
+        }
+        let count = notes.len().min(OUTPUT_CAPACITY);
+        self.engine.clear_notes();
+        count
+    }
+
+    /// Address of the buffer [`WasmEngine::drain_notes`] fills (u32s).
+    pub fn notes_ptr(&self) -> *const u32 {
+        self.note_buf.as_ptr()
+    }
+
+    /// Fills the live-view buffer ([`VIEW_LEN`] f32s at [`WasmEngine::view_ptr`]) and returns its
+    /// length: the LFO's 4 smoothed outputs, 64 LFO neurons, the number of arpeggio entries, up
+    /// to 32 entry pitches, their probabilities p (ReMi's Fig. 2), then the status counters
+    /// (LFO NaN resets, arp NaN resets, dropped inputs, dropped notes, stolen voices,
+    /// non-finite synth frames, sounding voices). Never allocates.
+    pub fn snapshot(&mut self) -> usize {
+        let v = &mut self.view;
+        v.fill(0.0);
+        v[..MAX_LFO_OUTPUTS].copy_from_slice(&self.engine.lfo_values());
+        let neurons = self.engine.lfo_state();
+        let base = MAX_LFO_OUTPUTS;
+        for (slot, x) in v[base..base + VIEW_NEURONS].iter_mut().zip(neurons) {
+            *slot = *x;
+        }
+        let base = base + VIEW_NEURONS;
+        let mut count = 0;
+        for (i, pitch) in self.engine.arp_entries().take(MAX_ARP_NOTES).enumerate() {
+            v[base + 1 + i] = pitch as f32;
+            count += 1;
+        }
+        v[base] = count as f32;
+        let probs = self.engine.arp_probabilities();
+        let pbase = base + 1 + MAX_ARP_NOTES;
+        for (slot, p) in v[pbase..pbase + MAX_ARP_NOTES].iter_mut().zip(probs) {
+            *slot = *p;
+        }
+        let st = self.engine.status();
+        let sbase = pbase + MAX_ARP_NOTES;
+        let counters = [
+            st.lfo_nan_resets as f32,
+            st.arp_nan_resets as f32,
+            st.dropped_inputs as f32,
+            st.dropped_notes as f32,
+            st.voices_stolen as f32,
+            st.synth_non_finite as f32,
+            st.sounding as f32,
+        ];
+        v[sbase..sbase + STATUS_LEN].copy_from_slice(&counters);
+        VIEW_LEN
+    }
+
+    /// Address of the live-view buffer.
+    pub fn view_ptr(&self) -> *const f32 {
+        self.view.as_ptr()
+    }
+
+    /// Installs an LFO network of `neurons`, `connectivity`, `seed` built with the `radius`
+    /// [`network_radius`] computed for it elsewhere. Only when the patch asks for exactly that
+    /// shape (a stale request after another change is refused: false). O(N·K), about a
+    /// millisecond at N = 1000; the worklet calls it from its message handler, between blocks.
+    pub fn install_lfo(
+        &mut self,
+        neurons: usize,
+        connectivity: f32,
+        seed: f64,
+        radius: f64,
+    ) -> bool {
+        let wanted = self.engine.pending_rebuild().and_then(|r| r.lfo);
+        if wanted != Some((neurons, connectivity, seed as u64)) {
+            return false;
+        }
+        let lfo = ReservoirLfo::with_radius(neurons, connectivity, seed as u64, radius);
+        drop(self.engine.install(Built {
+            lfo: Some(lfo),
+            arp: None,
+        }));
+        true
+    }
+
+    /// As [`WasmEngine::install_lfo`], for the arpeggiator's network.
+    pub fn install_arp(
+        &mut self,
+        neurons: usize,
+        connectivity: f32,
+        seed: f64,
+        radius: f64,
+    ) -> bool {
+        let wanted = self.engine.pending_rebuild().and_then(|r| r.arp);
+        if wanted != Some((neurons, connectivity, seed as u64)) {
+            return false;
+        }
+        let arp = ReservoirArp::with_radius(neurons, connectivity, seed as u64, radius);
+        drop(self.engine.install(Built {
+            lfo: None,
+            arp: Some(arp),
+        }));
+        true
+    }
+
     /// Builds and installs the networks a changed size, connectivity or seed asks for; true when
     /// something was installed. Allocates and can take up to about a second at N = 1000: NOT for
     /// the audio callback (call it from a worker, or between renders).
@@ -260,4 +403,38 @@ impl WasmReservoir {
 #[wasm_bindgen]
 pub fn reservoir_steps(n: usize, connectivity: f32, steps: usize) -> f32 {
     WasmReservoir::new(n, connectivity).run(steps)
+}
+
+/// The parameter table as JSON: `[{key, name, group, kind, min, max, log, choices, default,
+/// unit, smoothing_ms, structural}, …]`, for the UI to build its controls from.
+#[wasm_bindgen]
+pub fn param_table() -> String {
+    json::param_table()
+}
+
+/// Parses patch text (or a URL, or a fragment) and returns JSON `{"text": canonical patch text,
+/// "errors": ["field: message", …]}`: the page's URL codec, the same code as the CLI's.
+#[wasm_bindgen]
+pub fn parse_patch(text: &str) -> String {
+    let parsed = Patch::parse(text);
+    let errors: Vec<String> = parsed.errors.iter().map(ToString::to_string).collect();
+    json::patch_result(&parsed.patch.to_text(), &errors)
+}
+
+/// `text` with parameter `key` set to `value` (clamped), as canonical patch text; `text`
+/// unchanged (canonicalised) for an unknown key.
+#[wasm_bindgen]
+pub fn patch_with(text: &str, key: &str, value: f64) -> String {
+    let mut patch = Patch::parse(text).patch;
+    if let Some(id) = ParamId::from_key(key) {
+        patch.values.set(id, value);
+    }
+    patch.to_text()
+}
+
+/// The spectral radius of W for a network shape, before normalisation: the O(N³) part of a
+/// rebuild, for the main thread (see [`WasmEngine::install_lfo`]).
+#[wasm_bindgen]
+pub fn network_radius_of(neurons: usize, connectivity: f32, seed: f64) -> f64 {
+    network_radius(neurons, connectivity, seed as u64)
 }

@@ -1,0 +1,102 @@
+// The AudioWorkletProcessor: runs the Rust engine (wasm) and copies its audio out. Thin by design:
+// every musical decision is the engine's. One `switch` over the message types below, which mirror
+// the engine's `Input` enum (crates/engine/src/events.rs).
+//
+// main thread → worklet                          worklet → main thread
+//   {type: "note-on", frame, pitch, velocity}      {type: "ready", errors, sampleRate}
+//   {type: "note-off", frame, pitch}               {type: "notes", origin, notes: Uint32Array} (5 per note:
+//   {type: "sustain", frame, down}                   engine frame lo, hi, pitch, velocity, source;
+//                                                    context frame = engine frame + origin)
+//   {type: "all-notes-off", frame}                 {type: "view", frame, view: Float32Array, load}
+//   {type: "param", frame, key, value}             {type: "refused", what}
+//   {type: "network", which: "lfo"|"arp",
+//     neurons, connectivity, seed, radius}
+//
+// Frames in messages are the context's frames (the AudioContext's sample clock); the engine
+// counts from its own first block, so the processor shifts them by the frame that block started
+// at. `initial` events (processorOptions) are in engine frames already. A frame in the past (or
+// absent) applies at the start of the next block.
+
+import "./text-polyfill.js";
+import { initSync, WasmEngine, wasm_memory } from "../pkg/tidepool_wasm.js";
+
+// Blocks between live-view snapshots (about 30 per second at 44.1–48 kHz).
+const VIEW_EVERY = 12;
+// Blocks the load meter averages over (about 3 s): Date.now() ticks in whole milliseconds, so a
+// long window is what makes the mean usable when a block takes a few microseconds.
+const LOAD_WINDOW = 1024;
+
+class TidepoolProcessor extends AudioWorkletProcessor {
+  constructor(options) {
+    super();
+    const { module, patch, lfoRadius, arpRadius, initial } = options.processorOptions;
+    initSync({ module });
+    this.engine = WasmEngine.with_radii(sampleRate, patch ?? "", lfoRadius ?? NaN, arpRadius ?? NaN);
+    this.blocks = 0;
+    this.busyMs = 0;
+    this.peakMs = 0;
+    this.load = { mean: 0, peak: 0 };
+    // Context frame of engine frame 0: known at the first block; until then, the current frame.
+    this.origin = null;
+    this.port.onmessage = (e) => this.handle(e.data, this.origin ?? currentFrame);
+    for (const message of initial ?? []) this.handle(message, 0);
+    this.port.postMessage({ type: "ready", errors: this.engine.patch_errors(), sampleRate });
+  }
+
+  handle(m, origin) {
+    const e = this.engine;
+    const frame = Math.max(0, (m.frame ?? 0) - origin);
+    let ok = true;
+    switch (m.type) {
+      case "note-on": ok = e.note_on(frame, m.pitch, m.velocity); break;
+      case "note-off": ok = e.note_off(frame, m.pitch); break;
+      case "sustain": ok = e.sustain(frame, !!m.down); break;
+      case "all-notes-off": ok = e.all_notes_off(frame); break;
+      case "param": ok = e.set_param(frame, String(m.key), Number(m.value)); break;
+      case "network":
+        ok = m.which === "lfo"
+          ? e.install_lfo(m.neurons, m.connectivity, m.seed, m.radius)
+          : e.install_arp(m.neurons, m.connectivity, m.seed, m.radius);
+        break;
+      default: ok = false;
+    }
+    if (!ok) this.port.postMessage({ type: "refused", what: m.type });
+  }
+
+  process(_inputs, outputs) {
+    const started = Date.now();
+    if (this.origin === null) this.origin = currentFrame;
+    const out = outputs[0];
+    const e = this.engine;
+    const n = e.process(out[0].length);
+    // Views are made per block: wasm memory may have grown and detached older ones.
+    const memory = wasm_memory().buffer;
+    out[0].set(new Float32Array(memory, e.left_ptr(), n));
+    if (out[1]) out[1].set(new Float32Array(memory, e.right_ptr(), n));
+    const notes = e.drain_notes();
+    if (notes > 0) {
+      const flat = new Uint32Array(memory, e.notes_ptr(), notes * 5).slice();
+      this.port.postMessage({ type: "notes", origin: this.origin, notes: flat });
+    }
+    // AudioWorkletGlobalScope has no performance.now(): Date.now() ticks in milliseconds, so the
+    // mean over many blocks is unbiased but a single block's time is only known to ±1 ms.
+    const took = Date.now() - started;
+    this.busyMs += took;
+    this.peakMs = Math.max(this.peakMs, took);
+    this.blocks += 1;
+    if (this.blocks % LOAD_WINDOW === 0) {
+      const budgetMs = (1000 * n) / sampleRate;
+      this.load = { mean: this.busyMs / (LOAD_WINDOW * budgetMs), peak: this.peakMs / budgetMs };
+      this.busyMs = 0;
+      this.peakMs = 0;
+    }
+    if (this.blocks % VIEW_EVERY === 0) {
+      const len = e.snapshot();
+      const view = new Float32Array(wasm_memory().buffer, e.view_ptr(), len).slice();
+      this.port.postMessage({ type: "view", frame: this.origin + e.frame(), view, load: this.load });
+    }
+    return true;
+  }
+}
+
+registerProcessor("tidepool", TidepoolProcessor);

@@ -1,0 +1,184 @@
+//! Builds the wasm engine into `pkg/` and serves the static page on 127.0.0.1 with a strict
+//! Content-Security-Policy (std only: a static server is a few dozen lines).
+
+use crate::{root, sh};
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Component, Path, PathBuf};
+
+/// Only the page's own scripts, its own wasm (compiled by the page: 'wasm-unsafe-eval') and its
+/// own worklet; no inline script or style, no plugins, no framing, no other origin.
+pub const CSP: &str =
+    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; \
+style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+form-action 'none'; frame-ancestors 'none'";
+
+/// Folders the server may read from; anything else is 404.
+const SERVED: &[&str] = &["web", "worklet", "pkg"];
+
+/// `cargo build` the wasm crate (size-optimised profile, simd128) and `wasm-bindgen` it to pkg/.
+pub fn build() -> Result<(), String> {
+    sh(
+        "cargo",
+        &[
+            "build",
+            "-p",
+            "tidepool-wasm",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--profile",
+            "wasm",
+        ],
+        &[],
+    )?;
+    sh(
+        "wasm-bindgen",
+        &[
+            "--target",
+            "web",
+            "--no-typescript",
+            "--out-dir",
+            "pkg",
+            "target/wasm32-unknown-unknown/wasm/tidepool_wasm.wasm",
+        ],
+        &[],
+    )
+}
+
+/// Serves until killed. `TIDEPOOL_PORT` picks the port (default 8000; 0 picks a free one).
+pub fn serve() -> Result<(), String> {
+    build()?;
+    let port = std::env::var("TIDEPOOL_PORT").unwrap_or_else(|_| "8000".into());
+    let listener = TcpListener::bind(format!("127.0.0.1:{port}"))
+        .map_err(|e| format!("cannot listen on port {port}: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    println!("tidepool is playing at http://{addr}/");
+    std::io::stdout().flush().ok();
+    let base = root();
+    for stream in listener.incoming().flatten() {
+        let base = base.clone();
+        std::thread::spawn(move || {
+            let _ = respond(stream, &base);
+        });
+    }
+    Ok(())
+}
+
+fn respond(mut stream: TcpStream, base: &Path) -> std::io::Result<()> {
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut request = String::new();
+    reader.read_line(&mut request)?;
+    // Drain the headers; nothing in them matters to a static server.
+    let mut line = String::new();
+    while reader.read_line(&mut line)? > 2 {
+        line.clear();
+    }
+    let mut parts = request.split_whitespace();
+    let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or("/"));
+    if method != "GET" && method != "HEAD" {
+        return send(
+            &mut stream,
+            "405 Method Not Allowed",
+            "text/plain",
+            b"GET only\n",
+            method == "HEAD",
+        );
+    }
+    let path = target.split(['?', '#']).next().unwrap_or("/");
+    match resolve(base, path) {
+        Some(file) => match std::fs::read(&file) {
+            Ok(body) => send(
+                &mut stream,
+                "200 OK",
+                content_type(&file),
+                &body,
+                method == "HEAD",
+            ),
+            Err(_) => send(
+                &mut stream,
+                "404 Not Found",
+                "text/plain",
+                b"not found\n",
+                method == "HEAD",
+            ),
+        },
+        None => send(
+            &mut stream,
+            "404 Not Found",
+            "text/plain",
+            b"not found\n",
+            method == "HEAD",
+        ),
+    }
+}
+
+/// The file for a request path: `/` is web/index.html; otherwise a path inside one of
+/// [`SERVED`], with no `..`, no absolute parts, no hidden files.
+pub fn resolve(base: &Path, path: &str) -> Option<PathBuf> {
+    let path = if path == "/" { "/web/index.html" } else { path };
+    let rel = Path::new(path.trim_start_matches('/'));
+    let mut parts = rel.components();
+    let top = match parts.next()? {
+        Component::Normal(top) => top.to_str()?,
+        _ => return None,
+    };
+    if !SERVED.contains(&top) {
+        return None;
+    }
+    let clean =
+        parts.all(|c| matches!(c, Component::Normal(p) if !p.to_string_lossy().starts_with('.')));
+    let file = base.join(rel);
+    (clean && file.is_file()).then_some(file)
+}
+
+fn content_type(file: &Path) -> &'static str {
+    match file.extension().and_then(|e| e.to_str()).unwrap_or("") {
+        "html" => "text/html; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "wasm" => "application/wasm",
+        "json" => "application/json",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "safetensors" | "bin" => "application/octet-stream",
+        _ => "application/octet-stream",
+    }
+}
+
+fn send(
+    stream: &mut TcpStream,
+    status: &str,
+    kind: &str,
+    body: &[u8],
+    head: bool,
+) -> std::io::Result<()> {
+    let header = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nContent-Security-Policy: {CSP}\r\n\
+X-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(header.as_bytes())?;
+    if !head {
+        stream.write_all(body)?;
+    }
+    stream.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_served_folders_and_no_escapes() {
+        let base = root();
+        assert!(resolve(&base, "/web/../Cargo.toml").is_none());
+        assert!(resolve(&base, "/Cargo.toml").is_none());
+        assert!(resolve(&base, "/xtask/src/main.rs").is_none());
+        assert!(resolve(&base, "//etc/passwd").is_none());
+        assert!(resolve(&base, "/web/%2e%2e/Cargo.toml").is_none());
+        assert_eq!(
+            resolve(&base, "/"),
+            Some(base.join("web/index.html")).filter(|p| p.is_file())
+        );
+    }
+}
