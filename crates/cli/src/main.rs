@@ -19,9 +19,10 @@ const HELP: &str = "tidepool — reservoir LFO and arpeggiator instrument
 USAGE
   tidepool render [--patch TEXT|URL|FILE] [--notes \"C4 E4 G4\" | --score \"C4/90@0-2 E4@0.5-2\"]
                   [--seconds 10] [--sample-rate 48000] [--block 128] [-o out.wav] [--midi out.mid]
+                  [--notes-json notes.json]
       Renders the patch (default patch when --patch is omitted) with the notes held from the
       start to the end, or with timed notes (NOTE[/VELOCITY]@START-END in seconds), to a 32-bit
-      float WAV and a standard MIDI file. Prints level, notes and anything the engine recovered from.
+      float WAV and a standard MIDI file (and the notes as JSON [[frame, pitch, velocity], …]). Prints level, notes and anything the engine recovered from.
   tidepool patch [TEXT|URL|FILE] [--reseed lfo|arp|all]
       Prints the patch in canonical form and what was wrong with it; --reseed picks new network
       seeds (a new random reservoir) and writes them into the patch.
@@ -78,6 +79,7 @@ fn cmd_render(mut args: Args) -> Result<(), String> {
     let block: usize = args.parsed(&["--block"], 128)?;
     let wav = args.value(&["-o", "--out"])?;
     let midi = args.value(&["--midi"])?;
+    let notes_json = args.value(&["--notes-json"])?;
     let held = args.value(&["--notes", "-n"])?;
     let timed = args.value(&["--score"])?;
     args.finish()?;
@@ -164,6 +166,16 @@ fn cmd_render(mut args: Args) -> Result<(), String> {
         let bpm = patch.values.get(ParamId::Tempo);
         midi_file::write_midi(BufWriter::new(file), &out.notes, sample_rate, bpm)
             .map_err(|e| e.to_string())?;
+        println!("wrote {path}");
+    }
+    if let Some(path) = notes_json {
+        let rows: Vec<String> = out
+            .notes
+            .iter()
+            .map(|n| format!("[{},{},{}]", n.frame, n.pitch, n.velocity))
+            .collect();
+        std::fs::write(&path, format!("[{}]\n", rows.join(",")))
+            .map_err(|e| format!("cannot write {path}: {e}"))?;
         println!("wrote {path}");
     }
     Ok(())
