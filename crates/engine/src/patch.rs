@@ -109,7 +109,11 @@ impl Patch {
                 ));
                 break;
             }
-            if let Err(e) = apply_field(&mut patch.values, field) {
+            if let Err(mut e) = apply_field(&mut patch.values, field) {
+                if e.field.trim().is_empty() {
+                    // `=5` or a key of spaces: name the field by its position instead.
+                    e.field = format!("field {}", count + 1);
+                }
                 errors.push(e);
             }
         }
@@ -314,6 +318,13 @@ mod tests {
             .errors
             .iter()
             .any(|e| e.message.contains("longer than")));
+    }
+
+    #[test]
+    fn a_field_without_a_key_is_named_by_its_position() {
+        let parsed = Patch::parse("tp1&bpm=90&=3");
+        assert_eq!(parsed.errors[0].field, "field 2");
+        assert_eq!(parsed.patch.values.get(ParamId::Tempo), 90.0);
     }
 
     #[test]
