@@ -73,7 +73,9 @@ pub fn all() -> Result<(), String> {
         best = best.max(factor);
     }
     println!("real-time factor: {best:.0}× (target ≥ 100×)");
-    Ok(())
+    println!("\n## In headless Chromium (tests/bench/browser.mjs)\n");
+    crate::web::build()?;
+    sh("node", &["tests/bench/browser.mjs"], &[])
 }
 
 /// Builds the wasm engine for Node and runs tests/bench/wasm_reservoir.mjs.

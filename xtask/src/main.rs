@@ -78,48 +78,83 @@ pub fn output(program: &str, args: &[&str]) -> Result<String, String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-/// A command: program, arguments, extra environment.
-type Step<'a> = (&'a str, &'a [&'a str], &'a [(&'a str, &'a str)]);
+/// One step of `cargo xtask test`.
+type Step = Box<dyn Fn() -> Result<(), String>>;
 
 fn test() -> Result<(), String> {
     setup::all()?;
-    let steps: [Step; 4] = [
-        ("cargo", &["fmt", "--all", "--", "--check"], &[]),
+    let chrome = [
+        ("CHROMEDRIVER", "/usr/bin/chromedriver"),
+        ("WASM_BINDGEN_TEST_TIMEOUT", "120"),
+    ];
+    let steps: Vec<(&str, Step)> = vec![
         (
-            "cargo",
-            &[
-                "clippy",
-                "--workspace",
-                "--all-targets",
-                "--",
-                "-D",
-                "warnings",
-            ],
-            &[],
+            "format",
+            Box::new(|| sh("cargo", &["fmt", "--all", "--", "--check"], &[])),
         ),
         (
-            "cargo",
-            &["test", "--workspace", "--exclude", "tidepool-bench"],
-            &[],
+            "clippy",
+            Box::new(|| {
+                sh(
+                    "cargo",
+                    &[
+                        "clippy",
+                        "--workspace",
+                        "--all-targets",
+                        "--",
+                        "-D",
+                        "warnings",
+                    ],
+                    &[],
+                )
+            }),
         ),
         (
-            "cargo",
-            &[
-                "test",
-                "-p",
-                "tidepool-wasm",
-                "--target",
-                "wasm32-unknown-unknown",
-            ],
-            &[
-                ("CHROMEDRIVER", "/usr/bin/chromedriver"),
-                ("WASM_BINDGEN_TEST_TIMEOUT", "120"),
-            ],
+            "cargo test",
+            Box::new(|| {
+                sh(
+                    "cargo",
+                    &["test", "--workspace", "--exclude", "tidepool-bench"],
+                    &[],
+                )
+            }),
+        ),
+        (
+            "wasm tests in Chromium",
+            Box::new(move || {
+                sh(
+                    "cargo",
+                    &[
+                        "test",
+                        "-p",
+                        "tidepool-wasm",
+                        "--target",
+                        "wasm32-unknown-unknown",
+                    ],
+                    &chrome,
+                )
+            }),
+        ),
+        ("build pkg/", Box::new(web::build)),
+        (
+            "build the CLI",
+            Box::new(|| sh("cargo", &["build", "--release", "-p", "tidepool-cli"], &[])),
+        ),
+        (
+            "browser tests",
+            Box::new(|| {
+                sh(
+                    "node",
+                    &["--test", "--test-concurrency=1", "tests/e2e/"],
+                    &[],
+                )
+            }),
         ),
     ];
     let total = steps.len();
-    for (i, (program, args, env)) in steps.iter().enumerate() {
-        if let Err(e) = sh(program, args, env) {
+    for (i, (name, step)) in steps.iter().enumerate() {
+        println!("\n== {name} ==");
+        if let Err(e) = step() {
             println!("steps: {i} passed, 1 failed");
             return Err(e);
         }

@@ -9,7 +9,19 @@ pub const WASM_BINDGEN: &str = "0.2.130";
 pub fn all() -> Result<(), String> {
     wasm_target()?;
     wasm_bindgen_cli()?;
-    chromium()
+    chromium()?;
+    npm_packages()
+}
+
+/// playwright-core (pinned in package-lock.json), which drives Debian's chromium in the tests.
+fn npm_packages() -> Result<(), String> {
+    if crate::root()
+        .join("node_modules/playwright-core/package.json")
+        .is_file()
+    {
+        return Ok(());
+    }
+    sh("npm", &["ci", "--no-audit", "--no-fund"], &[])
 }
 
 fn wasm_target() -> Result<(), String> {
