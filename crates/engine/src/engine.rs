@@ -40,18 +40,22 @@ pub struct Status {
     pub rebuild_pending: bool,
 }
 
+/// What identifies a network: neurons, connectivity, seed.
+pub type Shape = (usize, f32, u64);
+
 /// Networks to build off the audio path, for a changed size, connectivity or seed.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Rebuild {
-    pub lfo: Option<(usize, f32, u64)>,
-    pub arp: Option<(usize, f32, u64)>,
+    pub lfo: Option<Shape>,
+    pub arp: Option<Shape>,
 }
 
-/// Networks built from a [`Rebuild`], ready to be swapped in (or swapped out, to be dropped).
-#[derive(Debug)]
+/// Networks built from a [`Rebuild`] with the shape each was built for, ready to be swapped in
+/// (or swapped out, to be dropped).
+#[derive(Debug, Default)]
 pub struct Built {
-    pub lfo: Option<ReservoirLfo>,
-    pub arp: Option<ReservoirArp>,
+    pub lfo: Option<(Shape, ReservoirLfo)>,
+    pub arp: Option<(Shape, ReservoirArp)>,
 }
 
 impl Rebuild {
@@ -67,10 +71,10 @@ impl Rebuild {
         Built {
             lfo: self
                 .lfo
-                .map(|(n, c, s)| ReservoirLfo::with_radius(n, c, s, lfo_radius)),
+                .map(|(n, c, s)| ((n, c, s), ReservoirLfo::with_radius(n, c, s, lfo_radius))),
             arp: self
                 .arp
-                .map(|(n, c, s)| ReservoirArp::with_radius(n, c, s, arp_radius)),
+                .map(|(n, c, s)| ((n, c, s), ReservoirArp::with_radius(n, c, s, arp_radius))),
         }
     }
 }
@@ -89,7 +93,7 @@ pub fn network_radius(neurons: usize, connectivity: f32, seed: u64) -> f64 {
     .recurrent_radius()
 }
 
-fn lfo_shape(v: &ParamValues) -> (usize, f32, u64) {
+fn lfo_shape(v: &ParamValues) -> Shape {
     (
         v.index(ParamId::LfoNeurons),
         v.get(ParamId::LfoConnectivity) as f32,
@@ -97,7 +101,7 @@ fn lfo_shape(v: &ParamValues) -> (usize, f32, u64) {
     )
 }
 
-fn arp_shape(v: &ParamValues) -> (usize, f32, u64) {
+fn arp_shape(v: &ParamValues) -> Shape {
     (
         v.index(ParamId::ArpNeurons),
         v.get(ParamId::ArpConnectivity) as f32,
@@ -119,9 +123,9 @@ pub struct Engine {
     lfo_free: FreeClock,
     arp_clock: Clock,
     lfo: LfoUnit,
-    lfo_built: (usize, f32, u64),
+    lfo_built: Shape,
     arp: ArpUnit,
-    arp_built: (usize, f32, u64),
+    arp_built: Shape,
     synth: Synth,
     keys: Keys,
     /// Notes sounding from the keys directly (arpeggiator off), to stop them on panic.
@@ -162,6 +166,7 @@ impl Engine {
             arp: Some(arp_built),
         }
         .build_with_radii(lfo_radius, arp_radius);
+        let (lfo, arp) = (built.lfo.expect("built").1, built.arp.expect("built").1);
         let mut engine = Self {
             sample_rate,
             frame: 0,
@@ -177,9 +182,9 @@ impl Engine {
                 DIVISION_BEATS[v.index(ParamId::ArpDivision)],
                 v.get(ParamId::ArpSwing) / 100.0,
             ),
-            lfo: LfoUnit::new(built.lfo.expect("built")),
+            lfo: LfoUnit::new(lfo),
             lfo_built,
-            arp: ArpUnit::new(built.arp.expect("built"), arp_built.2),
+            arp: ArpUnit::new(arp, arp_built.2),
             arp_built,
             synth: Synth::new(sample_rate as f32, synth_settings(&v, &smoothed)),
             keys: Keys::default(),
@@ -256,32 +261,26 @@ impl Engine {
     }
 
     /// Swaps in networks built by [`Rebuild::build`]; returns the old ones so the caller can drop
-    /// them off the audio path. A network that no longer matches the parameters is refused
-    /// (returned as is).
+    /// them off the audio path. A network built for another shape than the parameters ask for
+    /// now (a stale build after a further change) is refused: returned as is.
     pub fn install(&mut self, mut built: Built) -> Built {
-        let mut old = Built {
-            lfo: None,
-            arp: None,
-        };
-        if let Some(lfo) = built.lfo.take() {
-            let wanted = lfo_shape(&self.values);
-            if lfo.esn().neurons() == wanted.0.clamp(1, tidepool_reservoir::MAX_NEURONS) {
-                let fresh = LfoUnit::new(lfo);
-                old.lfo = Some(std::mem::replace(&mut self.lfo, fresh).reservoir);
-                self.lfo_built = wanted;
+        let mut old = Built::default();
+        if let Some((shape, lfo)) = built.lfo.take() {
+            if shape == lfo_shape(&self.values) {
+                let previous = std::mem::replace(&mut self.lfo, LfoUnit::new(lfo));
+                old.lfo = Some((self.lfo_built, previous.reservoir));
+                self.lfo_built = shape;
             } else {
-                old.lfo = Some(lfo);
+                old.lfo = Some((shape, lfo));
             }
         }
-        if let Some(arp) = built.arp.take() {
-            let wanted = arp_shape(&self.values);
-            if arp.esn().neurons() == wanted.0.clamp(1, tidepool_reservoir::MAX_NEURONS) {
-                let fresh = ArpUnit::new(arp, wanted.2);
-                let previous = std::mem::replace(&mut self.arp, fresh);
-                old.arp = Some(previous.reservoir);
-                self.arp_built = wanted;
+        if let Some((shape, arp)) = built.arp.take() {
+            if shape == arp_shape(&self.values) {
+                let previous = std::mem::replace(&mut self.arp, ArpUnit::new(arp, shape.2));
+                old.arp = Some((self.arp_built, previous.reservoir));
+                self.arp_built = shape;
             } else {
-                old.arp = Some(arp);
+                old.arp = Some((shape, arp));
             }
         }
         self.apply_knobs();

@@ -460,3 +460,31 @@ fn the_default_lfo_keeps_moving() {
         "LFO output 1 only spans {lo}..{hi} between 30 s and 60 s"
     );
 }
+
+#[test]
+fn a_stale_network_is_refused_and_the_right_one_installed() {
+    use tidepool_engine::network_radius;
+    let mut engine = Engine::new(SR, &Patch::default());
+    let (mut l, mut r) = (vec![0.0f32; 64], vec![0.0f32; 64]);
+    engine.set_param(0, ParamId::LfoNeurons, 50.0);
+    let stale = engine.pending_rebuild().expect("a rebuild is pending");
+    let built = stale.build();
+    engine.set_param(0, ParamId::LfoNeurons, 60.0);
+    let refused = engine.install(built);
+    assert!(
+        refused.lfo.is_some(),
+        "built for N = 50, the patch now wants 60"
+    );
+    assert!(engine.status().rebuild_pending);
+    let fresh = engine.pending_rebuild().unwrap();
+    let (n, c, s) = fresh.lfo.unwrap();
+    let old = engine.install(fresh.build_with_radii(network_radius(n, c, s), f64::NAN));
+    assert_eq!(
+        old.lfo.map(|(shape, _)| shape.0),
+        Some(300),
+        "the old network comes back to be dropped"
+    );
+    assert!(!engine.status().rebuild_pending);
+    assert_eq!(engine.lfo_state().len(), 60);
+    engine.process(&mut l, &mut r);
+}

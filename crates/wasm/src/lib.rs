@@ -18,10 +18,10 @@
 mod json;
 
 use tidepool_engine::{
-    network_radius, Built, Engine, Input, InputEvent, ParamId, Patch, Source, OUTPUT_CAPACITY,
+    network_radius, Engine, Input, InputEvent, ParamId, Patch, Rebuild, Source, OUTPUT_CAPACITY,
 };
 use tidepool_reservoir::{Esn, EsnKnobs, Feedback, ReservoirConfig, SeededRng};
-use tidepool_reservoir::{ReservoirArp, ReservoirLfo, MAX_ARP_NOTES, MAX_LFO_OUTPUTS};
+use tidepool_reservoir::{MAX_ARP_NOTES, MAX_LFO_OUTPUTS};
 use wasm_bindgen::prelude::*;
 
 /// Frames the output buffers hold: one Web Audio render quantum.
@@ -275,16 +275,13 @@ impl WasmEngine {
         seed: f64,
         radius: f64,
     ) -> bool {
-        let wanted = self.engine.pending_rebuild().and_then(|r| r.lfo);
-        if wanted != Some((neurons, connectivity, seed as u64)) {
-            return false;
-        }
-        let lfo = ReservoirLfo::with_radius(neurons, connectivity, seed as u64, radius);
-        drop(self.engine.install(Built {
-            lfo: Some(lfo),
+        let shape = (neurons, connectivity, seed as u64);
+        let built = Rebuild {
+            lfo: Some(shape),
             arp: None,
-        }));
-        true
+        }
+        .build_with_radii(radius, f64::NAN);
+        self.engine.install(built).lfo.is_none()
     }
 
     /// As [`WasmEngine::install_lfo`], for the arpeggiator's network.
@@ -295,16 +292,13 @@ impl WasmEngine {
         seed: f64,
         radius: f64,
     ) -> bool {
-        let wanted = self.engine.pending_rebuild().and_then(|r| r.arp);
-        if wanted != Some((neurons, connectivity, seed as u64)) {
-            return false;
-        }
-        let arp = ReservoirArp::with_radius(neurons, connectivity, seed as u64, radius);
-        drop(self.engine.install(Built {
+        let shape = (neurons, connectivity, seed as u64);
+        let built = Rebuild {
             lfo: None,
-            arp: Some(arp),
-        }));
-        true
+            arp: Some(shape),
+        }
+        .build_with_radii(f64::NAN, radius);
+        self.engine.install(built).arp.is_none()
     }
 
     /// Builds and installs the networks a changed size, connectivity or seed asks for; true when
