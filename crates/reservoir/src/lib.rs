@@ -19,6 +19,6 @@ pub use arp::{softmax_into, ReservoirArp, MAX_ARP_NOTES};
 pub use esn::{Esn, EsnKnobs, EsnMatrices, Feedback, ReservoirConfig, MAX_NEURONS};
 pub use fast_tanh::{fast_tanh, fast_tanh_slice};
 pub use lfo::{sigmoid, ReservoirLfo, MAX_LFO_OUTPUTS};
-pub use matrix::{Layout, Recurrent};
+pub use matrix::{dot, Layout, Recurrent};
 pub use rng::SeededRng;
 pub use spectral::spectral_radius;
