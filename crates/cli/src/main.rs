@@ -3,6 +3,7 @@
 mod args;
 mod bench_esn;
 mod esn_trace;
+mod melody_cmd;
 mod midi_file;
 mod notes;
 mod wav;
@@ -28,6 +29,8 @@ USAGE
       seeds (a new random reservoir) and writes them into the patch.
   tidepool params                  Lists every parameter: key, range, default, unit.
   tidepool esn-trace CASE.json     Runs explicit ESN matrices; prints {\"states\", \"outputs\"} as JSON.
+  tidepool melody eval [--split test] [--data data/chorales]
+      Negative log-likelihood per token of the melody models on a chorale split.
   tidepool bench-esn [--n 300] [--connectivity 0.1] [--steps 10000] [--layout auto|dense|sparse]
       Reservoir steps per second (1-D input, no feedback), as JSON.
 ";
@@ -40,6 +43,7 @@ fn main() {
         Some("params") => args.finish().map(|_| print_params()),
         Some("esn-trace") => cmd_esn_trace(args),
         Some("bench-esn") => cmd_bench_esn(args),
+        Some("melody") => melody_cmd::run(args),
         None | Some("help") => {
             print!("{HELP}");
             Ok(())

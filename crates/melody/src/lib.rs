@@ -4,6 +4,7 @@
 //!
 //! Pure Rust, no web dependency: the same code evaluates natively and will run in the engine.
 
+pub mod dataset;
 pub mod lstm;
 pub mod ngram;
 pub mod tokens;
