@@ -15,6 +15,7 @@ const HELP: &str = "cargo xtask <command>
   setup   install what is missing (wasm target, wasm-bindgen-cli, chromium + chromedriver)
   test    setup, then fmt --check, clippy -D warnings, cargo test, wasm tests in headless Chromium
   serve   setup, build the wasm engine into pkg/, serve the instrument on 127.0.0.1, print the URL
+          (--no-build: serve pkg/ as it is)
   render  build the CLI and render a demo patch to out/demo.wav and out/demo.mid
   bench   criterion benches, ReservoirPy side by side, the wasm rate, native real-time factor";
 
@@ -23,7 +24,8 @@ fn main() {
     let result = match cmd.as_str() {
         "setup" => setup::all(),
         "test" => test(),
-        "serve" | "run" => setup::all().and_then(|_| web::serve()),
+        "serve" | "run" if std::env::args().any(|a| a == "--no-build") => web::serve(false),
+        "serve" | "run" => setup::all().and_then(|_| web::serve(true)),
         "build-web" => web::build(),
         "render" => render_demo(),
         "bench" => bench::all(),

@@ -46,8 +46,11 @@ pub fn build() -> Result<(), String> {
 }
 
 /// Serves until killed. `TIDEPOOL_PORT` picks the port (default 8000; 0 picks a free one).
-pub fn serve() -> Result<(), String> {
-    build()?;
+/// `build` first rebuilds pkg/ (the tests serve what `cargo xtask test` already built).
+pub fn serve(build_first: bool) -> Result<(), String> {
+    if build_first {
+        build()?;
+    }
     let port = std::env::var("TIDEPOOL_PORT").unwrap_or_else(|_| "8000".into());
     let listener = TcpListener::bind(format!("127.0.0.1:{port}"))
         .map_err(|e| format!("cannot listen on port {port}: {e}"))?;

@@ -31,6 +31,8 @@ USAGE
   tidepool esn-trace CASE.json     Runs explicit ESN matrices; prints {\"states\", \"outputs\"} as JSON.
   tidepool melody eval [--split test] [--data data/chorales]
       Negative log-likelihood per token of the melody models on a chorale split.
+  tidepool train melody [--out web/models/melody-lstm.safetensors] [--epochs 40] [--patience 3] [--seed 1]
+      Trains the melody LSTM on data/chorales (needs a build with --features train).
   tidepool bench-esn [--n 300] [--connectivity 0.1] [--steps 10000] [--layout auto|dense|sparse]
       Reservoir steps per second (1-D input, no feedback), as JSON.
 ";
@@ -44,6 +46,7 @@ fn main() {
         Some("esn-trace") => cmd_esn_trace(args),
         Some("bench-esn") => cmd_bench_esn(args),
         Some("melody") => melody_cmd::run(args),
+        Some("train") => melody_cmd::train(args),
         None | Some("help") => {
             print!("{HELP}");
             Ok(())

@@ -54,3 +54,50 @@ fn eval(mut args: Args) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// `tidepool train melody [--out FILE] [--epochs N] [--patience N] [--seed N] [--data DIR]`.
+#[cfg(feature = "train")]
+pub fn train(mut args: Args) -> Result<(), String> {
+    use std::io::Write;
+    match args.positional().as_deref() {
+        Some("melody") => {}
+        other => return Err(format!("train needs a model name (melody), not {other:?}")),
+    }
+    let defaults = tidepool_train::TrainConfig::default();
+    let config = tidepool_train::TrainConfig {
+        data_dir: args
+            .value(&["--data"])?
+            .unwrap_or(defaults.data_dir.clone()),
+        out: args
+            .value(&["--out", "-o"])?
+            .unwrap_or(defaults.out.clone()),
+        max_epochs: args.parsed(&["--epochs"], defaults.max_epochs)?,
+        patience: args.parsed(&["--patience"], defaults.patience)?,
+        seed: args.parsed(&["--seed"], defaults.seed)?,
+        ..defaults
+    };
+    args.finish()?;
+    let report = tidepool_train::train_melody(&config, |line| {
+        eprint!("{line}");
+        std::io::stderr().flush().ok();
+    })?;
+    println!(
+        "best epoch {} of {}: validation NLL {:.4} nats/token; {:.0} s, {:.0} tokens/s; wrote {}",
+        report.best_epoch,
+        report.epochs.len(),
+        report.best_valid_nll,
+        report.seconds,
+        report.tokens_per_second,
+        config.out
+    );
+    Ok(())
+}
+
+#[cfg(not(feature = "train"))]
+pub fn train(_args: Args) -> Result<(), String> {
+    Err(
+        "this tidepool was built without training (it needs candle): \
+         cargo run --release -p tidepool-cli --features train -- train melody"
+            .into(),
+    )
+}

@@ -6,7 +6,7 @@
 //! Parsing is forgiving and untrusting: a bad field is reported by name and skipped, the good
 //! fields are kept, input size is bounded.
 
-use crate::params::{Kind, ParamId, ParamValues};
+use crate::params::{Kind, ParamId, ParamValues, PARAM_COUNT};
 use std::fmt;
 
 /// The version tag written first; parsing accepts text without it (with a note).
@@ -101,6 +101,7 @@ impl Patch {
             }
             _ => {}
         }
+        let mut seen = [false; PARAM_COUNT];
         for (count, field) in fields.enumerate() {
             if count == MAX_FIELDS {
                 errors.push(err(
@@ -108,6 +109,15 @@ impl Patch {
                     format!("more than {MAX_FIELDS} fields; the rest was ignored"),
                 ));
                 break;
+            }
+            let key = field.split('=').next().map(|k| percent_decode(k.trim()));
+            if let Some(id) = key.as_deref().and_then(ParamId::from_key) {
+                if std::mem::replace(&mut seen[id.index()], true) {
+                    errors.push(err(
+                        id.spec().key,
+                        "given more than once; the last value counts".into(),
+                    ));
+                }
             }
             if let Err(mut e) = apply_field(&mut patch.values, field) {
                 if e.field.trim().is_empty() {
@@ -318,6 +328,14 @@ mod tests {
             .errors
             .iter()
             .any(|e| e.message.contains("longer than")));
+    }
+
+    #[test]
+    fn a_repeated_field_is_reported_and_the_last_one_counts() {
+        let parsed = Patch::parse("tp1&bpm=90&bpm=100");
+        assert_eq!(parsed.errors.len(), 1);
+        assert_eq!(parsed.errors[0].field, "bpm");
+        assert_eq!(parsed.patch.values.get(ParamId::Tempo), 100.0);
     }
 
     #[test]

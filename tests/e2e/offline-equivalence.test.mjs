@@ -1,0 +1,198 @@
+// The engine in the REAL worklet (served page, CSP applied, OfflineAudioContext) renders the
+// same notes and the same samples as `tidepool render` of the same patch and score.
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { CLI, requireArtifacts, startServer, launchBrowser, newPage, closePage } from "./harness.mjs";
+
+const SECONDS = 10;
+// Non-default choices on purpose: beat pulses into the LFO, two octaves, swing, a faster tempo.
+const PATCH =
+  "tp1&bpm=132&swing=56&arp.mode=reservoir&arp.oct=2&arp.swing=58&arp.gate=0.6&arp.vel=accent" +
+  "&lfo.dest1=cutoff&lfo.depth1=0.8&lfo.pulse=beat&lfo.pamp=2&syn.cut=1400&syn.res=0.5";
+// A chord held 0–8 s, one note added later in the chord, and a lone note after the release.
+const SCORE = [
+  { name: "C4", pitch: 60, velocity: 100, start: 0, end: 8 },
+  { name: "Eb4", pitch: 63, velocity: 90, start: 0, end: 8 },
+  { name: "G4", pitch: 67, velocity: 80, start: 0, end: 8 },
+  { name: "Bb4", pitch: 70, velocity: 70, start: 2.345, end: 7.5 },
+  { name: "D5", pitch: 74, velocity: 110, start: 8.5, end: 9.6 },
+];
+const TOLERANCE = 1e-6;
+
+let server, browser, work;
+
+before(async () => {
+  requireArtifacts();
+  requireArtifacts(CLI);
+  work = mkdtempSync(path.join(tmpdir(), "tidepool-e2e-"));
+  server = await startServer();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+/** `tidepool render` → {left, right, notes: [[frame, pitch, velocity]]}. */
+function renderNative(sampleRate) {
+  const wav = path.join(work, `native-${sampleRate}.wav`);
+  const json = path.join(work, `native-${sampleRate}.json`);
+  const score = SCORE.map((n) => `${n.name}/${n.velocity}@${n.start}-${n.end}`).join(" ");
+  execFileSync(CLI, [
+    "render", "--patch", PATCH, "--score", score, "--seconds", String(SECONDS),
+    "--sample-rate", String(sampleRate), "-o", wav, "--notes-json", json,
+  ], { stdio: ["ignore", "pipe", "pipe"] });
+  const bytes = readFileSync(wav);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // The CLI writes a 44-byte header: check it says what we read.
+  assert.equal(bytes.toString("ascii", 0, 4), "RIFF");
+  assert.equal(bytes.toString("ascii", 8, 12), "WAVE");
+  assert.equal(view.getUint16(20, true), 3, "WAV format is IEEE float");
+  assert.equal(view.getUint16(22, true), 2, "WAV is stereo");
+  assert.equal(view.getUint32(24, true), sampleRate, "WAV sample rate");
+  assert.equal(view.getUint16(34, true), 32, "WAV is 32-bit");
+  assert.equal(bytes.toString("ascii", 36, 40), "data");
+  const dataBytes = view.getUint32(40, true);
+  const frames = dataBytes / 8;
+  const left = new Float32Array(frames);
+  const right = new Float32Array(frames);
+  for (let i = 0; i < frames; i++) {
+    left[i] = view.getFloat32(44 + 8 * i, true);
+    right[i] = view.getFloat32(44 + 8 * i + 4, true);
+  }
+  return { left, right, notes: JSON.parse(readFileSync(json, "utf8")) };
+}
+
+/** The served page renders the patch in the worklet with an OfflineAudioContext. */
+async function renderInWorklet(page, sampleRate) {
+  const frames = Math.round(SECONDS * sampleRate);
+  const initial = [];
+  for (const n of SCORE) {
+    initial.push({ type: "note-on", frame: Math.round(n.start * sampleRate), pitch: n.pitch, velocity: n.velocity });
+    initial.push({ type: "note-off", frame: Math.round(n.end * sampleRate), pitch: n.pitch });
+  }
+  const result = await page.evaluate(
+    async ({ patch, frames, sampleRate, initial }) => {
+      const { Instrument } = await import("/web/engine.js");
+      const ctx = new OfflineAudioContext(2, frames, sampleRate);
+      const instrument = await Instrument.create(ctx, patch, { initial });
+      const notes = [];
+      const origins = new Set();
+      let lastMessage = performance.now();
+      let refused = [];
+      instrument.addEventListener("notes", (e) => {
+        lastMessage = performance.now();
+        origins.add(e.data.origin);
+        notes.push(...e.data.notes);
+      });
+      instrument.addEventListener("view", () => { lastMessage = performance.now(); });
+      instrument.addEventListener("refused", (e) => refused.push(e.data.what));
+      const started = performance.now();
+      const buffer = await ctx.startRendering();
+      const renderMs = performance.now() - started;
+      // Messages from the worklet may still be in flight: wait for a quiet 400 ms.
+      while (performance.now() - lastMessage < 400) await new Promise((r) => setTimeout(r, 50));
+      const b64 = (f32) => {
+        const bytes = new Uint8Array(f32.buffer, f32.byteOffset, f32.byteLength);
+        let s = "";
+        for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+        return btoa(s);
+      };
+      return {
+        length: buffer.length,
+        sampleRate: buffer.sampleRate,
+        left: b64(buffer.getChannelData(0)),
+        right: b64(buffer.getChannelData(1)),
+        notes,
+        origins: [...origins],
+        errors: instrument.errors,
+        refused,
+        renderMs,
+      };
+    },
+    { patch: PATCH, frames, sampleRate, initial },
+  );
+  const f32 = (b64) => {
+    const buf = Buffer.from(b64, "base64");
+    return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+  };
+  const notes = [];
+  for (let i = 0; i < result.notes.length; i += 5) {
+    const [lo, hi, pitch, velocity, source] = result.notes.slice(i, i + 5);
+    notes.push({ frame: hi * 2 ** 32 + lo, pitch, velocity, source });
+  }
+  return { ...result, left: f32(result.left), right: f32(result.right), notes };
+}
+
+function compareChannels(a, b) {
+  let maxAbs = 0, differ = 0, beyond = 0, firstDiff = -1;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i] - b[i]);
+    if (d > 0 || Number.isNaN(d)) {
+      differ++;
+      if (firstDiff < 0) firstDiff = i;
+    }
+    if (!(d <= TOLERANCE)) beyond++;
+    if (d > maxAbs || Number.isNaN(d)) maxAbs = Number.isNaN(d) ? NaN : d;
+  }
+  return { maxAbs, differ, beyond, firstDiff };
+}
+
+const rms = (x) => Math.sqrt(x.reduce((s, v) => s + v * v, 0) / x.length);
+
+for (const sampleRate of [44100, 48000]) {
+  test(`worklet render == tidepool render at ${sampleRate} Hz`, { timeout: 120_000 }, async (t) => {
+    const native = renderNative(sampleRate);
+    const page = await newPage(browser);
+    let web;
+    try {
+      await page.goto(`${server.url}/`);
+      web = await renderInWorklet(page, sampleRate);
+    } finally {
+      await closePage(page);
+    }
+    const frames = Math.round(SECONDS * sampleRate);
+
+    assert.deepEqual(page.problems, [], "no console errors/warnings or page errors");
+    assert.deepEqual(web.errors, [], "the worklet accepted the whole patch");
+    assert.deepEqual(web.refused, [], "the worklet refused no initial event");
+    assert.deepEqual(web.origins, [0], "an offline context's engine starts at context frame 0");
+    assert.equal(web.sampleRate, sampleRate);
+    assert.equal(web.length, frames);
+    assert.equal(native.left.length, frames, "native render length");
+
+    // Notes: both sides' full lists (keys and arpeggiator), in order.
+    const webNotes = web.notes.map((n) => [n.frame, n.pitch, n.velocity]);
+    const arpOns = web.notes.filter((n) => n.source === 1 && n.velocity > 0);
+    const arpPitches = new Set(arpOns.map((n) => n.pitch));
+    t.diagnostic(`${web.notes.length} notes in the worklet (${arpOns.length} arpeggiated note-ons over ${arpPitches.size} pitches), ${native.notes.length} natively; worklet rendered in ${web.renderMs.toFixed(0)} ms`);
+    assert.ok(arpOns.length >= 40, `the arpeggiator played (${arpOns.length} arp note-ons)`);
+    assert.ok([...arpPitches].some((p) => p >= 72), "arp.oct=2 reaches the second octave");
+    assert.ok(arpOns.some((n) => n.pitch === 74 || n.pitch === 86), "the later lone note D5 was arpeggiated");
+    const firstMismatch = webNotes.findIndex((n, i) => JSON.stringify(n) !== JSON.stringify(native.notes[i]));
+    assert.equal(webNotes.length, native.notes.length, `note count: worklet ${webNotes.length}, native ${native.notes.length}`);
+    assert.equal(firstMismatch, -1, `first differing note #${firstMismatch}: worklet ${JSON.stringify(webNotes[firstMismatch])}, native ${JSON.stringify(native.notes[firstMismatch])}`);
+
+    // Samples.
+    const l = compareChannels(web.left, native.left);
+    const r = compareChannels(web.right, native.right);
+    const level = rms(native.left);
+    t.diagnostic(
+      `${sampleRate} Hz: left max |Δ| ${l.maxAbs.toExponential(2)} (${l.differ} of ${frames} samples differ, ${l.beyond} beyond ${TOLERANCE}); ` +
+        `right max |Δ| ${r.maxAbs.toExponential(2)} (${r.differ} differ, ${r.beyond} beyond); ` +
+        `rms ${level.toFixed(4)}; bit-identical: ${l.differ === 0 && r.differ === 0}`,
+    );
+    console.log(JSON.stringify({ test: "offline-equivalence", sampleRate, notes: webNotes.length, arpNoteOns: arpOns.length, maxAbsLeft: l.maxAbs, maxAbsRight: r.maxAbs, differLeft: l.differ, differRight: r.differ, bitIdentical: l.differ === 0 && r.differ === 0, workletRenderMs: Math.round(web.renderMs) }));
+    assert.ok(level > 0.01, `the render is not silent (rms ${level})`);
+    assert.ok(rms(native.right) > 0.01 && rms(web.left) > 0.01, "both renders have sound");
+    assert.ok(l.beyond === 0, `left: ${l.beyond} samples differ by more than ${TOLERANCE} (max ${l.maxAbs}, first at frame ${l.firstDiff})`);
+    assert.ok(r.beyond === 0, `right: ${r.beyond} samples differ by more than ${TOLERANCE} (max ${r.maxAbs}, first at frame ${r.firstDiff})`);
+  });
+}
