@@ -36,6 +36,7 @@ class TidepoolProcessor extends AudioWorkletProcessor {
     this.busyMs = 0;
     this.peakMs = 0;
     this.load = { mean: 0, peak: 0 };
+    this.networks = [];
     // Context frame of engine frame 0: known at the first block; until then, the current frame.
     this.origin = null;
     this.port.onmessage = (e) => this.handle(e.data, this.origin ?? currentFrame);
@@ -54,10 +55,10 @@ class TidepoolProcessor extends AudioWorkletProcessor {
       case "all-notes-off": ok = e.all_notes_off(frame); break;
       case "param": ok = e.set_param(frame, String(m.key), Number(m.value)); break;
       case "network":
-        ok = m.which === "lfo"
-          ? e.install_lfo(m.neurons, m.connectivity, m.seed, m.radius)
-          : e.install_arp(m.neurons, m.connectivity, m.seed, m.radius);
-        break;
+        // The parameters that ask for this network are still queued for the next block; install
+        // it right after that block (a block boundary), when the engine wants exactly it.
+        this.networks.push(m);
+        return;
       default: ok = false;
     }
     if (!ok) this.port.postMessage({ type: "refused", what: m.type });
@@ -69,6 +70,13 @@ class TidepoolProcessor extends AudioWorkletProcessor {
     const out = outputs[0];
     const e = this.engine;
     const n = e.process(out[0].length);
+    for (const m of this.networks.splice(0)) {
+      const installed = m.which === "lfo"
+        ? e.install_lfo(m.neurons, m.connectivity, m.seed, m.radius)
+        : e.install_arp(m.neurons, m.connectivity, m.seed, m.radius);
+      // A refusal means a later change asked for another network: that one is on its way.
+      if (!installed) this.port.postMessage({ type: "refused", what: "network" });
+    }
     // Views are made per block: wasm memory may have grown and detached older ones.
     const memory = wasm_memory().buffer;
     out[0].set(new Float32Array(memory, e.left_ptr(), n));

@@ -276,12 +276,16 @@ impl WasmEngine {
         radius: f64,
     ) -> bool {
         let shape = (neurons, connectivity, seed as u64);
+        if self.engine.pending_rebuild().and_then(|r| r.lfo) != Some(shape) {
+            return false;
+        }
         let built = Rebuild {
             lfo: Some(shape),
             arp: None,
         }
         .build_with_radii(radius, f64::NAN);
-        self.engine.install(built).lfo.is_none()
+        drop(self.engine.install(built));
+        true
     }
 
     /// As [`WasmEngine::install_lfo`], for the arpeggiator's network.
@@ -293,12 +297,16 @@ impl WasmEngine {
         radius: f64,
     ) -> bool {
         let shape = (neurons, connectivity, seed as u64);
+        if self.engine.pending_rebuild().and_then(|r| r.arp) != Some(shape) {
+            return false;
+        }
         let built = Rebuild {
             lfo: None,
             arp: Some(shape),
         }
         .build_with_radii(f64::NAN, radius);
-        self.engine.install(built).arp.is_none()
+        drop(self.engine.install(built));
+        true
     }
 
     /// Builds and installs the networks a changed size, connectivity or seed asks for; true when

@@ -167,3 +167,38 @@ fn process_renders_more_than_a_block_in_chunks() {
     assert_eq!(engine.process(0), 0);
     assert_eq!(engine.frame(), 1000.0);
 }
+
+/// The worklet's order: a network-shaping parameter is queued, applied in the next block, and
+/// the network built for it (radius computed elsewhere) is installed after that block.
+#[test]
+fn networks_install_only_for_the_shape_the_patch_asks_for() {
+    let mut engine = WasmEngine::new(48000.0, "tp1&lfo.n=40");
+    assert!(!engine.install_lfo(40, 0.1, 1.0, 1.0), "nothing is pending");
+    assert!(engine.set_param(0.0, "lfo.n", 50.0));
+    assert!(
+        !engine.install_lfo(50, 0.1, 1.0, 1.0),
+        "the parameter has not been applied yet"
+    );
+    engine.process(BLOCK_FRAMES);
+    let radius = tidepool_wasm::network_radius_of(50, 0.1, 1.0);
+    assert!(
+        !engine.install_lfo(60, 0.1, 1.0, radius),
+        "a stale or wrong shape is refused"
+    );
+    assert!(engine.install_lfo(50, 0.1, 1.0, radius));
+    assert!(
+        !engine.install_lfo(50, 0.1, 1.0, radius),
+        "installed once, not pending any more"
+    );
+    assert!(engine.set_param(engine.frame(), "arp.seed", 9.0));
+    engine.process(BLOCK_FRAMES);
+    assert!(engine.install_arp(
+        100,
+        0.1,
+        9.0,
+        tidepool_wasm::network_radius_of(100, 0.1, 9.0)
+    ));
+    let n = engine.process(BLOCK_FRAMES);
+    let (l, _) = block(&engine, n);
+    assert!(l.iter().all(|v| v.is_finite()));
+}
