@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# Create tools/.venv (if missing) and install tools/requirements.txt into it
-# (if reservoirpy is not importable yet). Idempotent and quiet when already set up.
+# Create a tools venv (if missing) and install its requirements.txt into it (if MODULE is not
+# importable yet). Idempotent and quiet when already set up.
 #
-# Usage: bash tools/setup_venv.sh        (from anywhere)
-# Then:  tools/.venv/bin/python tools/esn_cases.py --help
+# Usage: bash tools/setup_venv.sh [DIR MODULE]
+#   default: tools/.venv from tools/requirements.txt, checked by importing reservoirpy
+#   e.g.     bash tools/setup_venv.sh tools/chorales music21
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-venv="$here/.venv"
+dir="$(cd "${1:-$here}" && pwd)"
+module="${2:-reservoirpy}"
+venv="$dir/.venv"
 py="$venv/bin/python"
 
 if [ ! -x "$py" ]; then
@@ -15,8 +18,8 @@ if [ ! -x "$py" ]; then
     python3 -m venv "$venv"
 fi
 
-if ! "$py" -c "import reservoirpy" >/dev/null 2>&1; then
-    echo "setup_venv: installing $here/requirements.txt"
-    nice -n 10 "$py" -m pip install --quiet --disable-pip-version-check -r "$here/requirements.txt"
-    "$py" -c "import reservoirpy; print('setup_venv: reservoirpy', reservoirpy.__version__)"
+if ! "$py" -c "import $module" >/dev/null 2>&1; then
+    echo "setup_venv: installing $dir/requirements.txt"
+    nice -n 10 "$py" -m pip install --quiet --disable-pip-version-check -r "$dir/requirements.txt"
+    "$py" -c "import $module; print('setup_venv: $module', $module.__version__)"
 fi

@@ -80,30 +80,13 @@ pub fn all() -> Result<(), String> {
 
 /// Builds the wasm engine for Node and runs tests/bench/wasm_reservoir.mjs.
 fn wasm_rates() -> Result<Vec<Value>, String> {
-    sh(
-        "cargo",
-        &[
-            "build",
-            "-p",
-            "tidepool-wasm",
-            "--target",
-            "wasm32-unknown-unknown",
-            "--profile",
-            "wasm",
-        ],
-        &[],
-    )?;
-    sh(
-        "wasm-bindgen",
-        &[
-            "--target",
-            "nodejs",
-            "--out-dir",
-            "target/pkg-node",
-            "target/wasm32-unknown-unknown/wasm/tidepool_wasm.wasm",
-        ],
-        &[],
-    )?;
+    crate::web::bindgen("nodejs", "target/pkg-node")?;
+    // The nodejs glue is CommonJS; the root package.json says "module".
+    std::fs::write(
+        crate::root().join("target/pkg-node/package.json"),
+        "{\"type\": \"commonjs\"}\n",
+    )
+    .map_err(|e| e.to_string())?;
     Ok(json_lines(&output(
         "node",
         &["tests/bench/wasm_reservoir.mjs"],

@@ -18,28 +18,31 @@ const SERVED: &[&str] = &["web", "worklet", "pkg"];
 
 /// `cargo build` the wasm crate (size-optimised profile, simd128) and `wasm-bindgen` it to pkg/.
 pub fn build() -> Result<(), String> {
-    sh(
-        "cargo",
-        &[
-            "build",
-            "-p",
-            "tidepool-wasm",
-            "--target",
-            "wasm32-unknown-unknown",
-            "--profile",
-            "wasm",
-        ],
-        &[],
-    )?;
+    bindgen("web", "pkg")
+}
+
+/// Builds the wasm crate and runs `wasm-bindgen --target <target>` into `out_dir`.
+pub fn bindgen(target: &str, out_dir: &str) -> Result<(), String> {
+    let cargo = [
+        "build",
+        "-p",
+        "tidepool-wasm",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--profile",
+        "wasm",
+    ];
+    sh("cargo", &cargo, &[])?;
+    let wasm = "target/wasm32-unknown-unknown/wasm/tidepool_wasm.wasm";
     sh(
         "wasm-bindgen",
         &[
             "--target",
-            "web",
+            target,
             "--no-typescript",
             "--out-dir",
-            "pkg",
-            "target/wasm32-unknown-unknown/wasm/tidepool_wasm.wasm",
+            out_dir,
+            wasm,
         ],
         &[],
     )

@@ -1,7 +1,7 @@
 //! `tidepool bench-esn`: reservoir steps per second for the network ReservoirPy is timed on.
 
 use std::time::Instant;
-use tidepool_reservoir::{Esn, EsnKnobs, Feedback, Layout, ReservoirConfig, SeededRng};
+use tidepool_reservoir::{Esn, Feedback, Layout, SeededRng};
 
 /// Best-of-`repeats` steps per second of an N-neuron reservoir (1-D random input, no feedback,
 /// spectral radius 0.9, leak 0.3), the same setting as tools/bench_reservoirpy.py.
@@ -12,22 +12,7 @@ pub fn steps_per_second(
     layout: Option<Layout>,
     repeats: usize,
 ) -> f64 {
-    let config = ReservoirConfig {
-        neurons: n,
-        connectivity,
-        seed: 42,
-        inputs: 1,
-        outputs: 1,
-        feedback: 0,
-    };
-    let mut esn = Esn::generate_with_layout(&config, layout.unwrap_or(config.auto_layout()));
-    esn.set_knobs(EsnKnobs {
-        spectral_radius: 0.9,
-        leak: 0.3,
-        input_scaling: 1.0,
-        bias_scaling: 1.0,
-        ..EsnKnobs::default()
-    });
+    let mut esn = Esn::benchmark(n, connectivity, layout.unwrap_or(Layout::Sparse));
     let mut rng = SeededRng::new(7, 0);
     let inputs: Vec<f32> = (0..steps).map(|_| rng.symmetric_f64() as f32).collect();
     let mut best = f64::INFINITY;

@@ -26,7 +26,8 @@ mod transport;
 
 pub use arp::{Mode as ArpMode, Velocity as ArpVelocity};
 pub use engine::{
-    network_radius, Built, Engine, Rebuild, Status, CONTROL_FRAMES, INPUT_CAPACITY, OUTPUT_CAPACITY,
+    network_radius, Built, Engine, Rebuild, Shape, Status, CONTROL_FRAMES, INPUT_CAPACITY,
+    OUTPUT_CAPACITY,
 };
 pub use events::{FixedQueue, Input, InputEvent, NoteEvent, Source};
 pub use lfo::{Destination, Smoothing};

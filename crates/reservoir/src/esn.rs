@@ -191,6 +191,29 @@ impl Esn {
         Self::build(config, layout, None)
     }
 
+    /// The network every reservoir benchmark times, natively, in wasm and against ReservoirPy
+    /// (tools/bench_reservoirpy.py builds the same setting): seed 42, one input, one output, no
+    /// feedback, spectral radius 0.9, leak 0.3, input and bias scaling 1.
+    pub fn benchmark(neurons: usize, connectivity: f32, layout: Layout) -> Self {
+        let config = ReservoirConfig {
+            neurons,
+            connectivity,
+            seed: 42,
+            inputs: 1,
+            outputs: 1,
+            feedback: 0,
+        };
+        let mut esn = Self::generate_with_layout(&config, layout);
+        esn.set_knobs(EsnKnobs {
+            spectral_radius: 0.9,
+            leak: 0.3,
+            input_scaling: 1.0,
+            bias_scaling: 1.0,
+            ..EsnKnobs::default()
+        });
+        esn
+    }
+
     /// As [`Esn::generate`], with W's spectral radius before normalisation already known (from
     /// [`ReservoirConfig::recurrent_radius`], computed elsewhere): skips the O(N³) step, so a
     /// network can be built in an audio thread's message handler in about a millisecond. A radius

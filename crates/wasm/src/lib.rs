@@ -18,9 +18,10 @@
 mod json;
 
 use tidepool_engine::{
-    network_radius, Engine, Input, InputEvent, ParamId, Patch, Rebuild, Source, OUTPUT_CAPACITY,
+    network_radius, Engine, Input, InputEvent, ParamId, Patch, Rebuild, Shape, Source,
+    OUTPUT_CAPACITY,
 };
-use tidepool_reservoir::{Esn, EsnKnobs, Feedback, ReservoirConfig, SeededRng};
+use tidepool_reservoir::{Esn, Feedback, Layout, SeededRng};
 use tidepool_reservoir::{MAX_ARP_NOTES, MAX_LFO_OUTPUTS};
 use wasm_bindgen::prelude::*;
 
@@ -275,17 +276,7 @@ impl WasmEngine {
         seed: f64,
         radius: f64,
     ) -> bool {
-        let shape = (neurons, connectivity, seed as u64);
-        if self.engine.pending_rebuild().and_then(|r| r.lfo) != Some(shape) {
-            return false;
-        }
-        let built = Rebuild {
-            lfo: Some(shape),
-            arp: None,
-        }
-        .build_with_radii(radius, f64::NAN);
-        drop(self.engine.install(built));
-        true
+        self.install((neurons, connectivity, seed as u64), radius, true)
     }
 
     /// As [`WasmEngine::install_lfo`], for the arpeggiator's network.
@@ -296,17 +287,7 @@ impl WasmEngine {
         seed: f64,
         radius: f64,
     ) -> bool {
-        let shape = (neurons, connectivity, seed as u64);
-        if self.engine.pending_rebuild().and_then(|r| r.arp) != Some(shape) {
-            return false;
-        }
-        let built = Rebuild {
-            lfo: None,
-            arp: Some(shape),
-        }
-        .build_with_radii(f64::NAN, radius);
-        drop(self.engine.install(built));
-        true
+        self.install((neurons, connectivity, seed as u64), radius, false)
     }
 
     /// Builds and installs the networks a changed size, connectivity or seed asks for; true when
@@ -339,6 +320,30 @@ impl WasmEngine {
 }
 
 impl WasmEngine {
+    fn install(&mut self, shape: Shape, radius: f64, lfo: bool) -> bool {
+        let pending = self.engine.pending_rebuild();
+        let wanted = pending.and_then(|r| if lfo { r.lfo } else { r.arp });
+        if wanted != Some(shape) {
+            return false;
+        }
+        let rebuild = if lfo {
+            Rebuild {
+                lfo: wanted,
+                arp: None,
+            }
+        } else {
+            Rebuild {
+                lfo: None,
+                arp: wanted,
+            }
+        };
+        drop(
+            self.engine
+                .install(rebuild.build_with_radii(radius, radius)),
+        );
+        true
+    }
+
     fn push(&mut self, frame: f64, input: Input) -> bool {
         self.engine.push_event(InputEvent {
             frame: frame_of(frame),
@@ -365,22 +370,7 @@ impl WasmReservoir {
     /// table of uniform inputs in [-1, 1) from seed 7.
     #[wasm_bindgen(constructor)]
     pub fn new(n: usize, connectivity: f32) -> WasmReservoir {
-        let config = ReservoirConfig {
-            neurons: n,
-            connectivity,
-            seed: 42,
-            inputs: 1,
-            outputs: 1,
-            feedback: 0,
-        };
-        let mut esn = Esn::generate(&config);
-        esn.set_knobs(EsnKnobs {
-            spectral_radius: 0.9,
-            leak: 0.3,
-            input_scaling: 1.0,
-            bias_scaling: 1.0,
-            ..EsnKnobs::default()
-        });
+        let esn = Esn::benchmark(n, connectivity, Layout::Sparse);
         let mut rng = SeededRng::new(7, 0);
         let inputs = (0..BENCH_INPUTS)
             .map(|_| rng.symmetric_f64() as f32)
