@@ -1,7 +1,10 @@
-//! `tidepool melody eval`: negative log-likelihood of the melody models on a chorale split.
+//! `tidepool melody eval | probs` and `tidepool train melody`: the melody models from the
+//! command line.
 
 use crate::args::Args;
-use tidepool_melody::{dataset, NGram};
+use std::f64::consts::LN_2;
+use tidepool_melody::lstm::{self, Lstm};
+use tidepool_melody::{dataset, model_file, tokens, NGram, VOCAB};
 
 fn load(dir: &str, split: &str) -> Result<Vec<Vec<u8>>, String> {
     let path = format!("{dir}/{split}.tokens");
@@ -13,14 +16,51 @@ fn load(dir: &str, split: &str) -> Result<Vec<Vec<u8>>, String> {
         .collect())
 }
 
+fn load_model(path: &str) -> Result<Lstm, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    model_file::load(&bytes)
+        .map(|(m, _)| m)
+        .map_err(|e| format!("{path}: {e}"))
+}
+
 pub fn run(mut args: Args) -> Result<(), String> {
     match args.positional().as_deref() {
         Some("eval") => eval(args),
-        other => Err(format!("melody needs a subcommand (eval), not {other:?}")),
+        Some("probs") => probs(args),
+        other => Err(format!(
+            "melody needs a subcommand (eval, probs), not {other:?}"
+        )),
     }
 }
 
+/// The next-token distribution after each token, as JSON (130 probabilities per token).
+fn probs(mut args: Args) -> Result<(), String> {
+    let path = args
+        .value(&["--model"])?
+        .ok_or("probs needs --model FILE")?;
+    let text = args
+        .value(&["--tokens"])?
+        .ok_or("probs needs --tokens \"60 129 …\"")?;
+    args.finish()?;
+    let tokens = tokens::parse(&text)?;
+    let mut model = load_model(&path)?;
+    let mut p = vec![0.0f32; VOCAB];
+    let rows: Vec<String> = tokens
+        .iter()
+        .map(|&t| {
+            lstm::softmax(model.step(t), 1.0, &mut p);
+            let cells: Vec<String> = p.iter().map(|v| format!("{v:e}")).collect();
+            format!("[{}]", cells.join(","))
+        })
+        .collect();
+    println!("[{}]", rows.join(",\n"));
+    Ok(())
+}
+
+/// NLL per token of every n-gram order (the order is chosen on validation) and, with
+/// `--model`, of the LSTM, on a split.
 fn eval(mut args: Args) -> Result<(), String> {
+    let model = args.value(&["--model"])?;
     let dir = args
         .value(&["--data"])?
         .unwrap_or_else(|| "data/chorales".into());
@@ -33,23 +73,33 @@ fn eval(mut args: Args) -> Result<(), String> {
     );
     let tokens: usize = target.iter().map(Vec::len).sum();
     println!("split {split}: {} lines, {tokens} tokens", target.len());
-    println!("| model | valid NLL (nats) | {split} NLL (nats/token) | {split} (bits/token) |");
+    println!(
+        "| model | valid NLL (nats/token) | {split} NLL (nats/token) | {split} (bits/token) |"
+    );
     println!("|---|---|---|---|");
     let (best, scores) = NGram::choose_order(&train, &valid);
+    let best_nll = best.nll(&target);
     for (order, valid_nll) in scores {
-        let nll = if order == best.order() {
-            best.nll(&target)
+        let chosen = order == best.order();
+        let nll = if chosen {
+            best_nll
         } else {
             NGram::train(&train, order).nll(&target)
         };
-        let chosen = if order == best.order() {
-            " (chosen on valid)"
-        } else {
-            ""
-        };
+        let mark = if chosen { " (chosen on valid)" } else { "" };
         println!(
-            "| n-gram order {order}{chosen} | {valid_nll:.4} | {nll:.4} | {:.4} |",
-            nll / std::f64::consts::LN_2
+            "| n-gram order {order}{mark} | {valid_nll:.4} | {nll:.4} | {:.4} |",
+            nll / LN_2
+        );
+    }
+    if let Some(path) = model {
+        let mut lstm = load_model(&path)?;
+        let v = lstm::nll(&mut lstm, &valid);
+        let nll = lstm::nll(&mut lstm, &target);
+        println!("| LSTM ({path}) | {v:.4} | {nll:.4} | {:.4} |", nll / LN_2);
+        println!(
+            "LSTM vs the best n-gram on {split}: {:.1}% lower NLL",
+            100.0 * (1.0 - nll / best_nll)
         );
     }
     Ok(())

@@ -6,6 +6,7 @@
 
 pub mod dataset;
 pub mod lstm;
+pub mod model_file;
 pub mod ngram;
 pub mod tokens;
 

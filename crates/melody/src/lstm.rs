@@ -125,6 +125,50 @@ impl Lstm {
     }
 }
 
+/// `out = softmax(logits / temperature)`; temperature 0 puts all the mass on the argmax (the
+/// paper's knob runs 0–10). Stable (max subtracted); a non-finite input gives the uniform.
+pub fn softmax(logits: &[f32], temperature: f32, out: &mut [f32]) {
+    let n = logits.len().min(out.len());
+    let max = logits[..n]
+        .iter()
+        .cloned()
+        .fold(f32::NEG_INFINITY, f32::max);
+    // NaN and 0 both mean argmax: a bad knob value must not stop the melody.
+    if !temperature.is_finite() || temperature.is_nan() || temperature <= 0.0 {
+        let best = logits[..n].iter().position(|&v| v == max).unwrap_or(0);
+        out[..n]
+            .iter_mut()
+            .enumerate()
+            .for_each(|(i, o)| *o = (i == best) as u8 as f32);
+        return;
+    }
+    let mut sum = 0.0f32;
+    for (o, &l) in out[..n].iter_mut().zip(logits) {
+        *o = libm::expf((l - max) / temperature);
+        sum += *o;
+    }
+    if !(sum.is_finite() && sum > 0.0) {
+        out[..n].fill(1.0 / n as f32);
+        return;
+    }
+    out[..n].iter_mut().for_each(|o| *o /= sum);
+}
+
+/// Mean negative log-likelihood per token (nats) of `lines`, each from the rest state.
+pub fn nll(model: &mut Lstm, lines: &[Vec<Token>]) -> f64 {
+    let (mut sum, mut count) = (0.0f64, 0usize);
+    let mut p = vec![0.0f32; VOCAB];
+    for line in lines {
+        model.reset();
+        for pair in line.windows(2) {
+            softmax(model.step(pair[0]), 1.0, &mut p);
+            sum -= libm::log(p[pair[1] as usize].max(1e-30) as f64);
+            count += 1;
+        }
+    }
+    sum / count.max(1) as f64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,6 +250,21 @@ mod tests {
                 .collect();
         }
         logits
+    }
+
+    #[test]
+    fn softmax_temperature_and_argmax() {
+        let mut p = [0.0; 3];
+        softmax(&[1.0, 3.0, 2.0], 1.0, &mut p);
+        assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-6 && p[1] > p[2] && p[2] > p[0]);
+        softmax(&[1.0, 3.0, 2.0], 0.0, &mut p);
+        assert_eq!(p, [0.0, 1.0, 0.0]);
+        let mut hot = [0.0; 3];
+        softmax(&[1.0, 3.0, 2.0], 10.0, &mut hot);
+        assert!(
+            hot[1] < 0.4 && hot[0] > 0.28,
+            "a high temperature flattens: {hot:?}"
+        );
     }
 
     #[test]
