@@ -10,6 +10,8 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 dir="$(cd "${1:-$here}" && pwd)"
 module="${2:-reservoirpy}"
+# The default venv also serves the melody conformance reference (safetensors + NumPy).
+[ -z "${2:-}" ] && module="reservoirpy, safetensors"
 venv="$dir/.venv"
 py="$venv/bin/python"
 
@@ -21,5 +23,5 @@ fi
 if ! "$py" -c "import $module" >/dev/null 2>&1; then
     echo "setup_venv: installing $dir/requirements.txt"
     nice -n 10 "$py" -m pip install --quiet --disable-pip-version-check -r "$dir/requirements.txt"
-    "$py" -c "import $module; print('setup_venv: $module', $module.__version__)"
+    "$py" -c "import $module; print('setup_venv: installed $module')"
 fi

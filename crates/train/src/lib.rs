@@ -142,7 +142,11 @@ pub fn train_melody(
         if valid_nll < report.best_valid_nll {
             report.best_valid_nll = valid_nll;
             report.best_epoch = epoch;
-            best = Some(model::snapshot(&varmap));
+            let weights = model::snapshot(&varmap);
+            // Written at every improvement: an interrupted run still leaves its best model.
+            report.seconds = started.elapsed().as_secs_f64();
+            write_safetensors(&weights, config, &report)?;
+            best = Some(weights);
         } else if epoch - report.best_epoch >= config.patience {
             progress(&format!(
                 "early stop: no better validation NLL since epoch {}\n",
