@@ -80,7 +80,7 @@ export function shapesOf(patchText, table) {
  * note), "view" ({frame, view, load}), "refused". Created with `Instrument.create`.
  */
 export class Instrument extends EventTarget {
-  static async create(context, patchText, { initial = [], destination = context.destination } = {}) {
+  static async create(context, patchText, { initial = [], destination = context.destination, clock = null } = {}) {
     const module = await loadWasm();
     await context.audioWorklet.addModule(WORKLET_URL);
     const table = params();
@@ -96,6 +96,8 @@ export class Instrument extends EventTarget {
         lfoRadius: networkRadius(shapes.lfo.neurons, shapes.lfo.connectivity, shapes.lfo.seed),
         arpRadius: networkRadius(shapes.arp.neurons, shapes.arp.connectivity, shapes.arp.seed),
         initial,
+        // Optional SharedArrayBuffer clock for a precise load meter (see worklet/processor.js).
+        clock,
       },
     });
     const instrument = new Instrument(context, node, table, canonical);
@@ -131,12 +133,17 @@ export class Instrument extends EventTarget {
   frameAt(timeStamp = performance.now()) {
     const ctx = this.context;
     const sr = ctx.sampleRate;
-    if (typeof ctx.getOutputTimestamp !== "function") return Math.round(ctx.currentTime * sr);
-    const { contextTime, performanceTime } = ctx.getOutputTimestamp();
-    if (!performanceTime) return Math.round(ctx.currentTime * sr);
-    const outputLead = (ctx.baseLatency || 0) + (ctx.outputLatency || 0);
-    const t = contextTime + (timeStamp - performanceTime) / 1000 + outputLead;
-    return Math.max(0, Math.round(t * sr));
+    let frame = Math.round(ctx.currentTime * sr);
+    const stamp = typeof ctx.getOutputTimestamp === "function" ? ctx.getOutputTimestamp() : null;
+    if (stamp && stamp.performanceTime) {
+      const outputLead = (ctx.baseLatency || 0) + (ctx.outputLatency || 0);
+      frame = Math.round((stamp.contextTime + (timeStamp - stamp.performanceTime) / 1000 + outputLead) * sr);
+    }
+    // The output timestamp moves in steps, so two events a moment apart could map to frames in
+    // the wrong order, and the engine orders its events by frame: a note-off could then land
+    // before its note-on and leave the note stuck. Frames never go backwards.
+    this.lastFrame = Math.max(this.lastFrame ?? 0, frame, 0);
+    return this.lastFrame;
   }
 
   post(message) {

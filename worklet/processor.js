@@ -29,9 +29,15 @@ const LOAD_WINDOW = 1024;
 class TidepoolProcessor extends AudioWorkletProcessor {
   constructor(options) {
     super();
-    const { module, patch, lfoRadius, arpRadius, initial } = options.processorOptions;
+    const { module, patch, lfoRadius, arpRadius, initial, clock } = options.processorOptions;
+    // The worklet has no performance.now(). A cross-origin-isolated host may share a clock: a
+    // SharedArrayBuffer whose one f64 another thread keeps at performance.now(); otherwise
+    // Date.now(), whose 1 ms ticks only make the mean meaningful.
+    const shared = clock ? new Float64Array(clock) : null;
+    this.now = shared ? () => shared[0] : Date.now;
     initSync({ module });
     this.engine = WasmEngine.with_radii(sampleRate, patch ?? "", lfoRadius ?? NaN, arpRadius ?? NaN);
+    this.warmUp(patch, lfoRadius, arpRadius);
     this.blocks = 0;
     this.busyMs = 0;
     this.peakMs = 0;
@@ -42,6 +48,20 @@ class TidepoolProcessor extends AudioWorkletProcessor {
     this.port.onmessage = (e) => this.handle(e.data, this.origin ?? currentFrame);
     for (const message of initial ?? []) this.handle(message, 0);
     this.port.postMessage({ type: "ready", errors: this.engine.patch_errors(), sampleRate });
+  }
+
+  // V8 compiles wasm functions lazily, on their first call: done in the first audio block that
+  // costs most of a millisecond (measured: 895 µs, a third of the quantum). A throwaway engine
+  // playing a chord for a few blocks here, before audio starts, takes that cost off the audio path.
+  warmUp(patch, lfoRadius, arpRadius) {
+    const warm = WasmEngine.with_radii(sampleRate, patch ?? "", lfoRadius ?? NaN, arpRadius ?? NaN);
+    for (const pitch of [60, 64, 67]) warm.note_on(0, pitch, 100);
+    for (let i = 0; i < 64; i++) {
+      warm.process(128);
+      warm.drain_notes();
+    }
+    warm.snapshot();
+    warm.free();
   }
 
   handle(m, origin) {
@@ -65,7 +85,7 @@ class TidepoolProcessor extends AudioWorkletProcessor {
   }
 
   process(_inputs, outputs) {
-    const started = Date.now();
+    const started = this.now();
     if (this.origin === null) this.origin = currentFrame;
     const out = outputs[0];
     const e = this.engine;
@@ -86,9 +106,9 @@ class TidepoolProcessor extends AudioWorkletProcessor {
       const flat = new Uint32Array(memory, e.notes_ptr(), notes * 5).slice();
       this.port.postMessage({ type: "notes", origin: this.origin, notes: flat });
     }
-    // AudioWorkletGlobalScope has no performance.now(): Date.now() ticks in milliseconds, so the
-    // mean over many blocks is unbiased but a single block's time is only known to ±1 ms.
-    const took = Date.now() - started;
+    // With Date.now() (1 ms ticks) the mean over many blocks is unbiased, a single block's time
+    // is only known to ±1 ms; with a shared clock it is known to the clock thread's step.
+    const took = this.now() - started;
     this.busyMs += took;
     this.peakMs = Math.max(this.peakMs, took);
     this.blocks += 1;
