@@ -67,7 +67,8 @@ def main():
     with open(args.model, "rb") as f:
         digest = hashlib.sha256(f.read()).hexdigest()
     cases = [{"tokens": seq, "probs": probabilities(weights, seq)} for seq in SEQUENCES]
-    golden = {"model": args.model, "sha256": digest, "model_bytes": len(open(args.model, "rb").read()), "format_version": metadata.get("format_version"),
+    golden = {"model": args.model, "sha256": digest, "model_bytes": len(open(args.model, "rb").read()),
+              "metadata": metadata, "format_version": metadata.get("format_version"),
               "implementation": "NumPy float64 (tools/melody_reference.py)", "cases": cases}
     with open(args.out, "w") as f:
         json.dump(golden, f)
