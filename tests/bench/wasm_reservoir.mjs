@@ -22,7 +22,7 @@ if (!existsSync(gluePath)) {
   console.error(`missing ${gluePath}: build it first (see the comment at the top of this file)`);
   process.exit(2);
 }
-const { WasmEngine, WasmReservoir, wasm_memory } = createRequire(import.meta.url)(gluePath);
+const { WasmEngine, WasmReservoir, WasmMelody, wasm_memory } = createRequire(import.meta.url)(gluePath);
 
 const runtime = `node ${process.versions.node} (V8 ${process.versions.v8})`;
 const CONNECTIVITY = 0.1;
@@ -99,4 +99,19 @@ for (const n of [100, 300, 1000]) {
       peak: Number(peak.toFixed(3)),
     }),
   );
+}
+
+// One step of the shipped melody LSTM (batch 1), best of 5 runs of 2000 steps after a warm-up.
+const modelPath = fileURLToPath(new URL("../../web/models/melody-lstm.safetensors", import.meta.url));
+if (existsSync(modelPath)) {
+  const { readFileSync } = await import("node:fs");
+  const melody = new WasmMelody(new Uint8Array(readFileSync(modelPath)));
+  melody.run(200);
+  let best = Infinity;
+  for (let r = 0; r < 5; r++) {
+    const t = performance.now();
+    melody.run(2000);
+    best = Math.min(best, (performance.now() - t) / 2000);
+  }
+  console.log(JSON.stringify({ impl: "tidepool-wasm", runtime: `node ${process.version} (V8)`, what: "lstm_step_batch1", ms_per_step: +best.toFixed(4) }));
 }

@@ -430,3 +430,29 @@ pub fn patch_with(text: &str, key: &str, value: f64) -> String {
 pub fn network_radius_of(neurons: usize, connectivity: f32, seed: f64) -> f64 {
     network_radius(neurons, connectivity, seed as u64)
 }
+
+/// The melody LSTM loaded from a model file's bytes, for timing its step from JS (and, later,
+/// for handing a validated model to the engine).
+#[wasm_bindgen]
+pub struct WasmMelody {
+    model: tidepool_melody::lstm::Lstm,
+}
+
+#[wasm_bindgen]
+impl WasmMelody {
+    /// Parses and validates a safetensors model file; the error says what is wrong with it.
+    #[wasm_bindgen(constructor)]
+    pub fn new(bytes: &[u8]) -> Result<WasmMelody, String> {
+        tidepool_melody::model_file::load(bytes).map(|(model, _)| WasmMelody { model })
+    }
+
+    /// Runs `steps` steps feeding an alternating note/hold pattern; returns a checksum.
+    pub fn run(&mut self, steps: usize) -> f32 {
+        let mut sum = 0.0;
+        for i in 0..steps {
+            let token = if i % 4 == 0 { 60 + (i % 7) as u8 } else { 129 };
+            sum += self.model.step(token)[0];
+        }
+        sum
+    }
+}
