@@ -56,15 +56,10 @@ impl ReservoirArp {
 
     /// As [`ReservoirArp::new`] with W's radius known (see [`Esn::generate_with_radius`]).
     pub fn with_radius(neurons: usize, connectivity: f32, seed: u64, radius: f64) -> Self {
-        let config = ReservoirConfig {
-            neurons,
-            connectivity,
-            seed,
-            inputs: 1,
-            outputs: MAX_ARP_NOTES,
-            feedback: MAX_ARP_NOTES,
-        };
-        let esn = Esn::generate_with_radius(&config, radius);
+        let esn = Esn::generate_with_radius(
+            &ReservoirConfig::pulsed(neurons, connectivity, seed, MAX_ARP_NOTES),
+            radius,
+        );
         Self {
             esn,
             seed,

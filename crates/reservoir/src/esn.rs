@@ -25,6 +25,19 @@ pub struct ReservoirConfig {
 }
 
 impl ReservoirConfig {
+    /// The shape of ReMi's generators: one input (the rhythmic pulse) and `readouts` outputs,
+    /// all fed back (sigmoid values for the LFO, one-hot for the arpeggiator).
+    pub fn pulsed(neurons: usize, connectivity: f32, seed: u64, readouts: usize) -> Self {
+        Self {
+            neurons,
+            connectivity,
+            seed,
+            inputs: 1,
+            outputs: readouts,
+            feedback: readouts,
+        }
+    }
+
     /// Recurrent weights per row: at least one, at most N.
     pub fn per_row(&self) -> usize {
         let n = self.neurons.clamp(1, MAX_NEURONS);

@@ -28,15 +28,10 @@ impl ReservoirLfo {
 
     /// As [`ReservoirLfo::new`] with W's radius known (see [`Esn::generate_with_radius`]).
     pub fn with_radius(neurons: usize, connectivity: f32, seed: u64, radius: f64) -> Self {
-        let config = ReservoirConfig {
-            neurons,
-            connectivity,
-            seed,
-            inputs: 1,
-            outputs: MAX_LFO_OUTPUTS,
-            feedback: MAX_LFO_OUTPUTS,
-        };
-        let esn = Esn::generate_with_radius(&config, radius);
+        let esn = Esn::generate_with_radius(
+            &ReservoirConfig::pulsed(neurons, connectivity, seed, MAX_LFO_OUTPUTS),
+            radius,
+        );
         Self {
             esn,
             outputs: 1,
