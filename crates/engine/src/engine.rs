@@ -502,32 +502,25 @@ impl Engine {
     fn direct_on(&mut self, frame: u64, pitch: u8, velocity: u8) {
         self.synth.note_on(pitch, velocity);
         self.direct[pitch as usize] = true;
-        emit(
-            &mut self.outputs,
-            &mut self.status,
-            NoteEvent {
-                frame,
-                pitch,
-                velocity,
-                source: Source::Keys,
-            },
-        );
+        self.emit_keys(frame, pitch, velocity);
     }
 
     fn direct_off(&mut self, frame: u64, pitch: u8) {
         if std::mem::take(&mut self.direct[pitch as usize]) {
             self.synth.note_off(pitch);
-            emit(
-                &mut self.outputs,
-                &mut self.status,
-                NoteEvent {
-                    frame,
-                    pitch,
-                    velocity: 0,
-                    source: Source::Keys,
-                },
-            );
+            self.emit_keys(frame, pitch, 0);
         }
+    }
+
+    /// Reports a note played directly from the keys (velocity 0: its end).
+    fn emit_keys(&mut self, frame: u64, pitch: u8, velocity: u8) {
+        let note = NoteEvent {
+            frame,
+            pitch,
+            velocity,
+            source: Source::Keys,
+        };
+        emit(&mut self.outputs, &mut self.status, note);
     }
 
     /// Stops every note the engine started, held or not, and forgets held keys and the pedal.

@@ -153,3 +153,18 @@ pub fn golden_scenario() -> (Patch, Vec<InputEvent>, f64, usize) {
     ]);
     (parsed.patch, events, 48_000.0, 48_000)
 }
+
+/// The notes of a golden notes file (`[[frame, pitch, velocity], …]`), three numbers per note;
+/// the format is too simple to need a JSON parser. Shared by the native and the wasm golden tests.
+pub fn parse_notes_file(text: &str) -> Vec<[u64; 3]> {
+    let numbers: Vec<u64> = text
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().expect("a whole number"))
+        .collect();
+    assert_eq!(numbers.len() % 3, 0, "notes file is not a list of triples");
+    numbers
+        .chunks_exact(3)
+        .map(|c| [c[0], c[1], c[2]])
+        .collect()
+}

@@ -6,7 +6,7 @@
 //! (after a deliberate change of the engine's sound).
 
 use std::path::PathBuf;
-use tidepool_engine::render::{golden_scenario, render, Rendered};
+use tidepool_engine::render::{golden_scenario, parse_notes_file, render, Rendered};
 
 const BLOCK: usize = 128;
 
@@ -32,20 +32,6 @@ fn notes_json(r: &Rendered) -> String {
         .map(|n| format!("  [{}, {}, {}]", n.frame, n.pitch, n.velocity))
         .collect();
     format!("[\n{}\n]\n", rows.join(",\n"))
-}
-
-/// The numbers of a notes file, three per note (the format is too simple to need a JSON parser).
-fn parse_notes(text: &str) -> Vec<[u64; 3]> {
-    let numbers: Vec<u64> = text
-        .split(|c: char| !c.is_ascii_digit())
-        .filter(|s| !s.is_empty())
-        .map(|s| s.parse().expect("a whole number"))
-        .collect();
-    assert_eq!(numbers.len() % 3, 0, "notes file is not a list of triples");
-    numbers
-        .chunks_exact(3)
-        .map(|c| [c[0], c[1], c[2]])
-        .collect()
 }
 
 #[test]
@@ -117,7 +103,11 @@ fn golden_scenario_matches_the_committed_render_bit_for_bit() {
         .iter()
         .map(|n| [n.frame, n.pitch as u64, n.velocity as u64])
         .collect();
-    assert_eq!(got_notes, parse_notes(&want_notes), "note events differ");
+    assert_eq!(
+        got_notes,
+        parse_notes_file(&want_notes),
+        "note events differ"
+    );
 }
 
 #[test]

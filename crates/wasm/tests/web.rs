@@ -5,7 +5,7 @@
 //! plain `cargo test -p tidepool-wasm` runs the same tests natively. Both must reproduce
 //! `tests/golden/scenario_48k.*` (written by the engine's native `golden` test) bit for bit.
 
-use tidepool_engine::render::golden_scenario;
+use tidepool_engine::render::{golden_scenario, parse_notes_file};
 use tidepool_engine::Input;
 use tidepool_wasm::{WasmEngine, BLOCK_FRAMES};
 
@@ -39,20 +39,6 @@ fn unflatten(flat: &[u32]) -> Vec<[u64; 3]> {
             assert!(c[4] <= 1, "source is 0 (keys) or 1 (arp)");
             [c[0] as u64 | (c[1] as u64) << 32, c[2] as u64, c[3] as u64]
         })
-        .collect()
-}
-
-/// The numbers of the notes file, three per note.
-fn parse_notes(text: &str) -> Vec<[u64; 3]> {
-    let numbers: Vec<u64> = text
-        .split(|c: char| !c.is_ascii_digit())
-        .filter(|s| !s.is_empty())
-        .map(|s| s.parse().expect("a whole number"))
-        .collect();
-    assert_eq!(numbers.len() % 3, 0, "notes file is not a list of triples");
-    numbers
-        .chunks_exact(3)
-        .map(|c| [c[0], c[1], c[2]])
         .collect()
 }
 
@@ -119,7 +105,7 @@ fn golden_scenario_matches_the_committed_render_bit_for_bit() {
          (interleaved index, got, want) = {first:?}",
         audio.len()
     );
-    assert_eq!(notes, parse_notes(GOLDEN_NOTES), "note events differ");
+    assert_eq!(notes, parse_notes_file(GOLDEN_NOTES), "note events differ");
 }
 
 #[test]
