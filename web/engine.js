@@ -163,7 +163,9 @@ export class Instrument extends EventTarget {
   }
 
   panic() {
-    this.post({ type: "all-notes-off", frame: 0 });
+    // At the latest frame handed out, not "now": a note-on sent a moment ago is stamped a little
+    // in the future (the output latency) and would otherwise start after the panic and stick.
+    this.post({ type: "all-notes-off", frame: this.frameAt() });
   }
 
   /** Sets a parameter now; a network-shaping one also builds the new network's radius here. */

@@ -368,6 +368,30 @@ test("panic stops everything at once", { timeout: 60_000 }, async () => {
   }
 });
 
+test("MIDI all-sound-off right after a note-on: the note does not start after the panic", { timeout: 60_000 }, async (t) => {
+  // A note-on is stamped slightly in the future (the output latency); a panic stamped "now"
+  // would be applied before it and leave the note held in the engine, forgotten by the page.
+  const page = await openReady(browser, `${server.url}/`);
+  try {
+    await chooseOutput(page);
+    for (let i = 0; i < 5; i++) {
+      await midi(page, [0x90, 61 + i, 100, 0xb0, 120, 0]);
+      await sleep(50);
+    }
+    await sleep(200);
+    const mark = await now(page);
+    await sleep(1000);
+    const events = await sentNotes(page);
+    const late = events.filter((e) => e.on && soundsAt(e) > mark);
+    t.diagnostic(`${events.filter((e) => e.on).length} note-ons in all, ${late.length} after the last panic had settled`);
+    assert.equal(late.length, 0, "nothing plays after all-sound-off although no note-off was sent");
+    assert.deepEqual(stuckNotes(events), [], "every note-on sent has a note-off");
+    assert.deepEqual(errorsOf(page), [], "no console errors or page errors");
+  } finally {
+    await closePage(page);
+  }
+});
+
 test("a bad URL lists its bad fields, still starts and plays", { timeout: 60_000 }, async (t) => {
   const page = await openReady(browser, `${server.url}/#tp1&bpm=fast&nope=1&arp.oct=3`);
   try {
