@@ -8,9 +8,10 @@ use crate::arp::{ArpUnit, Mode, Velocity};
 use crate::events::{FixedQueue, Input, InputEvent, NoteEvent, Source};
 use crate::keys::Keys;
 use crate::lfo::{LfoUnit, Smoothing};
+use crate::melody::{Brain, MelodySettings, MelodyUnit, Phase, StepOut};
 use crate::params::{ParamId, ParamValues, DIVISION_BEATS, PARAMS, PARAM_COUNT};
 use crate::patch::Patch;
-use crate::synth::{Synth, SynthSettings};
+use crate::synth::{Modulation, Synth, SynthSettings};
 use crate::transport::{Clock, FreeClock, Transport};
 use tidepool_reservoir::{EsnKnobs, ReservoirArp, ReservoirConfig, ReservoirLfo};
 
@@ -126,6 +127,9 @@ pub struct Engine {
     lfo_built: Shape,
     arp: ArpUnit,
     arp_built: Shape,
+    melody: MelodyUnit,
+    mel_clock: Clock,
+    mel_synth: Synth,
     synth: Synth,
     keys: Keys,
     /// Notes sounding from the keys directly (arpeggiator off), to stop them on panic.
@@ -186,6 +190,9 @@ impl Engine {
             lfo_built,
             arp: ArpUnit::new(arp, arp_built.2),
             arp_built,
+            melody: MelodyUnit::new(v.get(ParamId::MelodySeed) as u64),
+            mel_clock: Clock::new(0.25, v.get(ParamId::Swing) / 100.0),
+            mel_synth: Synth::new(sample_rate as f32, melody_voice(&v, &smoothed)),
             synth: Synth::new(sample_rate as f32, synth_settings(&v, &smoothed)),
             keys: Keys::default(),
             direct: [false; 128],
@@ -197,6 +204,7 @@ impl Engine {
             smooth_coef,
         };
         engine.apply_knobs();
+        engine.restart_melody(0);
         engine
     }
 
@@ -320,7 +328,12 @@ impl Engine {
                 }
             }
             self.tick();
-            (*l, *r) = self.synth.frame();
+            (*l, *r) = if self.melody_audible() {
+                let melody = self.mel_synth.mix();
+                self.synth.frame_with(melody)
+            } else {
+                self.synth.frame()
+            };
             self.frame += 1;
         }
     }
@@ -344,6 +357,9 @@ impl Engine {
         self.lfo_tick(frame, playing, pos);
         if playing && self.arp_clock.poll(pos) {
             self.arp_step(frame, pos);
+        }
+        if playing && self.mel_clock.poll(pos) {
+            self.melody_step(frame, pos);
         }
         if frame.is_multiple_of(CONTROL_FRAMES as u64) {
             self.control(frame);
@@ -442,6 +458,97 @@ impl Engine {
             modulation,
             CONTROL_FRAMES,
         );
+        if self.melody_audible() {
+            self.mel_synth.control(
+                melody_voice(&self.values, &self.smoothed),
+                Modulation::default(),
+                CONTROL_FRAMES,
+            );
+        }
+    }
+
+    /// The melody voice is worth rendering: the generator is on or a note still rings out.
+    fn melody_audible(&self) -> bool {
+        self.values.index(ParamId::MelodyMode) != 0 || self.mel_synth.sounding() > 0
+    }
+
+    fn melody_settings(&self) -> MelodySettings {
+        let v = &self.values;
+        MelodySettings {
+            mode: v.index(ParamId::MelodyMode),
+            model: v.index(ParamId::MelodyModel),
+            temperature: v.get(ParamId::MelodyTemperature) as f32,
+            density: v.get(ParamId::MelodyDensity) as f32,
+            low: v.index(ParamId::MelodyLow) as u8,
+            high: v.index(ParamId::MelodyHigh) as u8,
+            key: v.index(ParamId::MelodyKey),
+            bars: v.index(ParamId::MelodyBars) as u32,
+            velocity: v.index(ParamId::MelodyVelocity) as u8,
+        }
+    }
+
+    /// One 16th of the melody at `frame`.
+    fn melody_step(&mut self, frame: u64, pos: f64) {
+        let bpb = self.values.get(ParamId::BeatsPerBar).max(1.0);
+        let in_bar = pos - libm::floor(pos / bpb) * bpb;
+        // The clock fires within a frame of the boundary: anything under a 32nd is the line.
+        let on_bar_line = in_bar < 0.125 || bpb - in_bar < 1e-9;
+        let steps_per_bar = (bpb * 4.0) as u32;
+        let settings = self.melody_settings();
+        let out = self.melody.step(&settings, on_bar_line, steps_per_bar);
+        self.melody_out(frame, out);
+    }
+
+    fn melody_out(&mut self, frame: u64, out: StepOut) {
+        for (pitch, velocity) in out.off.map(|p| (p, 0)).into_iter().chain(out.on) {
+            if velocity > 0 {
+                self.mel_synth.note_on(pitch, velocity);
+            } else {
+                self.mel_synth.note_off(pitch);
+            }
+            let note = NoteEvent {
+                frame,
+                pitch,
+                velocity,
+                source: Source::Melody,
+            };
+            emit(&mut self.outputs, &mut self.status, note);
+        }
+    }
+
+    /// Starts the melody over from its seed (transport start, mode, model or seed change).
+    fn restart_melody(&mut self, frame: u64) {
+        let settings = self.melody_settings();
+        let seed = self.values.get(ParamId::MelodySeed) as u64;
+        let off = self.melody.restart(seed, &settings);
+        self.melody_out(frame, StepOut { off, on: None });
+    }
+
+    /// Installs a melody model (built off the audio path); returns the one it replaces, to be
+    /// dropped off the audio path too.
+    pub fn install_melody(&mut self, brain: Brain) -> Option<Brain> {
+        let old = self.melody.install(brain);
+        let frame = self.frame;
+        self.restart_melody(frame);
+        old
+    }
+
+    /// Which melody model the parameters ask for and the engine lacks (0 the LSTM, 1–4 an
+    /// n-gram order): the host builds it off the audio path and calls [`Engine::install_melody`].
+    pub fn missing_melody_model(&self) -> Option<usize> {
+        let model = self.values.index(ParamId::MelodyModel);
+        (self.values.index(ParamId::MelodyMode) != 0 && !self.melody.has_model(model))
+            .then_some(model)
+    }
+
+    /// The melody generator (phase, key, probabilities), for the views.
+    pub fn melody(&self) -> &MelodyUnit {
+        &self.melody
+    }
+
+    /// What the melody generator does now.
+    pub fn melody_phase(&self) -> Phase {
+        self.melody.phase()
     }
 
     /// Ends, at `frame`, the arpeggiated notes whose off is due by `due` (u64::MAX: all of them).
@@ -472,6 +579,7 @@ impl Engine {
             Input::NoteOn { pitch, velocity: 0 } => self.apply(Input::NoteOff { pitch }),
             Input::NoteOn { pitch, velocity } => {
                 let pitch = pitch.min(127);
+                self.melody.key_down(pitch);
                 self.keys
                     .press(pitch, velocity.min(127), self.values.on(ParamId::ArpHold));
                 if !self.arp_on() {
@@ -480,6 +588,7 @@ impl Engine {
             }
             Input::NoteOff { pitch } => {
                 let pitch = pitch.min(127);
+                self.melody.key_up(pitch);
                 if self.keys.release(pitch) && !self.arp_on() {
                     self.direct_off(frame, pitch);
                 }
@@ -526,7 +635,14 @@ impl Engine {
     /// Stops every note the engine started, held or not, and forgets held keys and the pedal.
     fn all_notes_off(&mut self, frame: u64) {
         self.keys.clear();
+        self.melody.keys_released();
         self.stop_sounding(frame);
+        let off = self.melody.restart(
+            self.values.get(ParamId::MelodySeed) as u64,
+            &self.melody_settings(),
+        );
+        self.melody_out(frame, StepOut { off, on: None });
+        self.mel_synth.release_all();
     }
 
     /// Ends every arpeggiated and direct note (keys stay held).
@@ -552,6 +668,7 @@ impl Engine {
             ParamId::Playing => {
                 self.transport.set_playing(frame, now >= 0.5);
                 self.stop_sounding(frame);
+                self.restart_melody(frame);
                 if now >= 0.5 {
                     for c in [
                         &mut self.beat_clock,
@@ -562,17 +679,21 @@ impl Engine {
                         c.realign(0.0);
                     }
                     self.arp.restart();
+                    self.mel_clock.realign(0.0);
                     if self.values.index(ParamId::LfoSync) == 0 {
                         self.lfo.restart();
                     }
                 }
             }
             ParamId::BeatsPerBar => self.bar_clock.set(now, 0.5, pos),
-            ParamId::Swing | ParamId::LfoDivision => self.lfo_clock.set(
-                DIVISION_BEATS[v.index(ParamId::LfoDivision)],
-                v.get(ParamId::Swing) / 100.0,
-                pos,
-            ),
+            ParamId::Swing | ParamId::LfoDivision => {
+                self.lfo_clock.set(
+                    DIVISION_BEATS[v.index(ParamId::LfoDivision)],
+                    v.get(ParamId::Swing) / 100.0,
+                    pos,
+                );
+                self.mel_clock.set(0.25, v.get(ParamId::Swing) / 100.0, pos);
+            }
             ParamId::ArpDivision | ParamId::ArpSwing => self.arp_clock.set(
                 DIVISION_BEATS[v.index(ParamId::ArpDivision)],
                 v.get(ParamId::ArpSwing) / 100.0,
@@ -583,6 +704,9 @@ impl Engine {
                 self.lfo_clock.realign(pos);
             }
             ParamId::ArpMode => self.stop_sounding(frame),
+            ParamId::MelodyMode | ParamId::MelodyModel | ParamId::MelodySeed => {
+                self.restart_melody(frame)
+            }
             ParamId::ArpHold if now < 0.5 => self.keys.unlatch(),
             _ => self.apply_knobs(),
         }
@@ -621,6 +745,27 @@ impl Engine {
 fn emit(outputs: &mut FixedQueue<NoteEvent>, status: &mut Status, note: NoteEvent) {
     if !outputs.push(note) {
         status.dropped_notes += 1;
+    }
+}
+
+/// The melody's own voice: its waveform, cutoff, attack, release and gain; the rest fixed for a
+/// clear monophonic lead (a second voice lets a release overlap the next note).
+fn melody_voice(v: &ParamValues, smoothed: &[f64]) -> SynthSettings {
+    let s = |id: ParamId| smoothed[id.index()] as f32;
+    let f = |id: ParamId| v.get(id) as f32;
+    SynthSettings {
+        wave: v.index(ParamId::MelodyWave),
+        detune_cents: 4.0,
+        osc2_level: 0.3,
+        cutoff_hz: s(ParamId::MelodyCutoff),
+        resonance: 0.2,
+        filter_env_oct: 1.0,
+        attack_ms: f(ParamId::MelodyAttack),
+        decay_ms: 300.0,
+        sustain: 0.7,
+        release_ms: f(ParamId::MelodyRelease),
+        voices: 2,
+        gain_db: s(ParamId::MelodyGain),
     }
 }
 

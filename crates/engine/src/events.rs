@@ -35,6 +35,14 @@ pub enum Source {
     /// Played directly (arpeggiator off).
     Keys,
     Arp,
+    Melody,
+}
+
+impl Source {
+    /// The number the wasm interface and the page use: 0 keys, 1 arpeggiator, 2 melody.
+    pub fn code(self) -> u32 {
+        self as u32
+    }
 }
 
 /// A note the engine played, at the exact frame it sounds: the MIDI-out and display stream.

@@ -18,6 +18,7 @@ mod engine;
 mod events;
 mod keys;
 mod lfo;
+pub mod melody;
 pub mod params;
 mod patch;
 pub mod render;
@@ -31,6 +32,7 @@ pub use engine::{
 };
 pub use events::{FixedQueue, Input, InputEvent, NoteEvent, Source};
 pub use lfo::{Destination, Smoothing};
+pub use melody::{Brain, Phase as MelodyPhase};
 pub use params::{ParamId, ParamSpec, ParamValues, PARAMS};
 pub use patch::{format_value, Parsed, Patch, PatchError, MAX_PATCH_BYTES, VERSION_TAG};
 pub use synth::{Modulation, SynthSettings, CEILING, MAX_VOICES};

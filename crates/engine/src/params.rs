@@ -21,6 +21,7 @@ pub enum Group {
     Lfo,
     Arp,
     Synth,
+    Melody,
 }
 
 /// One row of the parameter table.
@@ -109,6 +110,14 @@ pub const ARP_MODE_NAMES: &[&str] = &[
 ];
 pub const VELOCITY_NAMES: &[&str] = &["fixed", "played", "accent"];
 pub const WAVE_NAMES: &[&str] = &["saw", "square"];
+pub const MELODY_MODE_NAMES: &[&str] = &["off", "free", "answer"];
+pub const MELODY_MODEL_NAMES: &[&str] = &["lstm", "ngram1", "ngram2", "ngram3", "ngram4"];
+/// "follow" (estimated from the notes played), then the 12 major and the 12 minor keys. Flats
+/// only: a `#` would end the URL fragment's meaning for many tools.
+pub const KEY_NAMES: &[&str] = &[
+    "follow", "C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B", "Cm", "Dbm", "Dm",
+    "Ebm", "Em", "Fm", "Gbm", "Gm", "Abm", "Am", "Bbm", "Bm",
+];
 
 const fn real(min: f64, max: f64) -> Kind {
     Kind::Real {
@@ -216,6 +225,23 @@ params! {
     SynthRelease: "syn.r", "Release", Synth, log(1.0, 10000.0), 250, "ms", 0, false;
     SynthVoices: "syn.poly", "Voices", Synth, int(1.0, 16.0), 8, "", 0, false;
     SynthGain: "syn.gain", "Output gain", Synth, real(-60.0, 12.0), 0, "dB", 30, false;
+
+    // Off by default: a link made before the melody existed keeps its sound.
+    MelodyMode: "mel.mode", "Melody", Melody, Kind::Choice(MELODY_MODE_NAMES), 0, "", 0, false;
+    MelodyModel: "mel.model", "Model", Melody, Kind::Choice(MELODY_MODEL_NAMES), 0, "", 0, false;
+    MelodyTemperature: "mel.temp", "Temperature", Melody, real(0.0, 10.0), 1, "", 0, false;
+    MelodyDensity: "mel.dens", "Density", Melody, real(0.0, 100.0), 50, "%", 0, false;
+    MelodyLow: "mel.lo", "Lowest note", Melody, int(0.0, 127.0), 55, "", 0, false;
+    MelodyHigh: "mel.hi", "Highest note", Melody, int(0.0, 127.0), 84, "", 0, false;
+    MelodyKey: "mel.key", "Key", Melody, Kind::Choice(KEY_NAMES), 0, "", 0, false;
+    MelodyBars: "mel.bars", "Answer length", Melody, int(1.0, 16.0), 2, "bars", 0, false;
+    MelodySeed: "mel.seed", "Melody seed", Melody, int(0.0, SEED_MAX), 1, "", 0, false;
+    MelodyVelocity: "mel.vel", "Melody velocity", Melody, int(1.0, 127.0), 90, "", 0, false;
+    MelodyWave: "mel.wave", "Melody waveform", Melody, Kind::Choice(WAVE_NAMES), 1, "", 0, false;
+    MelodyCutoff: "mel.cut", "Melody cutoff", Melody, log(20.0, 18000.0), 2400, "Hz", 30, false;
+    MelodyAttack: "mel.a", "Melody attack", Melody, log(0.5, 5000.0), 6, "ms", 0, false;
+    MelodyRelease: "mel.r", "Melody release", Melody, log(1.0, 10000.0), 160, "ms", 0, false;
+    MelodyGain: "mel.gain", "Melody gain", Melody, real(-60.0, 12.0), -4, "dB", 30, false;
 }
 
 /// Number of parameters.

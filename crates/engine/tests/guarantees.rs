@@ -4,7 +4,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use tidepool_engine::render::{held_notes, render, Rendered};
-use tidepool_engine::{Engine, Input, InputEvent, ParamId, Patch, Source, CEILING, PARAMS};
+use tidepool_engine::{Brain, Engine, Input, InputEvent, ParamId, Patch, Source, CEILING, PARAMS};
 
 /// Counts allocations made by this thread while `COUNTING` is set.
 struct CountingAlloc;
@@ -192,6 +192,52 @@ fn process_does_not_allocate() {
     assert_eq!(count, 0, "process allocated {count} times");
     // The counter is live: the same closure shape does see an allocation.
     assert!(allocations_during(|| drop(vec![0u8; 16])) > 0);
+}
+
+#[test]
+fn the_melody_generator_does_not_allocate_either() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let model = std::fs::read(root.join("web/models/melody-lstm.safetensors")).unwrap();
+    let corpus = std::fs::read_to_string(root.join("data/chorales/train.tokens")).unwrap();
+    for (fields, brain) in [
+        ("mel.mode=free", Brain::lstm_from_file(&model).unwrap()),
+        (
+            "mel.mode=answer&mel.bars=1",
+            Brain::lstm_from_file(&model).unwrap(),
+        ),
+        (
+            "mel.mode=free&mel.model=ngram4",
+            Brain::ngram_from_corpus(&corpus, 4).unwrap(),
+        ),
+        (
+            "mel.mode=answer&mel.model=ngram3",
+            Brain::ngram_from_corpus(&corpus, 3).unwrap(),
+        ),
+    ] {
+        let mut engine = Engine::new(SR, &Patch::parse(&format!("tp1&{fields}")).patch);
+        engine.install_melody(brain);
+        for e in score() {
+            engine.push_event(e);
+        }
+        let (mut l, mut r) = (vec![0.0f32; 128], vec![0.0f32; 128]);
+        let mut melody_notes = 0;
+        let count = allocations_during(|| {
+            for _ in 0..(6 * 44100 / 128) {
+                engine.process(&mut l, &mut r);
+                melody_notes += engine
+                    .notes()
+                    .iter()
+                    .filter(|n| n.source == Source::Melody)
+                    .count();
+                engine.clear_notes();
+            }
+        });
+        assert_eq!(count, 0, "{fields}: process allocated {count} times");
+        assert!(
+            melody_notes > 0,
+            "{fields}: the melody played ({melody_notes} events)"
+        );
+    }
 }
 
 #[test]

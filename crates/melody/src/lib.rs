@@ -5,6 +5,7 @@
 //! Pure Rust, no web dependency: the same code evaluates natively and will run in the engine.
 
 pub mod dataset;
+pub mod key;
 pub mod lstm;
 pub mod model_file;
 pub mod ngram;

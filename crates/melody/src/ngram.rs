@@ -86,8 +86,11 @@ impl NGram {
     /// a shorter history is padded with BEGIN). Sums to 1 over the 130 tokens.
     pub fn distribution(&self, history: &[Token], out: &mut [f64; VOCAB]) {
         let need = self.order - 1;
-        let mut context = vec![BEGIN; need.saturating_sub(history.len())];
-        context.extend_from_slice(&history[history.len().saturating_sub(need)..]);
+        // A fixed array, not a Vec: the engine asks for distributions on the audio thread.
+        let mut padded = [BEGIN; 3];
+        let recent = &history[history.len().saturating_sub(need)..];
+        padded[need - recent.len()..need].copy_from_slice(recent);
+        let context = &padded[..need];
         out.fill(1.0 / VOCAB as f64);
         for k in 0..self.order {
             let h = &context[need - k..];

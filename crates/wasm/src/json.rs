@@ -48,6 +48,7 @@ pub fn param_table() -> String {
                 Group::Lfo => "lfo",
                 Group::Arp => "arp",
                 Group::Synth => "synth",
+                Group::Melody => "melody",
             };
             format!(
                 "{{\"key\":{},\"name\":{},\"group\":\"{group}\",\"kind\":\"{kind}\",\"min\":{},\"max\":{},\"log\":{log},\"choices\":[{}],\"default\":{},\"unit\":{},\"smoothing_ms\":{},\"structural\":{}}}",

@@ -173,7 +173,7 @@ impl WasmEngine {
     }
 
     /// The notes played since the last call, flattened to five numbers each:
-    /// `[frame_lo32, frame_hi32, pitch, velocity (0 = off), source (0 = keys, 1 = arpeggiator)]`.
+    /// `[frame_lo32, frame_hi32, pitch, velocity (0 = off), source (0 = keys, 1 = arpeggiator, 2 = melody)]`.
     /// Forgets them. Allocates the returned array (empty when no note was played).
     pub fn notes_flat(&mut self) -> Vec<u32> {
         let notes = self.engine.notes();
@@ -184,10 +184,7 @@ impl WasmEngine {
                 (n.frame >> 32) as u32,
                 n.pitch as u32,
                 n.velocity as u32,
-                match n.source {
-                    Source::Keys => 0,
-                    Source::Arp => 1,
-                },
+                n.source.code(),
             ]);
         }
         self.engine.clear_notes();
@@ -195,7 +192,7 @@ impl WasmEngine {
     }
 
     /// Copies the notes played since the last call into a preallocated buffer, five numbers each:
-    /// `[frame_lo32, frame_hi32, pitch, velocity (0 = off), source (0 = keys, 1 = arpeggiator)]`,
+    /// `[frame_lo32, frame_hi32, pitch, velocity (0 = off), source (0 = keys, 1 = arpeggiator, 2 = melody)]`,
     /// forgets them, and returns how many notes there are. Never allocates: the worklet calls it
     /// every block and reads [`WasmEngine::notes_ptr`].
     pub fn drain_notes(&mut self) -> usize {
@@ -206,7 +203,7 @@ impl WasmEngine {
                 (n.frame >> 32) as u32,
                 n.pitch as u32,
                 n.velocity as u32,
-                matches!(n.source, Source::Arp) as u32,
+                n.source.code(),
             ]);
         }
         let count = notes.len().min(OUTPUT_CAPACITY);

@@ -249,6 +249,21 @@ impl Synth {
     /// Renders one stereo frame.
     #[inline]
     pub fn frame(&mut self) -> (f32, f32) {
+        let (l, r) = self.mix();
+        self.limiter.process(l, r)
+    }
+
+    /// Renders one stereo frame through this synth's limiter after adding `other` (another
+    /// synth's [`Synth::mix`]), so two voices share one output ceiling.
+    #[inline]
+    pub fn frame_with(&mut self, other: (f32, f32)) -> (f32, f32) {
+        let (l, r) = self.mix();
+        self.limiter.process(l + other.0, r + other.1)
+    }
+
+    /// One stereo frame before the limiter: finite, gain applied.
+    #[inline]
+    pub fn mix(&mut self) -> (f32, f32) {
         let square = self.settings.wave == 1;
         let osc2 = self.settings.osc2_level;
         let norm = 1.0 / (1.0 + osc2);
@@ -270,7 +285,7 @@ impl Synth {
             self.voices.iter_mut().for_each(|v| v.filter.reset());
             return (0.0, 0.0);
         }
-        self.limiter.process(l, r)
+        (l, r)
     }
 }
 

@@ -1,0 +1,436 @@
+//! The melody generator: a token model (the LSTM or an n-gram) stepped on the transport's 16th
+//! notes, sampled with temperature, density and a range, transposed from C major / A minor to the
+//! key in force; free-running, or answering a phrase the musician played.
+//!
+//! Tokens are those of the training data: 0–127 an onset, 128 note-off, 129 hold. Every sampled
+//! token is fed back, so the model always knows what it played. In answer mode the musician's
+//! phrase is tokenised on the same 16th grid and fed in; after a bar of silence the model answers
+//! from the next bar line for the chosen number of bars, then listens again.
+//!
+//! Building a brain (loading a model file, counting an n-gram) allocates and happens off the
+//! audio path; stepping never allocates.
+
+use tidepool_melody::key::{Key, KeyEstimator};
+use tidepool_melody::lstm::Lstm;
+use tidepool_melody::{NGram, Token, HOLD, NOTE_OFF, VOCAB};
+use tidepool_reservoir::SeededRng;
+
+/// A model that predicts the next token.
+pub enum Brain {
+    Lstm(Box<Lstm>),
+    NGram(Box<NGram>),
+}
+
+impl Brain {
+    /// The LSTM from a model file's bytes (validated; the error says what is wrong).
+    pub fn lstm_from_file(bytes: &[u8]) -> Result<Brain, String> {
+        tidepool_melody::model_file::load(bytes).map(|(lstm, _)| Brain::Lstm(Box::new(lstm)))
+    }
+
+    /// An n-gram model of `order` (1–4) counted from a `.tokens` corpus (the training split).
+    pub fn ngram_from_corpus(text: &str, order: usize) -> Result<Brain, String> {
+        if !(1..=4).contains(&order) {
+            return Err(format!("n-gram order {order} is not 1 to 4"));
+        }
+        let lines = tidepool_melody::dataset::parse(text)?;
+        if lines.is_empty() {
+            return Err("the n-gram corpus has no lines".into());
+        }
+        let tokens: Vec<Vec<Token>> = lines.into_iter().map(|l| l.tokens).collect();
+        Ok(Brain::NGram(Box::new(NGram::train(&tokens, order))))
+    }
+
+    /// Which `mel.model` choice this brain serves: 0 the LSTM, 1–4 the n-gram order.
+    pub fn model_index(&self) -> usize {
+        match self {
+            Brain::Lstm(_) => 0,
+            Brain::NGram(n) => n.order(),
+        }
+    }
+}
+
+/// Rest tokens fed after a release at most: a longer silence inside a phrase reads as a short
+/// rest to the model, and the pause that ends a phrase is never fed (it is the musician's turn
+/// signal, not music for the model to continue).
+const MAX_REST_FED: u32 = 4;
+
+/// What the generator is doing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    Off,
+    Free,
+    /// Answer mode, waiting for or hearing a phrase.
+    Listening,
+    /// Answer mode, playing; the steps left.
+    Answering(u32),
+}
+
+/// Settings read at each step (from the parameters).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MelodySettings {
+    /// 0 off, 1 free, 2 answer.
+    pub mode: usize,
+    pub model: usize,
+    pub temperature: f32,
+    /// 0–100 %, 50 = as trained.
+    pub density: f32,
+    pub low: u8,
+    pub high: u8,
+    /// 0 follow, 1–24 a fixed key.
+    pub key: usize,
+    pub bars: u32,
+    pub velocity: u8,
+}
+
+/// What one step asks the engine to do with the melody voice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct StepOut {
+    /// Pitch to end (the sounding melody note).
+    pub off: Option<u8>,
+    /// (pitch, velocity) to start.
+    pub on: Option<(u8, u8)>,
+}
+
+/// The generator's state; see the module doc.
+pub struct MelodyUnit {
+    brains: [Option<Brain>; 5],
+    logits: [f32; VOCAB],
+    probs: [f32; VOCAB],
+    history: [Token; 3],
+    history_len: usize,
+    rng: SeededRng,
+    seed: u64,
+    phase: Phase,
+    /// Output pitch sounding now.
+    sounding: Option<u8>,
+    /// Input: the latest pitch pressed since the last step, the pitch held now, and how long
+    /// (in steps) the current played note has lasted.
+    pressed: Option<u8>,
+    held: Option<u8>,
+    played_len: u32,
+    /// Answer mode: a phrase has been fed since the last answer; steps since the last release
+    /// with nothing held; rest tokens fed since.
+    heard: bool,
+    silent_steps: u32,
+    rest_fed: u32,
+    keys: KeyEstimator,
+    steps: u64,
+    last_token: Option<Token>,
+}
+
+impl MelodyUnit {
+    pub fn new(seed: u64) -> Self {
+        Self {
+            brains: [None, None, None, None, None],
+            logits: [0.0; VOCAB],
+            probs: [0.0; VOCAB],
+            history: [0; 3],
+            history_len: 0,
+            rng: SeededRng::new(seed, STREAM),
+            seed,
+            phase: Phase::Off,
+            sounding: None,
+            pressed: None,
+            held: None,
+            played_len: 0,
+            heard: false,
+            silent_steps: 0,
+            rest_fed: 0,
+            keys: KeyEstimator::default(),
+            steps: 0,
+            last_token: None,
+        }
+    }
+
+    /// Puts `brain` in its slot; returns the one it replaces (drop it off the audio path).
+    pub fn install(&mut self, brain: Brain) -> Option<Brain> {
+        let slot = brain.model_index().min(4);
+        let old = self.brains[slot].replace(brain);
+        self.reset_brain(slot);
+        old
+    }
+
+    pub fn has_model(&self, model: usize) -> bool {
+        self.brains.get(model).is_some_and(Option::is_some)
+    }
+
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    pub fn sounding(&self) -> Option<u8> {
+        self.sounding
+    }
+
+    /// Tokens generated or fed since the last restart.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// The last token the model produced or was fed.
+    pub fn last_token(&self) -> Option<Token> {
+        self.last_token
+    }
+
+    /// The probabilities of the last sampling step (after temperature, density and range).
+    pub fn probabilities(&self) -> &[f32; VOCAB] {
+        &self.probs
+    }
+
+    /// The key in force for `key_choice` (0 = follow what was played, C major before any note).
+    pub fn key_in_force(&self, key_choice: usize) -> Key {
+        Key::from_choice_index(key_choice)
+            .or_else(|| self.keys.estimate())
+            .unwrap_or(Key::C_MAJOR)
+    }
+
+    /// Starts over with `seed` and `mode`: forgets the melody, the phrase and the key heard.
+    /// Returns the note to end, if one sounds.
+    pub fn restart(&mut self, seed: u64, s: &MelodySettings) -> Option<u8> {
+        self.seed = seed;
+        self.rng = SeededRng::new(seed, STREAM);
+        self.phase = match s.mode {
+            1 => Phase::Free,
+            2 => Phase::Listening,
+            _ => Phase::Off,
+        };
+        self.heard = false;
+        self.silent_steps = 0;
+        self.rest_fed = 0;
+        self.steps = 0;
+        self.last_token = None;
+        self.reset_brain(s.model);
+        self.sounding.take()
+    }
+
+    /// A key went down (any source).
+    pub fn key_down(&mut self, pitch: u8) {
+        self.close_played_note();
+        self.pressed = Some(pitch);
+        self.held = Some(pitch);
+        self.played_len = 0;
+    }
+
+    /// A key went up.
+    pub fn key_up(&mut self, pitch: u8) {
+        if self.held == Some(pitch) {
+            self.close_played_note();
+            self.held = None;
+        }
+    }
+
+    /// Every key let go (panic): the phrase so far stays, nothing is held.
+    pub fn keys_released(&mut self) {
+        self.close_played_note();
+        self.held = None;
+        self.pressed = None;
+    }
+
+    fn close_played_note(&mut self) {
+        if let Some(p) = self.held {
+            self.keys.add(p, self.played_len.max(1) as f32);
+        }
+    }
+
+    /// One 16th step. `on_bar_line`: this step starts a bar; `steps_per_bar`: 16ths in a bar.
+    pub fn step(&mut self, s: &MelodySettings, on_bar_line: bool, steps_per_bar: u32) -> StepOut {
+        if self.held.is_some() {
+            self.played_len += 1;
+        }
+        let pressed = self.pressed.take();
+        let shift = self.key_in_force(s.key).transpose() as i32;
+        match self.phase {
+            Phase::Off => StepOut {
+                off: self.sounding.take(),
+                on: None,
+            },
+            Phase::Free => self.generate(s, shift),
+            Phase::Answering(left) => {
+                if pressed.is_some() {
+                    // The musician cuts in: stop, and their note starts the next phrase.
+                    self.phase = Phase::Listening;
+                    self.heard = false;
+                    self.listen(s.model, pressed, shift);
+                    return StepOut {
+                        off: self.sounding.take(),
+                        on: None,
+                    };
+                }
+                self.answer(s, shift, left)
+            }
+            Phase::Listening => {
+                self.listen(s.model, pressed, shift);
+                let answer_due = self.heard
+                    && self.held.is_none()
+                    && self.silent_steps >= steps_per_bar.max(1)
+                    && on_bar_line;
+                if answer_due && self.has_model(s.model) {
+                    return self.answer(s, shift, s.bars.max(1) * steps_per_bar.max(1));
+                }
+                StepOut::default()
+            }
+        }
+    }
+
+    /// One step of an answer with `left` steps to go (0: it is over, listen again).
+    fn answer(&mut self, s: &MelodySettings, shift: i32, left: u32) -> StepOut {
+        if left == 0 {
+            self.phase = Phase::Listening;
+            self.heard = false;
+            return StepOut {
+                off: self.sounding.take(),
+                on: None,
+            };
+        }
+        self.phase = Phase::Answering(left - 1);
+        self.generate(s, shift)
+    }
+
+    /// Feeds the musician's playing at this step into the model (answer mode).
+    fn listen(&mut self, model: usize, pressed: Option<u8>, shift: i32) {
+        let token = if let Some(p) = pressed {
+            if !self.heard {
+                // A new phrase: the model starts from rest, as every training line does.
+                self.reset_brain(model);
+                self.heard = true;
+            }
+            self.silent_steps = 0;
+            self.rest_fed = 0;
+            Some((p as i32 - shift).clamp(0, 127) as Token)
+        } else if !self.heard {
+            None
+        } else if self.held.is_some() {
+            Some(HOLD)
+        } else {
+            self.silent_steps += 1;
+            self.rest_fed += 1;
+            match self.rest_fed {
+                1 => Some(NOTE_OFF),
+                n if n <= MAX_REST_FED => Some(HOLD),
+                _ => None,
+            }
+        };
+        if let Some(t) = token {
+            self.feed(model, t);
+        }
+    }
+
+    /// Samples the next token, feeds it back, and says what the voice does.
+    fn generate(&mut self, s: &MelodySettings, shift: i32) -> StepOut {
+        if !self.has_model(s.model) {
+            return StepOut {
+                off: self.sounding.take(),
+                on: None,
+            };
+        }
+        let token = self.sample(s, shift);
+        self.feed(s.model, token);
+        match token {
+            HOLD => StepOut::default(),
+            NOTE_OFF => StepOut {
+                off: self.sounding.take(),
+                on: None,
+            },
+            p => {
+                let pitch = (p as i32 + shift).clamp(0, 127) as u8;
+                StepOut {
+                    off: self.sounding.replace(pitch),
+                    on: Some((pitch, s.velocity.clamp(1, 127))),
+                }
+            }
+        }
+    }
+
+    /// Draws a token from the current logits shaped by the settings.
+    fn sample(&mut self, s: &MelodySettings, shift: i32) -> Token {
+        let bias = density_bias(s.density);
+        let (low, high) = (s.low.min(s.high) as i32, s.low.max(s.high) as i32);
+        for (t, (p, &l)) in self.probs.iter_mut().zip(&self.logits).enumerate() {
+            *p = if t < 128 {
+                let out = t as i32 + shift;
+                if (low..=high).contains(&out) {
+                    l + bias
+                } else {
+                    f32::NEG_INFINITY
+                }
+            } else if self.steps == 0 {
+                // Every training line starts with a pitch, so a line starts with one: without
+                // this, argmax (temperature 0) would pick "hold" from rest and never begin.
+                f32::NEG_INFINITY
+            } else {
+                l
+            };
+        }
+        if self.probs.iter().all(|&l| l == f32::NEG_INFINITY) {
+            // Only reachable when no pitch of the range is a token (e.g. 0–0 in a sharp key).
+            return HOLD;
+        }
+        let shaped = self.probs;
+        tidepool_melody::lstm::softmax(&shaped, s.temperature, &mut self.probs);
+        let u = self.rng.unit_f64() as f32;
+        let mut acc = 0.0f32;
+        let mut last_possible = HOLD;
+        for (t, &p) in self.probs.iter().enumerate() {
+            if p > 0.0 {
+                last_possible = t as Token;
+                acc += p;
+                if u < acc {
+                    return t as Token;
+                }
+            }
+        }
+        last_possible
+    }
+
+    fn feed(&mut self, model: usize, token: Token) {
+        self.steps += 1;
+        self.last_token = Some(token);
+        let Some(brain) = self.brains.get_mut(model).and_then(Option::as_mut) else {
+            return;
+        };
+        match brain {
+            Brain::Lstm(lstm) => self.logits.copy_from_slice(lstm.step(token)),
+            Brain::NGram(ngram) => {
+                if self.history_len == self.history.len() {
+                    self.history.rotate_left(1);
+                    self.history_len -= 1;
+                }
+                self.history[self.history_len] = token;
+                self.history_len += 1;
+                ngram_logits(ngram, &self.history[..self.history_len], &mut self.logits);
+            }
+        }
+    }
+
+    /// The model `model` back at rest, with the logits of a line's first token.
+    fn reset_brain(&mut self, model: usize) {
+        self.history_len = 0;
+        match self.brains.get_mut(model).and_then(Option::as_mut) {
+            Some(Brain::Lstm(lstm)) => {
+                lstm.reset();
+                // With h = 0 the output layer gives its bias: the first-token logits.
+                self.logits.copy_from_slice(&lstm.linear_b);
+            }
+            Some(Brain::NGram(ngram)) => ngram_logits(ngram, &[], &mut self.logits),
+            None => self.logits.fill(0.0),
+        }
+    }
+}
+
+const STREAM: u64 = 0x6d65_6c6f; // "melo": independent of the reservoirs' streams
+
+/// Log-probabilities of an n-gram model as logits.
+fn ngram_logits(ngram: &NGram, history: &[Token], logits: &mut [f32; VOCAB]) {
+    let mut dist = [0.0f64; VOCAB];
+    ngram.distribution(history, &mut dist);
+    for (l, p) in logits.iter_mut().zip(dist) {
+        *l = libm::log(p.max(1e-30)) as f32;
+    }
+}
+
+/// Nats added to every onset's logit: density 50 % leaves the model as trained, 100 % makes
+/// onsets e³ ≈ 20 times likelier against holds and rests, 0 % 20 times less likely.
+pub fn density_bias(density: f32) -> f32 {
+    let d = if density.is_finite() { density } else { 50.0 };
+    (d.clamp(0.0, 100.0) - 50.0) / 50.0 * 3.0
+}

@@ -1,0 +1,251 @@
+//! The melody generator in the engine, with the shipped LSTM and n-grams counted from the
+//! committed corpus: timing on the 16th grid, range, key, seeds, temperature 0, density, and
+//! call and response.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use tidepool_engine::render::render_with;
+use tidepool_engine::{Brain, Engine, Input, InputEvent, MelodyPhase, NoteEvent, Patch, Source};
+
+const SR: f64 = 48000.0;
+/// A 16th at 120 BPM and 48 kHz.
+const STEP: u64 = 6000;
+const BAR: u64 = 16 * STEP;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn model_bytes() -> &'static [u8] {
+    static BYTES: OnceLock<Vec<u8>> = OnceLock::new();
+    BYTES.get_or_init(|| std::fs::read(root().join("web/models/melody-lstm.safetensors")).unwrap())
+}
+
+fn corpus() -> &'static str {
+    static TEXT: OnceLock<String> = OnceLock::new();
+    TEXT.get_or_init(|| std::fs::read_to_string(root().join("data/chorales/train.tokens")).unwrap())
+}
+
+/// An engine for `fields` (patch text after `tp1&`), arpeggiator off, with the model it asks for.
+fn engine(fields: &str) -> Engine {
+    let parsed = Patch::parse(&format!("tp1&arp.mode=off&{fields}"));
+    assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+    let mut e = Engine::new(SR, &parsed.patch);
+    if let Some(model) = e.missing_melody_model() {
+        let brain = if model == 0 {
+            Brain::lstm_from_file(model_bytes()).unwrap()
+        } else {
+            Brain::ngram_from_corpus(corpus(), model).unwrap()
+        };
+        e.install_melody(brain);
+    }
+    assert_eq!(e.missing_melody_model(), None);
+    e
+}
+
+fn melody_notes(e: &mut Engine, events: &[InputEvent], bars: u64) -> Vec<NoteEvent> {
+    let out = render_with(e, events, (bars * BAR) as usize, 128);
+    assert!(out
+        .left
+        .iter()
+        .all(|s| s.is_finite() && s.abs() <= tidepool_engine::CEILING));
+    out.notes
+        .into_iter()
+        .filter(|n| n.source == Source::Melody)
+        .collect()
+}
+
+fn onsets(notes: &[NoteEvent]) -> Vec<&NoteEvent> {
+    notes.iter().filter(|n| n.velocity > 0).collect()
+}
+
+fn in_scale(pitch: u8, tonic: u8, minor: bool) -> bool {
+    let major = [0, 2, 4, 5, 7, 9, 11];
+    // Natural, harmonic and melodic minor together: the chorales use all three.
+    let minor_pcs = [0, 2, 3, 5, 7, 8, 9, 10, 11];
+    let pc = (pitch as i32 - tonic as i32).rem_euclid(12);
+    if minor {
+        minor_pcs.contains(&pc)
+    } else {
+        major.contains(&pc)
+    }
+}
+
+/// Every onset has an off later and nothing sounds at the end.
+fn assert_no_stuck_notes(notes: &[NoteEvent]) {
+    let mut on: Option<u8> = None;
+    for n in notes {
+        if n.velocity > 0 {
+            on = Some(n.pitch);
+        } else if on == Some(n.pitch) {
+            on = None;
+        }
+    }
+    assert_eq!(on, None, "a melody note is left sounding");
+}
+
+#[test]
+fn free_melody_is_on_the_sixteenth_grid_in_range_and_in_the_chosen_key() {
+    for model in ["lstm", "ngram4"] {
+        let mut e = engine(&format!(
+            "mel.mode=free&mel.model={model}&mel.key=G&mel.lo=60&mel.hi=80"
+        ));
+        let notes = melody_notes(&mut e, &[], 16);
+        let ons = onsets(&notes);
+        assert!(ons.len() >= 16, "{model}: {} onsets in 16 bars", ons.len());
+        assert!(
+            notes.iter().all(|n| n.frame % STEP == 0),
+            "{model}: every event on a 16th"
+        );
+        assert!(
+            ons.iter().all(|n| (60..=80).contains(&n.pitch)),
+            "{model}: range"
+        );
+        let diatonic = ons.iter().filter(|n| in_scale(n.pitch, 7, false)).count();
+        assert!(
+            diatonic * 10 >= ons.len() * 9,
+            "{model}: {diatonic} of {} onsets in G major",
+            ons.len()
+        );
+    }
+}
+
+#[test]
+fn the_seed_decides_the_melody_and_temperature_zero_ignores_it() {
+    let run = |fields: &str| {
+        let mut e = engine(fields);
+        melody_notes(&mut e, &[], 8)
+    };
+    let a = run("mel.mode=free&mel.seed=1&mel.temp=1");
+    assert_eq!(
+        a,
+        run("mel.mode=free&mel.seed=1&mel.temp=1"),
+        "same seed, same melody"
+    );
+    assert_ne!(
+        a,
+        run("mel.mode=free&mel.seed=2&mel.temp=1"),
+        "another seed, another melody"
+    );
+    let z = run("mel.mode=free&mel.seed=1&mel.temp=0");
+    assert!(!onsets(&z).is_empty());
+    assert_eq!(
+        z,
+        run("mel.mode=free&mel.seed=99&mel.temp=0"),
+        "argmax needs no dice"
+    );
+}
+
+#[test]
+fn density_trades_onsets_against_holds_and_rests() {
+    let count = |density: u32| {
+        let mut e = engine(&format!("mel.mode=free&mel.temp=1&mel.dens={density}"));
+        onsets(&melody_notes(&mut e, &[], 16)).len()
+    };
+    let (sparse, normal, dense) = (count(10), count(50), count(90));
+    assert!(
+        sparse < normal && normal < dense,
+        "onsets in 16 bars: density 10 → {sparse}, 50 → {normal}, 90 → {dense}"
+    );
+}
+
+#[test]
+fn a_missing_model_keeps_the_engine_playing_silently_until_it_arrives() {
+    let parsed = Patch::parse("tp1&mel.mode=free");
+    let mut e = Engine::new(SR, &parsed.patch);
+    assert_eq!(e.missing_melody_model(), Some(0));
+    let held = tidepool_engine::render::held_notes(&[60, 64], 2 * BAR);
+    let out = render_with(&mut e, &held, (2 * BAR) as usize, 128);
+    assert!(
+        out.notes.iter().any(|n| n.source == Source::Arp),
+        "the arpeggiator still plays"
+    );
+    assert!(out.notes.iter().all(|n| n.source != Source::Melody));
+    e.install_melody(Brain::lstm_from_file(model_bytes()).unwrap());
+    let notes = melody_notes(&mut e, &[], 4);
+    assert!(
+        !onsets(&notes).is_empty(),
+        "the melody starts once the model is in"
+    );
+}
+
+/// A phrase in D major played in 8ths from `start`: D4 F♯4 A4 G4 F♯4 E4 D4 A4 (each held 7/8).
+fn d_major_phrase(start: u64) -> (Vec<InputEvent>, u64) {
+    let pitches = [62u8, 66, 69, 67, 66, 64, 62, 69];
+    let mut events = Vec::new();
+    let mut last_off = 0;
+    for (i, &pitch) in pitches.iter().enumerate() {
+        let on = start + i as u64 * 2 * STEP;
+        last_off = on + 2 * STEP - STEP / 4;
+        events.push(InputEvent {
+            frame: on,
+            input: Input::NoteOn {
+                pitch,
+                velocity: 100,
+            },
+        });
+        events.push(InputEvent {
+            frame: last_off,
+            input: Input::NoteOff { pitch },
+        });
+    }
+    (events, last_off)
+}
+
+#[test]
+fn answer_mode_waits_for_a_bar_of_silence_then_answers_in_the_played_key() {
+    let mut e = engine("mel.mode=answer&mel.key=follow&mel.bars=2&mel.lo=50&mel.hi=86");
+    let (phrase, last_off) = d_major_phrase(BAR);
+    // The answer is due at the first bar line after a full bar of silence.
+    let first_silent_step = last_off.div_ceil(STEP) * STEP;
+    let due = (first_silent_step + 15 * STEP).div_ceil(BAR) * BAR;
+    let notes = melody_notes(&mut e, &phrase, due / BAR + 4);
+    let ons = onsets(&notes);
+    assert!(!ons.is_empty(), "the model answered");
+    assert!(
+        ons[0].frame >= due && ons[0].frame < due + BAR,
+        "first answer note at frame {} (bar {}), expected in bar {}",
+        ons[0].frame,
+        ons[0].frame / BAR,
+        due / BAR
+    );
+    assert!(
+        notes.iter().all(|n| n.frame <= due + 2 * BAR),
+        "the answer lasts the 2 bars asked for"
+    );
+    assert_no_stuck_notes(&notes);
+    let in_d = ons.iter().filter(|n| in_scale(n.pitch, 2, false)).count();
+    assert!(
+        in_d * 10 >= ons.len() * 8,
+        "{in_d} of {} answer notes in D major",
+        ons.len()
+    );
+    assert_eq!(e.melody_phase(), MelodyPhase::Listening, "listens again");
+}
+
+#[test]
+fn playing_during_an_answer_stops_it_and_starts_a_new_phrase() {
+    let mut e = engine("mel.mode=answer&mel.bars=8&mel.dens=80");
+    let (mut events, last_off) = d_major_phrase(0);
+    let due = (last_off.div_ceil(STEP) * STEP + 15 * STEP).div_ceil(BAR) * BAR;
+    let cut_in = due + BAR + 3 * STEP;
+    events.push(InputEvent {
+        frame: cut_in,
+        input: Input::NoteOn {
+            pitch: 74,
+            velocity: 90,
+        },
+    });
+    let notes = melody_notes(&mut e, &events, cut_in / BAR + 2);
+    assert!(
+        notes.iter().any(|n| n.velocity > 0 && n.frame >= due),
+        "answered"
+    );
+    let after: Vec<_> = notes.iter().filter(|n| n.frame > cut_in + STEP).collect();
+    assert!(
+        after.iter().all(|n| n.velocity == 0),
+        "silent once the musician plays: {after:?}"
+    );
+    assert_no_stuck_notes(&notes);
+    assert_eq!(e.melody_phase(), MelodyPhase::Listening);
+}
