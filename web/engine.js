@@ -14,6 +14,9 @@ VIEW.pitches = VIEW.entries + 1;
 VIEW.probs = VIEW.pitches + VIEW.maxEntries;
 VIEW.status = VIEW.probs + VIEW.maxEntries;
 export const STATUS_NAMES = ["lfoNanResets", "arpNanResets", "droppedInputs", "droppedNotes", "voicesStolen", "synthNonFinite", "sounding"];
+VIEW.melody = VIEW.status + STATUS_NAMES.length;
+/** The melody part of the snapshot, in order from VIEW.melody. */
+export const MELODY_VIEW = ["phase", "left", "key", "sounding", "missing"];
 
 let compiled = null;
 
@@ -80,7 +83,7 @@ export function shapesOf(patchText, table) {
  * note), "view" ({frame, view, load}), "refused". Created with `Instrument.create`.
  */
 export class Instrument extends EventTarget {
-  static async create(context, patchText, { initial = [], destination = context.destination, clock = null } = {}) {
+  static async create(context, patchText, { initial = [], destination = context.destination, clock = null, melodyModel = null } = {}) {
     const module = await loadWasm();
     await context.audioWorklet.addModule(WORKLET_URL);
     const table = params();
@@ -98,6 +101,8 @@ export class Instrument extends EventTarget {
         initial,
         // Optional SharedArrayBuffer clock for a precise load meter (see worklet/processor.js).
         clock,
+        // The melody model file's bytes when they arrived before Start (a copy goes over).
+        melodyModel,
       },
     });
     const instrument = new Instrument(context, node, table, canonical);
@@ -109,6 +114,7 @@ export class Instrument extends EventTarget {
     node.port.onmessage = (e) => instrument.receive(e.data);
     node.connect(destination);
     instrument.errors = ready.errors;
+    instrument.melodyStatus = ready.melody;
     return instrument;
   }
 
@@ -160,6 +166,16 @@ export class Instrument extends EventTarget {
 
   sustain(down, timeStamp) {
     this.post({ type: "sustain", frame: this.frameAt(timeStamp), down });
+  }
+
+  /** Hands a validated melody model file (ArrayBuffer) to the engine; a "melody" event reports it. */
+  installMelody(bytes) {
+    this.post({ type: "melody-lstm", bytes });
+  }
+
+  /** Hands the n-gram corpus text to the engine, which counts an n-gram model of `order`. */
+  installNgram(corpus, order) {
+    this.post({ type: "melody-ngram", corpus, order });
   }
 
   panic() {

@@ -2,9 +2,11 @@
 // the patch can be edited before audio starts), then on "Start audio" creates the instrument with
 // that patch and connects keys, MIDI and the live views to it.
 
-import { Instrument, loadWasm, params, parsePatch } from "./engine.js";
+import { Instrument, MELODY_VIEW, VIEW, loadWasm, params, parsePatch } from "./engine.js";
 import { ComputerKeys } from "./computer-keys.js";
 import { LiveViews } from "./live-views.js";
+import { MelodyPanel } from "./melody-panel.js";
+import { loadCorpus, loadModel } from "./melody-model.js";
 import { showPatchErrors } from "./messages.js";
 import { MidiIo } from "./midi-io.js";
 import { MidiOut } from "./midi-out.js";
@@ -97,14 +99,26 @@ async function start() {
     await booted;
     if (!state) throw new Error("the sound engine did not load");
     const initial = hub.initialEvents();
-    const created = await Instrument.create(context, shapes.startingPatch(state.text), { initial });
+    const loaded = melody.bytes;
+    const created = await Instrument.create(context, shapes.startingPatch(state.text), {
+      initial,
+      melodyModel: loaded ? loaded.slice().buffer : null,
+    });
+    melody.handed = !!loaded;
+    if (created.melodyStatus && !created.melodyStatus.ok) melodyPanel.failed(created.melodyStatus.error);
     created.node.addEventListener("processorerror", () => {
       setStatus("error", "The audio engine stopped with an error. Reload the page to start again.");
     });
-    created.addEventListener("view", (e) => views.snapshot(e.data, context.sampleRate));
+    created.addEventListener("view", (e) => {
+      views.snapshot(e.data, context.sampleRate);
+      melodyPanel.snapshot(e.data.view);
+      requestMissingModel(e.data.view);
+    });
+    created.addEventListener("melody", (e) => melodyInstalled(e.data));
     created.addEventListener("notes", onNotes);
     await resumed;
     instrument = created;
+    if (melody.bytes && !melody.handed) handModel();
     hub.attach(instrument, initial);
     state.attach(instrument);
     context.addEventListener("statechange", contextState);
@@ -138,6 +152,55 @@ function plain(error) {
 
 startButton.addEventListener("click", start);
 
+// The melody model: fetched from the start (in parallel with the engine), checked, and handed to
+// the engine at Start or as soon as it arrives after. N-gram models are counted by the engine
+// from the chorale corpus, fetched the first time one is chosen.
+const melody = { bytes: null, handed: false, ngrams: new Set() };
+let melodyPanel = null;
+
+async function loadMelody() {
+  // The fetch starts now, beside the engine's; progress shows once the panel exists.
+  const result = await loadModel((received, total) => melodyPanel?.progress(received, total), booted);
+  if (!melodyPanel) return; // the engine itself did not load: its message says so
+  if (result.error) {
+    melodyPanel.failed(result.error);
+    return;
+  }
+  melody.bytes = result.bytes;
+  melodyPanel.loaded(result.bytes.length);
+  if (instrument && !melody.handed) handModel();
+}
+
+function handModel() {
+  melody.handed = true;
+  instrument.installMelody(melody.bytes.slice().buffer);
+}
+
+function melodyInstalled({ model, ok, error }) {
+  const what = model === 0 ? "The LSTM melody model" : `The order-${model} n-gram model`;
+  if (!ok) {
+    melodyPanel.failed(`${what} was refused by the engine: ${error}`);
+    if (model > 0) melody.ngrams.delete(model);
+  } else if (model > 0) {
+    melodyPanel.note(`${what} is counted from the chorales and playing.`, "loaded");
+  }
+}
+
+/** Sends the engine the n-gram model the patch asks for, once. */
+async function requestMissingModel(view) {
+  const missing = Math.round(view[VIEW.melody + MELODY_VIEW.indexOf("missing")]);
+  if (missing < 1 || melody.ngrams.has(missing)) return;
+  melody.ngrams.add(missing);
+  melodyPanel.note(`Counting the order-${missing} n-gram model…`, "loading");
+  try {
+    const corpus = await loadCorpus();
+    instrument.installNgram(corpus, missing);
+  } catch (e) {
+    melody.ngrams.delete(missing);
+    melodyPanel.failed(`the chorale corpus could not be fetched (${plain(e)})`);
+  }
+}
+
 async function boot() {
   let module;
   try {
@@ -153,7 +216,11 @@ async function boot() {
   shapes = new StartShapes(table, networks);
   state = new PatchState(table, parsed.text, networks);
   showPatchErrors($("messages"), parsed.errors);
-  buildPanels({ transport: $("transport-controls"), lfo: $("lfo-controls"), arp: $("arp-controls"), synth: $("synth-controls") }, state);
+  buildPanels({
+    transport: $("transport-controls"), lfo: $("lfo-controls"), arp: $("arp-controls"),
+    melody: $("melody-controls"), synth: $("synth-controls"),
+  }, state);
+  melodyPanel = new MelodyPanel({ model: $("melody-model"), live: $("melody-live") }, state);
   state.addEventListener("change", () => views.describe(state));
   views.describe(state);
   // A patch link pasted into the address bar of the open page.
@@ -164,3 +231,4 @@ async function boot() {
 }
 
 const booted = boot();
+loadMelody();

@@ -1,14 +1,17 @@
-// The engine's notes (arpeggiated and played) out to a MIDI port on channel 1, each timestamped
+// The engine's notes out to a MIDI port, arpeggiated and played ones on channel 1, the melody on
+// channel 2 (so a multitimbral synth can give it its own sound), each timestamped
 // for the moment its audio leaves the speakers, and note-offs for whatever still sounds there
 // when the port changes or on panic, so an external synth is never left droning.
 
-const NOTE_ON = 0x90; // channel 1
+const NOTE_ON = 0x90;
 const NOTE_OFF = 0x80;
+/** Channel (0-based, as on the wire) per note source. */
+const CHANNEL = { keys: 0, arp: 0, melody: 1 };
 
 export class MidiOut {
   constructor() {
     this.port = null;
-    this.on = new Set(); // pitches whose latest message to the port is a note-on
+    this.on = new Set(); // channel * 128 + pitch whose latest message to the port is a note-on
     this.lastStamp = 0; // timestamps never go backwards: the port must keep the engine's order
   }
 
@@ -26,12 +29,14 @@ export class MidiOut {
     for (const n of notes) {
       const stamp = Math.max(this.lastStamp, stampOf(n.frame, context));
       this.lastStamp = stamp;
+      const channel = CHANNEL[n.source] ?? 0;
+      const key = channel * 128 + n.pitch;
       if (n.velocity > 0) {
-        this.on.add(n.pitch);
-        this.send([NOTE_ON, n.pitch, n.velocity], stamp);
+        this.on.add(key);
+        this.send([NOTE_ON | channel, n.pitch, n.velocity], stamp);
       } else {
-        this.on.delete(n.pitch);
-        this.send([NOTE_OFF, n.pitch, 0x40], stamp);
+        this.on.delete(key);
+        this.send([NOTE_OFF | channel, n.pitch, 0x40], stamp);
       }
     }
   }
@@ -42,7 +47,7 @@ export class MidiOut {
     // Stamped after everything already queued, so a note-on still waiting in the port's queue
     // cannot turn its note back on after its off.
     const stamp = Math.max(performance.now(), this.lastStamp);
-    for (const pitch of this.on) this.send([NOTE_OFF, pitch, 0x40], stamp);
+    for (const key of this.on) this.send([NOTE_OFF | (key >> 7), key & 0x7f, 0x40], stamp);
     this.on.clear();
   }
 

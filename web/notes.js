@@ -15,9 +15,11 @@ export function isBlack(pitch) {
 
 /**
  * The notes of a "notes" event as objects. The worklet sends five numbers per note (engine frame
- * low and high 32 bits, pitch, velocity with 0 = off, source 0 = keys / 1 = arpeggiator); adding
+ * low and high 32 bits, pitch, velocity with 0 = off, source 0 = keys / 1 = arpeggiator / 2 = melody); adding
  * `origin` turns the engine frame into the AudioContext's frame.
  */
+const SOURCES = ["keys", "arp", "melody"];
+
 export function decodeNotes({ notes, origin = 0 }) {
   const out = [];
   for (let i = 0; i + 4 < notes.length; i += 5) {
@@ -25,7 +27,7 @@ export function decodeNotes({ notes, origin = 0 }) {
       frame: notes[i + 1] * 2 ** 32 + notes[i] + origin,
       pitch: notes[i + 2],
       velocity: notes[i + 3],
-      source: notes[i + 4] === 1 ? "arp" : "keys",
+      source: SOURCES[notes[i + 4]] ?? "keys",
     });
   }
   return out;

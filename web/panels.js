@@ -19,6 +19,11 @@ const SECTIONS = {
     { title: "Playing", keys: ["arp.mode", "arp.div", "arp.gate", "arp.swing", "arp.oct", "arp.hold", "arp.vel", "arp.fixv"] },
     { title: "Network", network: "arp", keys: ["arp.n", "arp.conn", "arp.seed", "arp.sr", "arp.leak", "arp.fb", "arp.bias", "arp.out", "arp.beta"] },
   ],
+  melody: [
+    { title: "Generator", keys: ["mel.mode", "mel.model", "mel.temp", "mel.dens", "mel.seed"] },
+    { title: "Key and answer", keys: ["mel.key", "mel.lo", "mel.hi", "mel.bars"] },
+    { title: "Voice", keys: ["mel.vel", "mel.wave", "mel.cut", "mel.a", "mel.r", "mel.gain"] },
+  ],
   synth: [
     { title: "Oscillators", keys: ["syn.wave", "syn.detune", "syn.osc2"] },
     { title: "Filter", keys: ["syn.cut", "syn.res", "syn.fenv"] },

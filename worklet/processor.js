@@ -9,8 +9,10 @@
 //                                                    context frame = engine frame + origin)
 //   {type: "all-notes-off", frame}                 {type: "view", frame, view: Float32Array, load}
 //   {type: "param", frame, key, value}             {type: "refused", what}
-//   {type: "network", which: "lfo"|"arp",
+//   {type: "network", which: "lfo"|"arp",         {type: "melody", model, ok, error}
 //     neurons, connectivity, seed, radius}
+//   {type: "melody-lstm", bytes: ArrayBuffer}      (a melody model file, validated on the main thread)
+//   {type: "melody-ngram", corpus: string, order}  (the training corpus of an n-gram model)
 //
 // Frames in messages are the context's frames (the AudioContext's sample clock); the engine
 // counts from its own first block, so the processor shifts them by the frame that block started
@@ -29,7 +31,7 @@ const LOAD_WINDOW = 1024;
 class TidepoolProcessor extends AudioWorkletProcessor {
   constructor(options) {
     super();
-    const { module, patch, lfoRadius, arpRadius, initial, clock } = options.processorOptions;
+    const { module, patch, lfoRadius, arpRadius, initial, clock, melodyModel } = options.processorOptions;
     // The worklet has no performance.now(). A cross-origin-isolated host may share a clock: a
     // SharedArrayBuffer whose one f64 another thread keeps at performance.now(); otherwise
     // Date.now(), whose 1 ms ticks only make the mean meaningful.
@@ -37,7 +39,8 @@ class TidepoolProcessor extends AudioWorkletProcessor {
     this.now = shared ? () => shared[0] : Date.now;
     initSync({ module });
     this.engine = WasmEngine.with_radii(sampleRate, patch ?? "", lfoRadius ?? NaN, arpRadius ?? NaN);
-    this.warmUp(patch, lfoRadius, arpRadius);
+    const melody = melodyModel ? this.installMelody({ type: "melody-lstm", bytes: melodyModel }) : null;
+    this.warmUp(patch, lfoRadius, arpRadius, melodyModel);
     this.blocks = 0;
     this.busyMs = 0;
     this.peakMs = 0;
@@ -47,14 +50,24 @@ class TidepoolProcessor extends AudioWorkletProcessor {
     this.origin = null;
     this.port.onmessage = (e) => this.handle(e.data, this.origin ?? currentFrame);
     for (const message of initial ?? []) this.handle(message, 0);
-    this.port.postMessage({ type: "ready", errors: this.engine.patch_errors(), sampleRate });
+    this.port.postMessage({ type: "ready", errors: this.engine.patch_errors(), sampleRate, melody });
   }
 
   // V8 compiles wasm functions lazily, on their first call: done in the first audio block that
   // costs most of a millisecond (measured: 895 µs, a third of the quantum). A throwaway engine
   // playing a chord for a few blocks here, before audio starts, takes that cost off the audio path.
-  warmUp(patch, lfoRadius, arpRadius) {
+  // The melody LSTM is warmed up the same way when its model came with the options.
+  warmUp(patch, lfoRadius, arpRadius, melodyModel) {
     const warm = WasmEngine.with_radii(sampleRate, patch ?? "", lfoRadius ?? NaN, arpRadius ?? NaN);
+    if (melodyModel) {
+      try {
+        warm.install_melody_lstm(new Uint8Array(melodyModel));
+        warm.set_param(0, "mel.mode", 1);
+        warm.set_param(0, "mel.model", 0);
+      } catch {
+        // A bad model was reported by the real install; nothing to warm up.
+      }
+    }
     for (const pitch of [60, 64, 67]) warm.note_on(0, pitch, 100);
     for (let i = 0; i < 64; i++) {
       warm.process(128);
@@ -74,6 +87,10 @@ class TidepoolProcessor extends AudioWorkletProcessor {
       case "sustain": ok = e.sustain(frame, !!m.down); break;
       case "all-notes-off": ok = e.all_notes_off(frame); break;
       case "param": ok = e.set_param(frame, String(m.key), Number(m.value)); break;
+      case "melody-lstm":
+      case "melody-ngram":
+        this.port.postMessage(this.installMelody(m));
+        return;
       case "network":
         // The parameters that ask for this network are still queued for the next block; install
         // it right after that block (a block boundary), when the engine wants exactly it.
@@ -82,6 +99,20 @@ class TidepoolProcessor extends AudioWorkletProcessor {
       default: ok = false;
     }
     if (!ok) this.port.postMessage({ type: "refused", what: m.type });
+  }
+
+  // Between blocks, from the message handler: loading costs a few milliseconds (the LSTM) or
+  // tens (counting an n-gram), once per model.
+  // Returns the "melody" message that reports it.
+  installMelody(m) {
+    const model = m.type === "melody-lstm" ? 0 : Number(m.order);
+    try {
+      if (m.type === "melody-lstm") this.engine.install_melody_lstm(new Uint8Array(m.bytes));
+      else this.engine.install_melody_ngram(String(m.corpus), model);
+      return { type: "melody", model, ok: true, error: "" };
+    } catch (error) {
+      return { type: "melody", model, ok: false, error: String(error) };
+    }
   }
 
   process(_inputs, outputs) {

@@ -339,9 +339,11 @@ export function stateRecorderInit() {
 }
 
 /** Opens `url` in a new page, waits for "loaded", clicks Start, waits for "ready". */
-export async function openReady(browser, url, { viewport, init = [], midi = FAKE_DEVICES } = {}) {
+/** `before(page)`, if given, runs before navigation (e.g. to route a request). */
+export async function openReady(browser, url, { viewport, init = [], midi = FAKE_DEVICES, before = null } = {}) {
   const scripts = [{ fn: stateRecorderInit }, ...(midi ? [{ fn: fakeMidiInit, arg: midi }] : []), ...init];
   const page = await newPage(browser, { viewport, init: scripts });
+  if (before) await before(page);
   await page.goto(url);
   await waitForState(page, "loaded");
   // A page that froze after "loaded" still gets its click (the test that cares says so).
@@ -364,3 +366,28 @@ export async function sentNotes(page) {
 
 /** When a sent note sounds: its timestamp when the product scheduled it, else when sent. */
 export const soundsAt = (e) => (e.timestamp && e.timestamp > 0 ? Math.max(e.timestamp, e.at) : e.at);
+
+const NAMES = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"];
+export const noteName = (p) => `${NAMES[p % 12]}${Math.floor(p / 12) - 1}`;
+
+/** Only errors and page errors (warnings are reported, not failed, where a test says so). */
+export const errorsOf = (page) => page.problems.filter((p) => !p.startsWith("console.warning"));
+
+/** Selects the fake MIDI output `id` in the page's MIDI panel. */
+export async function chooseOutput(page, id = "out-1") {
+  await page.waitForSelector(`#midi-output option[value="${id}"]`, { state: "attached", timeout: 5000 });
+  await page.selectOption("#midi-output", id);
+}
+
+/** Holds computer keys `keys` for `ms`. */
+export async function holdKeys(page, keys, ms) {
+  for (const k of keys) await page.keyboard.down(k);
+  await sleep(ms);
+  for (const k of keys) await page.keyboard.up(k);
+}
+
+/** Sends `bytes` from the fake MIDI input `id` (a real MIDIMessageEvent in the page). */
+export const midi = (page, bytes, id = "in-1") => page.evaluate(({ id, bytes }) => window.__fakeMidi.send(id, bytes), { id, bytes });
+
+/** The page's performance.now(). */
+export const now = (page) => page.evaluate(() => performance.now());

@@ -23,6 +23,9 @@ const SCORE = [
   { name: "D5", pitch: 74, velocity: 110, start: 8.5, end: 9.6 },
 ];
 const TOLERANCE = 1e-6;
+// The same with the melody LSTM playing freely over it in E♭ (the model handed to the worklet as
+// the page does; the CLI reads the same file).
+const MELODY_PATCH = `${PATCH}&mel.mode=free&mel.key=Eb&mel.temp=1.5&mel.seed=7&mel.dens=60`;
 
 let server, browser, work;
 
@@ -41,12 +44,12 @@ after(async () => {
 });
 
 /** `tidepool render` → {left, right, notes: [[frame, pitch, velocity]]}. */
-function renderNative(sampleRate) {
+function renderNative(sampleRate, patch) {
   const wav = path.join(work, `native-${sampleRate}.wav`);
   const json = path.join(work, `native-${sampleRate}.json`);
   const score = SCORE.map((n) => `${n.name}/${n.velocity}@${n.start}-${n.end}`).join(" ");
   execFileSync(CLI, [
-    "render", "--patch", PATCH, "--score", score, "--seconds", String(SECONDS),
+    "render", "--patch", patch, "--score", score, "--seconds", String(SECONDS),
     "--sample-rate", String(sampleRate), "-o", wav, "--notes-json", json,
   ], { stdio: ["ignore", "pipe", "pipe"] });
   const bytes = readFileSync(wav);
@@ -71,7 +74,7 @@ function renderNative(sampleRate) {
 }
 
 /** The served page renders the patch in the worklet with an OfflineAudioContext. */
-async function renderInWorklet(page, sampleRate) {
+async function renderInWorklet(page, sampleRate, patch) {
   const frames = Math.round(SECONDS * sampleRate);
   const initial = [];
   for (const n of SCORE) {
@@ -82,7 +85,10 @@ async function renderInWorklet(page, sampleRate) {
     async ({ patch, frames, sampleRate, initial }) => {
       const { Instrument } = await import("/web/engine.js");
       const ctx = new OfflineAudioContext(2, frames, sampleRate);
-      const instrument = await Instrument.create(ctx, patch, { initial });
+      const melodyModel = /mel\.mode=(free|answer)/.test(patch)
+        ? await (await fetch("/web/models/melody-lstm.safetensors")).arrayBuffer()
+        : null;
+      const instrument = await Instrument.create(ctx, patch, { initial, melodyModel });
       const notes = [];
       const origins = new Set();
       let lastMessage = performance.now();
@@ -113,11 +119,12 @@ async function renderInWorklet(page, sampleRate) {
         notes,
         origins: [...origins],
         errors: instrument.errors,
+        melody: instrument.melodyStatus,
         refused,
         renderMs,
       };
     },
-    { patch: PATCH, frames, sampleRate, initial },
+    { patch, frames, sampleRate, initial },
   );
   const f32 = (b64) => {
     const buf = Buffer.from(b64, "base64");
@@ -147,14 +154,20 @@ function compareChannels(a, b) {
 
 const rms = (x) => Math.sqrt(x.reduce((s, v) => s + v * v, 0) / x.length);
 
-for (const sampleRate of [44100, 48000]) {
-  test(`worklet render == tidepool render at ${sampleRate} Hz`, { timeout: 120_000 }, async (t) => {
-    const native = renderNative(sampleRate);
+const CASES = [
+  { sampleRate: 44100, patch: PATCH, what: "arpeggiator and LFO" },
+  { sampleRate: 48000, patch: PATCH, what: "arpeggiator and LFO" },
+  { sampleRate: 48000, patch: MELODY_PATCH, what: "with the melody LSTM" },
+];
+
+for (const { sampleRate, patch, what } of CASES) {
+  test(`worklet render == tidepool render at ${sampleRate} Hz, ${what}`, { timeout: 120_000 }, async (t) => {
+    const native = renderNative(sampleRate, patch);
     const page = await newPage(browser);
     let web;
     try {
       await page.goto(`${server.url}/`);
-      web = await renderInWorklet(page, sampleRate);
+      web = await renderInWorklet(page, sampleRate, patch);
     } finally {
       await closePage(page);
     }
@@ -176,6 +189,14 @@ for (const sampleRate of [44100, 48000]) {
     assert.ok(arpOns.length >= 40, `the arpeggiator played (${arpOns.length} arp note-ons)`);
     assert.ok([...arpPitches].some((p) => p >= 72), "arp.oct=2 reaches the second octave");
     assert.ok(arpOns.some((n) => n.pitch === 74 || n.pitch === 86), "the later lone note D5 was arpeggiated");
+    const melodyOns = web.notes.filter((n) => n.source === 2 && n.velocity > 0);
+    if (patch === MELODY_PATCH) {
+      t.diagnostic(`melody: model ${JSON.stringify(web.melody)}, ${melodyOns.length} note-ons: ${melodyOns.slice(0, 16).map((n) => n.pitch).join(" ")}`);
+      assert.equal(web.melody?.ok, true, "the worklet installed the melody model");
+      assert.ok(melodyOns.length >= 10, `the melody played (${melodyOns.length} note-ons)`);
+    } else {
+      assert.equal(melodyOns.length, 0, "no melody when it is off");
+    }
     const firstMismatch = webNotes.findIndex((n, i) => JSON.stringify(n) !== JSON.stringify(native.notes[i]));
     assert.equal(webNotes.length, native.notes.length, `note count: worklet ${webNotes.length}, native ${native.notes.length}`);
     assert.equal(firstMismatch, -1, `first differing note #${firstMismatch}: worklet ${JSON.stringify(webNotes[firstMismatch])}, native ${JSON.stringify(native.notes[firstMismatch])}`);
@@ -189,7 +210,7 @@ for (const sampleRate of [44100, 48000]) {
         `right max |Δ| ${r.maxAbs.toExponential(2)} (${r.differ} differ, ${r.beyond} beyond); ` +
         `rms ${level.toFixed(4)}; bit-identical: ${l.differ === 0 && r.differ === 0}`,
     );
-    console.log(JSON.stringify({ test: "offline-equivalence", sampleRate, notes: webNotes.length, arpNoteOns: arpOns.length, maxAbsLeft: l.maxAbs, maxAbsRight: r.maxAbs, differLeft: l.differ, differRight: r.differ, bitIdentical: l.differ === 0 && r.differ === 0, workletRenderMs: Math.round(web.renderMs) }));
+    console.log(JSON.stringify({ test: "offline-equivalence", sampleRate, melody: patch === MELODY_PATCH, notes: webNotes.length, arpNoteOns: arpOns.length, maxAbsLeft: l.maxAbs, maxAbsRight: r.maxAbs, differLeft: l.differ, differRight: r.differ, bitIdentical: l.differ === 0 && r.differ === 0, workletRenderMs: Math.round(web.renderMs) }));
     assert.ok(level > 0.01, `the render is not silent (rms ${level})`);
     assert.ok(rms(native.right) > 0.01 && rms(web.left) > 0.01, "both renders have sound");
     assert.ok(l.beyond === 0, `left: ${l.beyond} samples differ by more than ${TOLERANCE} (max ${l.maxAbs}, first at frame ${l.firstDiff})`);

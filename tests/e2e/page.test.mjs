@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import path from "node:path";
 import {
   startServer, launchBrowser, closePage, openReady, sentNotes, soundsAt, stuckNotes,
-  ensureScreenshotDir, sleep,
+  ensureScreenshotDir, sleep, noteName, errorsOf, chooseOutput, holdKeys, midi, now,
 } from "./harness.mjs";
 
 let server, browser;
@@ -21,26 +21,6 @@ after(async () => {
   await browser?.close();
   await server?.stop();
 });
-
-const NAMES = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"];
-const noteName = (p) => `${NAMES[p % 12]}${Math.floor(p / 12) - 1}`;
-
-/** Only errors and page errors (warnings are reported, not failed, where a test says so). */
-const errorsOf = (page) => page.problems.filter((p) => !p.startsWith("console.warning"));
-
-async function chooseOutput(page, id = "out-1") {
-  await page.waitForSelector(`#midi-output option[value="${id}"]`, { state: "attached", timeout: 5000 });
-  await page.selectOption("#midi-output", id);
-}
-
-async function holdKeys(page, keys, ms) {
-  for (const k of keys) await page.keyboard.down(k);
-  await sleep(ms);
-  for (const k of keys) await page.keyboard.up(k);
-}
-
-const midi = (page, bytes, id = "in-1") => page.evaluate(({ id, bytes }) => window.__fakeMidi.send(id, bytes), { id, bytes });
-const now = (page) => page.evaluate(() => performance.now());
 
 test("loads without console errors: loading → loaded → ready, with every control", { timeout: 60_000 }, async (t) => {
   const page = await openReady(browser, `${server.url}/`);

@@ -10,9 +10,9 @@ mod wav;
 
 use args::Args;
 use std::io::BufWriter;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
-use tidepool_engine::{format_value, render::render, ParamId, Patch, PARAMS};
+use tidepool_engine::{format_value, render::render_with, Brain, Engine, ParamId, Patch, PARAMS};
 use tidepool_reservoir::Layout;
 
 const HELP: &str = "tidepool — reservoir LFO and arpeggiator instrument
@@ -20,10 +20,13 @@ const HELP: &str = "tidepool — reservoir LFO and arpeggiator instrument
 USAGE
   tidepool render [--patch TEXT|URL|FILE] [--notes \"C4 E4 G4\" | --score \"C4/90@0-2 E4@0.5-2\"]
                   [--seconds 10] [--sample-rate 48000] [--block 128] [-o out.wav] [--midi out.mid]
-                  [--notes-json notes.json]
+                  [--notes-json notes.json] [--model web/models/melody-lstm.safetensors]
+                  [--corpus data/chorales/train.tokens]
       Renders the patch (default patch when --patch is omitted) with the notes held from the
       start to the end, or with timed notes (NOTE[/VELOCITY]@START-END in seconds), to a 32-bit
-      float WAV and a standard MIDI file (and the notes as JSON [[frame, pitch, velocity], …]). Prints level, notes and anything the engine recovered from.
+      float WAV and a standard MIDI file (and the notes as JSON [[frame, pitch, velocity], …]).
+      Prints level, notes and anything the engine recovered from. A patch with the melody on
+      plays it with the LSTM model file or an n-gram counted from the corpus (mel.model).
   tidepool patch [TEXT|URL|FILE] [--reseed lfo|arp|all]
       Prints the patch in canonical form and what was wrong with it; --reseed picks new network
       seeds (a new random reservoir) and writes them into the patch.
@@ -60,6 +63,36 @@ fn main() {
 }
 
 /// Patch text from an argument: a file's contents when it names a file, else the text itself.
+/// Installs the melody model the patch asks for, if it asks for one: the LSTM from `model` or an
+/// n-gram counted from `corpus` (the repository's files, from its root, by default), as the page
+/// does.
+fn install_melody(
+    engine: &mut Engine,
+    model: Option<String>,
+    corpus: Option<String>,
+) -> Result<(), String> {
+    let Some(which) = engine.missing_melody_model() else {
+        return Ok(());
+    };
+    let brain = if which == 0 {
+        let path = PathBuf::from(
+            model
+                .as_deref()
+                .unwrap_or("web/models/melody-lstm.safetensors"),
+        );
+        let bytes = std::fs::read(&path)
+            .map_err(|e| format!("cannot read the melody model {}: {e}", path.display()))?;
+        Brain::lstm_from_file(&bytes).map_err(|e| format!("{}: {e}", path.display()))?
+    } else {
+        let path = PathBuf::from(corpus.as_deref().unwrap_or("data/chorales/train.tokens"));
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| format!("cannot read the melody corpus {}: {e}", path.display()))?;
+        Brain::ngram_from_corpus(&text, which).map_err(|e| format!("{}: {e}", path.display()))?
+    };
+    drop(engine.install_melody(brain));
+    Ok(())
+}
+
 fn load_patch(arg: Option<String>) -> Result<Patch, String> {
     let Some(arg) = arg else {
         return Ok(Patch::default());
@@ -89,6 +122,8 @@ fn cmd_render(mut args: Args) -> Result<(), String> {
     let notes_json = args.value(&["--notes-json"])?;
     let held = args.value(&["--notes", "-n"])?;
     let timed = args.value(&["--score"])?;
+    let model = args.value(&["--model"])?;
+    let corpus = args.value(&["--corpus"])?;
     args.finish()?;
     if !(seconds.is_finite() && seconds > 0.0 && seconds <= 3600.0) {
         return Err("--seconds must be between 0 and 3600".into());
@@ -104,7 +139,9 @@ fn cmd_render(mut args: Args) -> Result<(), String> {
         (None, None) => notes::held("C4 E4 G4", frames as u64)?,
     };
     let start = Instant::now();
-    let out = render(&patch, sample_rate, &events, frames, block);
+    let mut engine = Engine::new(sample_rate, &patch);
+    install_melody(&mut engine, model, corpus)?;
+    let out = render_with(&mut engine, &events, frames, block);
     let elapsed = start.elapsed().as_secs_f64();
     let peak = out
         .left

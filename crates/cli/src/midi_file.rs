@@ -1,7 +1,7 @@
 //! Standard MIDI File output (format 0) for the notes a render produced.
 
 use std::io::{self, Write};
-use tidepool_engine::NoteEvent;
+use tidepool_engine::{NoteEvent, Source};
 
 /// Ticks per quarter note.
 const PPQ: u16 = 480;
@@ -19,7 +19,8 @@ fn vlq(mut v: u32, out: &mut Vec<u8>) {
     out.extend_from_slice(&bytes[i..]);
 }
 
-/// Writes `notes` (frames at `sample_rate`) as a one-track SMF at `bpm`, on MIDI channel 1.
+/// Writes `notes` (frames at `sample_rate`) as a one-track SMF at `bpm`: keys and arpeggio on
+/// MIDI channel 1, the melody on channel 2 (as the page sends them).
 pub fn write_midi(
     mut w: impl Write,
     notes: &[NoteEvent],
@@ -36,7 +37,8 @@ pub fn write_midi(
         let tick = (n.frame as f64 * ticks_per_frame).round() as u32;
         vlq(tick.saturating_sub(last_tick), &mut track);
         last_tick = tick.max(last_tick);
-        let status = if n.velocity > 0 { 0x90 } else { 0x80 };
+        let channel = u8::from(n.source == Source::Melody);
+        let status = if n.velocity > 0 { 0x90 } else { 0x80 } | channel;
         track.extend_from_slice(&[status, n.pitch & 0x7f, n.velocity & 0x7f]);
     }
     track.extend_from_slice(&[0x00, 0xff, 0x2f, 0x00]);

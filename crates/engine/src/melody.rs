@@ -49,10 +49,12 @@ impl Brain {
     }
 }
 
-/// Rest tokens fed after a release at most: a longer silence inside a phrase reads as a short
-/// rest to the model, and the pause that ends a phrase is never fed (it is the musician's turn
-/// signal, not music for the model to continue).
-const MAX_REST_FED: u32 = 4;
+/// Rest tokens (a note-off, then holds) fed for a silence inside a phrase, at most. They are fed
+/// when the next note comes, not as the silence happens: in the training data a note-off mostly
+/// ends a line, so a phrase's closing pause fed to the model would ask it to stay silent, and it
+/// is the musician's turn signal anyway, not music to continue. Each one is an LSTM step taken
+/// in the same audio frame, so few.
+const MAX_REST_FED: u32 = 3;
 
 /// What the generator is doing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,6 +116,8 @@ pub struct MelodyUnit {
     silent_steps: u32,
     rest_fed: u32,
     keys: KeyEstimator,
+    /// The next sampled token must be a pitch (start of a free line or of an answer).
+    start_with_note: bool,
     steps: u64,
     last_token: Option<Token>,
 }
@@ -137,6 +141,7 @@ impl MelodyUnit {
             silent_steps: 0,
             rest_fed: 0,
             keys: KeyEstimator::default(),
+            start_with_note: true,
             steps: 0,
             last_token: None,
         }
@@ -198,6 +203,7 @@ impl MelodyUnit {
         self.silent_steps = 0;
         self.rest_fed = 0;
         self.steps = 0;
+        self.start_with_note = true;
         self.last_token = None;
         self.reset_brain(s.model);
         self.sounding.take()
@@ -265,6 +271,7 @@ impl MelodyUnit {
                     && self.silent_steps >= steps_per_bar.max(1)
                     && on_bar_line;
                 if answer_due && self.has_model(s.model) {
+                    self.start_with_note = true;
                     return self.answer(s, shift, s.bars.max(1) * steps_per_bar.max(1));
                 }
                 StepOut::default()
@@ -295,7 +302,10 @@ impl MelodyUnit {
                 self.heard = true;
             }
             self.silent_steps = 0;
-            self.rest_fed = 0;
+            let owed = std::mem::take(&mut self.rest_fed).min(MAX_REST_FED);
+            for i in 0..owed {
+                self.feed(model, if i == 0 { NOTE_OFF } else { HOLD });
+            }
             Some((p as i32 - shift).clamp(0, 127) as Token)
         } else if !self.heard {
             None
@@ -304,11 +314,7 @@ impl MelodyUnit {
         } else {
             self.silent_steps += 1;
             self.rest_fed += 1;
-            match self.rest_fed {
-                1 => Some(NOTE_OFF),
-                n if n <= MAX_REST_FED => Some(HOLD),
-                _ => None,
-            }
+            None
         };
         if let Some(t) = token {
             self.feed(model, t);
@@ -353,9 +359,10 @@ impl MelodyUnit {
                 } else {
                     f32::NEG_INFINITY
                 }
-            } else if self.steps == 0 {
-                // Every training line starts with a pitch, so a line starts with one: without
-                // this, argmax (temperature 0) would pick "hold" from rest and never begin.
+            } else if self.start_with_note {
+                // A line starts with a pitch, as every training line does, and an answer starts
+                // on its bar line: without this, argmax (temperature 0) would pick "hold" from
+                // rest and never begin.
                 f32::NEG_INFINITY
             } else {
                 l
@@ -367,6 +374,7 @@ impl MelodyUnit {
         }
         let shaped = self.probs;
         tidepool_melody::lstm::softmax(&shaped, s.temperature, &mut self.probs);
+        self.start_with_note = false;
         let u = self.rng.unit_f64() as f32;
         let mut acc = 0.0f32;
         let mut last_possible = HOLD;

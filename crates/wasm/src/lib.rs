@@ -18,7 +18,7 @@
 mod json;
 
 use tidepool_engine::{
-    network_radius, Engine, Input, InputEvent, ParamId, Patch, Rebuild, Shape, Source,
+    network_radius, Brain, Engine, Input, InputEvent, MelodyPhase, ParamId, Patch, Rebuild, Shape,
     OUTPUT_CAPACITY,
 };
 use tidepool_reservoir::{Esn, Feedback, Layout, SeededRng};
@@ -66,8 +66,13 @@ pub struct WasmEngine {
 pub const VIEW_NEURONS: usize = 64;
 /// Layout of [`WasmEngine::snapshot`]: LFO outputs, neurons, arpeggio entry count, entries'
 /// pitches, their probabilities, then the status counters.
-pub const VIEW_LEN: usize = MAX_LFO_OUTPUTS + VIEW_NEURONS + 1 + 2 * MAX_ARP_NOTES + STATUS_LEN;
+/// pitches, their probabilities, the status counters, then the melody: phase (0 off, 1 free,
+/// 2 listening, 3 answering), 16ths left in the answer, key in force (1–12 major C…B, 13–24
+/// minor), sounding pitch (−1 none), the model the patch asks for and the engine lacks (−1 none).
+pub const VIEW_LEN: usize =
+    MAX_LFO_OUTPUTS + VIEW_NEURONS + 1 + 2 * MAX_ARP_NOTES + STATUS_LEN + MELODY_LEN;
 const STATUS_LEN: usize = 7;
+const MELODY_LEN: usize = 5;
 
 #[wasm_bindgen]
 impl WasmEngine {
@@ -254,7 +259,48 @@ impl WasmEngine {
             st.sounding as f32,
         ];
         v[sbase..sbase + STATUS_LEN].copy_from_slice(&counters);
+        let (phase, left) = match self.engine.melody_phase() {
+            MelodyPhase::Off => (0, 0),
+            MelodyPhase::Free => (1, 0),
+            MelodyPhase::Listening => (2, 0),
+            MelodyPhase::Answering(left) => (3, left),
+        };
+        let key_choice = self.engine.param(ParamId::MelodyKey) as usize;
+        let melody = self.engine.melody();
+        let melody_view = [
+            phase as f32,
+            left as f32,
+            melody.key_in_force(key_choice).choice_index() as f32,
+            melody.sounding().map_or(-1.0, f32::from),
+            self.engine
+                .missing_melody_model()
+                .map_or(-1.0, |m| m as f32),
+        ];
+        let mbase = sbase + STATUS_LEN;
+        v[mbase..mbase + MELODY_LEN].copy_from_slice(&melody_view);
         VIEW_LEN
+    }
+
+    /// Installs the melody LSTM from a model file's bytes (validated first: the error names what
+    /// is wrong, and the engine keeps playing without it). Allocates: the worklet calls it from
+    /// its message handler, between blocks.
+    pub fn install_melody_lstm(&mut self, bytes: &[u8]) -> Result<(), String> {
+        let brain = Brain::lstm_from_file(bytes)?;
+        drop(self.engine.install_melody(brain));
+        Ok(())
+    }
+
+    /// Installs an n-gram melody model of `order` (1–4) counted from a `.tokens` corpus.
+    pub fn install_melody_ngram(&mut self, corpus: &str, order: usize) -> Result<(), String> {
+        let brain = Brain::ngram_from_corpus(corpus, order)?;
+        drop(self.engine.install_melody(brain));
+        Ok(())
+    }
+
+    /// The melody model the patch asks for and the engine lacks: 0 the LSTM, 1–4 an n-gram
+    /// order, −1 none.
+    pub fn missing_melody_model(&self) -> i32 {
+        self.engine.missing_melody_model().map_or(-1, |m| m as i32)
     }
 
     /// Address of the live-view buffer.

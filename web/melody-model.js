@@ -1,0 +1,82 @@
+// The melody model's files: the LSTM model file (fetched once at load, with progress, and
+// validated by the main thread's wasm before the engine gets it) and the chorale corpus an n-gram
+// model is counted from (fetched only when an n-gram is chosen). The worklet never fetches.
+
+import { WasmMelody } from "../pkg/tidepool_wasm.js";
+
+export const MODEL_URL = new URL("./models/melody-lstm.safetensors", import.meta.url);
+export const CORPUS_URL = new URL("../data/chorales/train.tokens", import.meta.url);
+
+/**
+ * The bytes at `url`, reporting `onProgress(received, total)` as they arrive (total 0 when the
+ * server does not say). Throws an Error naming the file and what went wrong.
+ */
+export async function fetchBytes(url, onProgress = () => {}) {
+  const name = url.pathname.split("/").pop();
+  let response;
+  try {
+    response = await fetch(url);
+  } catch (e) {
+    throw new Error(`${name} could not be fetched (${e.message || e})`);
+  }
+  if (!response.ok) throw new Error(`${name}: the server answered ${response.status} ${response.statusText}`.trim());
+  const total = Number(response.headers.get("content-length")) || 0;
+  if (!response.body) {
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    onProgress(bytes.length, total);
+    return bytes;
+  }
+  const reader = response.body.getReader();
+  const chunks = [];
+  let received = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    received += value.length;
+    onProgress(received, total);
+  }
+  const bytes = new Uint8Array(received);
+  let at = 0;
+  for (const c of chunks) {
+    bytes.set(c, at);
+    at += c.length;
+  }
+  return bytes;
+}
+
+/** Null when `bytes` is a valid melody model file, else what is wrong with it (names, shapes …). */
+export function modelProblem(bytes) {
+  try {
+    new WasmMelody(bytes).free();
+    return null;
+  } catch (e) {
+    return String(e && e.message ? e.message : e);
+  }
+}
+
+/**
+ * Fetches the LSTM model and, once `wasmReady` resolves (validation needs the main thread's
+ * wasm), validates it: `{bytes}` or `{error}`; never throws.
+ */
+export async function loadModel(onProgress, wasmReady) {
+  try {
+    const bytes = await fetchBytes(MODEL_URL, onProgress);
+    await wasmReady;
+    const problem = modelProblem(bytes);
+    return problem ? { error: `the model file is not usable: ${problem}` } : { bytes };
+  } catch (e) {
+    return { error: e.message || String(e) };
+  }
+}
+
+let corpus = null;
+
+/** The n-gram corpus text, fetched once. */
+export function loadCorpus() {
+  corpus ??= fetchBytes(CORPUS_URL).then((b) => new TextDecoder().decode(b));
+  corpus.catch(() => {
+    corpus = null; // a later choice may try again
+  });
+  return corpus;
+}

@@ -1,0 +1,64 @@
+// The melody panel's live text: the model's loading state, what the generator does (off, playing
+// freely, listening, answering) and the key in force. Text only (textContent), no HTML.
+
+import { MELODY_VIEW, VIEW } from "./engine.js";
+
+const PHASES = ["Off: choose free or answer", "Playing on its own", "Listening: play a phrase, then pause for a bar", "Answering"];
+const at = (name) => VIEW.melody + MELODY_VIEW.indexOf(name);
+
+function keyName(choices, index) {
+  const name = choices[index] ?? "C";
+  return name.endsWith("m") ? `${name.slice(0, -1)} minor` : `${name} major`;
+}
+
+const mb = (bytes) => `${(bytes / 1e6).toFixed(2)} MB`;
+
+export class MelodyPanel {
+  /** `elements`: {model, live} (paragraphs); `state`: the PatchState (for key names). */
+  constructor(elements, state) {
+    this.model = elements.model;
+    this.live = elements.live;
+    this.state = state;
+    this.lastLive = "";
+  }
+
+  progress(received, total) {
+    const share = total > 0 ? ` ${Math.round((100 * received) / total)} %` : "";
+    this.model.textContent = `Loading the melody model…${share} (${mb(received)}${total > 0 ? ` of ${mb(total)}` : ""})`;
+    this.model.dataset.state = "loading";
+  }
+
+  loaded(bytes) {
+    this.model.textContent = `LSTM model loaded (${mb(bytes)}, checked).`;
+    this.model.dataset.state = "loaded";
+  }
+
+  failed(message) {
+    this.model.textContent = `The LSTM melody model could not be loaded: ${message}. The n-gram models and everything else still work.`;
+    this.model.dataset.state = "error";
+  }
+
+  note(text, state) {
+    this.model.textContent = text;
+    this.model.dataset.state = state;
+  }
+
+  /** A "view" snapshot from the worklet. */
+  snapshot(view) {
+    const phase = Math.round(view[at("phase")]);
+    const choices = this.state.spec("mel.key").choices;
+    const following = this.state.value("mel.key") === 0;
+    let text = PHASES[phase] ?? PHASES[0];
+    if (phase === 3) text += `: ${Math.round(view[at("left")])} sixteenths to go`;
+    if (phase > 0) {
+      const key = keyName(choices, Math.round(view[at("key")]));
+      text += ` · key ${key}${following ? " (following your playing)" : ""}`;
+    }
+    if (Math.round(view[at("missing")]) >= 0 && phase > 0) text += " · waiting for the model";
+    if (text !== this.lastLive) {
+      this.live.textContent = text;
+      this.live.dataset.phase = String(phase);
+      this.lastLive = text;
+    }
+  }
+}
