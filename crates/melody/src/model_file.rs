@@ -3,9 +3,11 @@
 //! `linear.bias`), f16 or f32, and metadata that says what the tokens mean. Everything is
 //! validated; an error says exactly what is wrong, and nothing half-loaded is ever returned.
 
+mod json_header;
+
 use crate::lstm::{Layer, Lstm};
 use crate::tokens::VOCAB;
-use serde_json::Value;
+use json_header::Value;
 use std::collections::HashMap;
 
 /// The metadata `format_version` this loader reads.
@@ -60,9 +62,10 @@ fn tensors(bytes: &[u8]) -> Result<Contents, String> {
             "the file is truncated: shorter than the 8-byte safetensors header length".into(),
         );
     }
-    let header_len = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes")) as usize;
-    let data_start = 8usize
-        .checked_add(header_len)
+    let header_len = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes"));
+    let data_start = usize::try_from(header_len)
+        .ok()
+        .and_then(|len| len.checked_add(8))
         .filter(|&e| e <= bytes.len())
         .ok_or_else(|| {
             format!(
@@ -70,62 +73,82 @@ fn tensors(bytes: &[u8]) -> Result<Contents, String> {
                 bytes.len()
             )
         })?;
-    let header: Value = serde_json::from_slice(&bytes[8..data_start])
-        .map_err(|e| format!("the header is not JSON: {e}"))?;
-    let header = header
-        .as_object()
-        .ok_or("the header is not a JSON object")?;
+    let header = json_header::parse(&bytes[8..data_start]).map_err(|e| {
+        if e.unsupported {
+            format!("the header is not a safetensors header: {e}")
+        } else {
+            format!("the header is not JSON: {e}")
+        }
+    })?;
+    let Value::Object(header) = header else {
+        return Err("the header is not a JSON object".into());
+    };
     let data = &bytes[data_start..];
     let mut metadata = HashMap::new();
     let mut out = HashMap::new();
     for (name, entry) in header {
         if name == "__metadata__" {
-            for (k, v) in entry.as_object().ok_or("__metadata__ is not an object")? {
-                metadata.insert(k.clone(), v.as_str().unwrap_or_default().to_string());
+            let Value::Object(entries) = entry else {
+                return Err("__metadata__ is not an object".into());
+            };
+            for (k, v) in entries {
+                let Value::String(v) = v else {
+                    return Err(format!(
+                        "__metadata__ `{k}` is not a string (safetensors metadata maps strings \
+                         to strings)"
+                    ));
+                };
+                metadata.insert(k, v);
             }
             continue;
         }
-        let dtype = entry["dtype"]
-            .as_str()
+        let dtype = entry
+            .get("dtype")
+            .and_then(Value::as_str)
             .ok_or(format!("`{name}` has no dtype"))?;
         let width = match dtype {
             "F16" => 2,
             "F32" => 4,
             other => return Err(format!("`{name}` is {other}; weights must be F16 or F32")),
         };
-        let shape: Vec<usize> = entry["shape"]
-            .as_array()
+        let shape: Vec<usize> = entry
+            .get("shape")
+            .and_then(Value::as_array)
             .ok_or(format!("`{name}` has no shape"))?
             .iter()
             .map(|d| {
                 d.as_u64()
-                    .map(|d| d as usize)
+                    .and_then(|d| usize::try_from(d).ok())
                     .ok_or(format!("`{name}` has a bad shape"))
             })
             .collect::<Result<_, _>>()?;
-        let offsets = entry["data_offsets"]
-            .as_array()
+        let offsets = entry
+            .get("data_offsets")
+            .and_then(Value::as_array)
             .ok_or(format!("`{name}` has no data_offsets"))?;
-        let (begin, end) = match offsets.as_slice() {
-            [b, e] => (
-                b.as_u64().unwrap_or(u64::MAX) as usize,
-                e.as_u64().unwrap_or(0) as usize,
-            ),
+        let (begin, end) = match offsets {
+            [Value::Integer(b), Value::Integer(e)] => (*b, *e),
             _ => return Err(format!("`{name}` has bad data_offsets")),
         };
-        let count: usize = shape.iter().product();
-        if end < begin || end > data.len() {
+        if end < begin || end > data.len() as u64 {
             return Err(format!(
                 "`{name}` lies outside the file (truncated?): bytes {begin}..{end} of {}",
                 data.len()
             ));
         }
-        if end - begin != count * width {
-            return Err(format!(
-                "`{name}` holds {} bytes but its shape {shape:?} needs {}",
-                end - begin,
-                count * width
-            ));
+        // Both fit: they are at most `data.len()`.
+        let (begin, end) = (begin as usize, end as usize);
+        let needed = shape
+            .iter()
+            .try_fold(width, |n: usize, &d| n.checked_mul(d));
+        if needed != Some(end - begin) {
+            return Err(match needed {
+                Some(needed) => format!(
+                    "`{name}` holds {} bytes but its shape {shape:?} needs {needed}",
+                    end - begin
+                ),
+                None => format!("`{name}` has shape {shape:?}, far more than the file holds"),
+            });
         }
         let raw = &data[begin..end];
         let values: Vec<f32> = if width == 2 {
@@ -140,7 +163,7 @@ fn tensors(bytes: &[u8]) -> Result<Contents, String> {
         if let Some(i) = values.iter().position(|v| !v.is_finite()) {
             return Err(format!("`{name}` holds a non-finite value at index {i}"));
         }
-        out.insert(name.clone(), Raw { shape, values });
+        out.insert(name, Raw { shape, values });
     }
     Ok((out, metadata))
 }
@@ -231,6 +254,7 @@ pub fn load(bytes: &[u8]) -> Result<(Lstm, ModelInfo), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
     use tidepool_reservoir::SeededRng;
 
     /// A safetensors file (F32) from (name, shape, values) and metadata.
@@ -320,6 +344,148 @@ mod tests {
         assert!(
             reason(&[8, 0, 0, 0, 0, 0, 0, 0, b'n', b'o', b't', b' ', b'j', b's', b'o', b'n'])
                 .contains("not JSON")
+        );
+    }
+
+    /// A file with the header text `json` and the data `data`.
+    fn with_header(json: &str, data: &[u8]) -> Vec<u8> {
+        let mut out = (json.len() as u64).to_le_bytes().to_vec();
+        out.extend(json.as_bytes());
+        out.extend(data);
+        out
+    }
+
+    #[test]
+    fn header_errors_name_what_and_where() {
+        let reason = |json: &str| {
+            load(&with_header(json, &[0; 16]))
+                .map(|_| ())
+                .expect_err(json)
+        };
+        assert_eq!(
+            reason(r#"{"a" 1}"#),
+            "the header is not JSON: expected `:` after an object key, found `1` at byte 5 of \
+             the JSON header"
+        );
+        assert_eq!(
+            reason(r#"{"__metadata__":{"format_version":null}}"#),
+            "the header is not a safetensors header: `null`, which a safetensors header never \
+             holds (only objects, arrays, strings and non-negative integers) at byte 34 of the \
+             JSON header"
+        );
+        let twice = r#"{"b":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{}}"#;
+        assert!(reason(twice).contains("duplicate key `b` at byte 54"));
+        let negative = reason(r#"{"x":{"shape":[-1]}}"#);
+        assert!(
+            negative.contains("a negative number")
+                && negative.ends_with("at byte 15 of the JSON header")
+        );
+        let float = reason(r#"{"x":{"shape":[1.0]}}"#);
+        assert!(
+            float.contains("fraction or exponent")
+                && float.ends_with("at byte 15 of the JSON header")
+        );
+        assert_eq!(reason("[]"), "the header is not a JSON object");
+        assert_eq!(
+            reason(r#"{"__metadata__":{"format_version":1}}"#),
+            "__metadata__ `format_version` is not a string (safetensors metadata maps strings \
+             to strings)"
+        );
+        assert_eq!(
+            reason(r#"{"__metadata__":[]}"#),
+            "__metadata__ is not an object"
+        );
+        assert_eq!(reason(r#"{"x":1}"#), "`x` has no dtype");
+        assert_eq!(
+            reason(r#"{"x":{"dtype":"I8"}}"#),
+            "`x` is I8; weights must be F16 or F32"
+        );
+        assert_eq!(reason(r#"{"x":{"dtype":"F32"}}"#), "`x` has no shape");
+        assert_eq!(
+            reason(r#"{"x":{"dtype":"F32","shape":["1"]}}"#),
+            "`x` has a bad shape"
+        );
+        assert_eq!(
+            reason(r#"{"x":{"dtype":"F32","shape":[1]}}"#),
+            "`x` has no data_offsets"
+        );
+        for offsets in [r#"["0","4"]"#, "[0]", "[0,4,8]", "[0,[4]]"] {
+            let json = format!(r#"{{"x":{{"dtype":"F32","shape":[1],"data_offsets":{offsets}}}}}"#);
+            assert_eq!(reason(&json), "`x` has bad data_offsets");
+        }
+        for (offsets, bytes) in [
+            ("[8,4]", "8..4"),
+            ("[0,17]", "0..17"),
+            ("[4294967296,4294967300]", "4294967296..4294967300"),
+        ] {
+            let json = format!(r#"{{"x":{{"dtype":"F32","shape":[1],"data_offsets":{offsets}}}}}"#);
+            assert_eq!(
+                reason(&json),
+                format!("`x` lies outside the file (truncated?): bytes {bytes} of 16")
+            );
+        }
+        // Shapes whose element count overflows are refused, not wrapped (or a panic).
+        let huge = r#"{"x":{"dtype":"F16","shape":[4294967296,4294967296],"data_offsets":[0,0]}}"#;
+        assert_eq!(
+            reason(huge),
+            "`x` has shape [4294967296, 4294967296], far more than the file holds"
+        );
+        let wraps = r#"{"x":{"dtype":"F16","shape":[9223372036854775808],"data_offsets":[0,0]}}"#;
+        assert!(reason(wraps).contains("far more than the file holds"));
+    }
+
+    /// Mutated files (the shipped model's header with its data, and a small whole file): no
+    /// panic, and every refusal says something.
+    #[test]
+    fn mutated_files_never_panic() {
+        let shipped = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../web/models/melody-lstm.safetensors"
+        ))
+        .unwrap();
+        let header_end = 8 + u64::from_le_bytes(shipped[..8].try_into().unwrap()) as usize;
+        let small = file(&tiny(4, 4), META);
+        let mut rng = SeededRng::new(11, 3);
+        let mut loaded = 0;
+        for case in 0..3000 {
+            let mut bytes = if case % 10 == 0 {
+                shipped.clone()
+            } else {
+                small.clone()
+            };
+            let header_end = if case % 10 == 0 {
+                header_end
+            } else {
+                8 + u64::from_le_bytes(small[..8].try_into().unwrap()) as usize
+            };
+            for _ in 0..1 + rng.below(3) {
+                // Mostly the header (length included), sometimes anywhere.
+                let span = if rng.below(4) == 0 {
+                    bytes.len()
+                } else {
+                    header_end
+                };
+                let at = rng.below(span);
+                match rng.below(4) {
+                    0 => bytes[at] ^= 1 << rng.below(8),
+                    1 => {
+                        const BYTES: &[u8] = b"{}[]\":,0189-. \\u\xff";
+                        bytes[at] = BYTES[rng.below(BYTES.len())]
+                    }
+                    2 => {
+                        bytes.remove(at);
+                    }
+                    _ => bytes.insert(at, rng.below(256) as u8),
+                }
+            }
+            match load(&bytes) {
+                Ok(_) => loaded += 1,
+                Err(e) => assert!(e.len() > 20, "case {case}: {e}"),
+            }
+        }
+        assert!(
+            loaded > 10,
+            "{loaded} mutations still load (spaces, metadata text)"
         );
     }
 
