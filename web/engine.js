@@ -173,9 +173,9 @@ export class Instrument extends EventTarget {
     this.post({ type: "melody-lstm", bytes });
   }
 
-  /** Hands the n-gram corpus text to the engine, which counts an n-gram model of `order`. */
-  installNgram(corpus, order) {
-    this.post({ type: "melody-ngram", corpus, order });
+  /** Hands an n-gram model file (ArrayBuffer) to the engine; a "melody" event reports it. */
+  installNgram(bytes) {
+    this.post({ type: "melody-ngram", bytes });
   }
 
   panic() {

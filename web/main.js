@@ -6,7 +6,7 @@ import { Instrument, MELODY_VIEW, VIEW, loadWasm, params, parsePatch } from "./e
 import { ComputerKeys } from "./computer-keys.js";
 import { LiveViews } from "./live-views.js";
 import { MelodyPanel } from "./melody-panel.js";
-import { loadCorpus, loadModel } from "./melody-model.js";
+import { loadModel, loadNgram } from "./melody-model.js";
 import { showPatchErrors } from "./messages.js";
 import { MidiIo } from "./midi-io.js";
 import { MidiOut } from "./midi-out.js";
@@ -153,8 +153,8 @@ function plain(error) {
 startButton.addEventListener("click", start);
 
 // The melody model: fetched from the start (in parallel with the engine), checked, and handed to
-// the engine at Start or as soon as it arrives after. N-gram models are counted by the engine
-// from the chorale corpus, fetched the first time one is chosen.
+// the engine at Start or as soon as it arrives after. An n-gram model file is fetched the first
+// time the patch asks for it.
 const melody = { bytes: null, handed: false, ngrams: new Set() };
 let melodyPanel = null;
 
@@ -177,12 +177,11 @@ function handModel() {
 }
 
 function melodyInstalled({ model, ok, error }) {
-  const what = model === 0 ? "The LSTM melody model" : `The order-${model} n-gram model`;
   if (!ok) {
+    const what = model === 0 ? "The LSTM melody model" : "An n-gram melody model file";
     melodyPanel.failed(`${what} was refused by the engine: ${error}`);
-    if (model > 0) melody.ngrams.delete(model);
   } else if (model > 0) {
-    melodyPanel.note(`${what} is counted from the chorales and playing.`, "loaded");
+    melodyPanel.note(`The order-${model} n-gram model is loaded and playing.`, "loaded");
   }
 }
 
@@ -191,13 +190,13 @@ async function requestMissingModel(view) {
   const missing = Math.round(view[VIEW.melody + MELODY_VIEW.indexOf("missing")]);
   if (missing < 1 || melody.ngrams.has(missing)) return;
   melody.ngrams.add(missing);
-  melodyPanel.note(`Counting the order-${missing} n-gram model…`, "loading");
+  melodyPanel.note(`Loading the order-${missing} n-gram model…`, "loading");
   try {
-    const corpus = await loadCorpus();
-    instrument.installNgram(corpus, missing);
+    const bytes = await loadNgram(missing);
+    instrument.installNgram(bytes.slice().buffer);
   } catch (e) {
     melody.ngrams.delete(missing);
-    melodyPanel.failed(`the chorale corpus could not be fetched (${plain(e)})`);
+    melodyPanel.note(`The order-${missing} n-gram model could not be loaded: ${plain(e)}.`, "error");
   }
 }
 

@@ -1,11 +1,12 @@
-// The melody model's files: the LSTM model file (fetched once at load, with progress, and
-// validated by the main thread's wasm before the engine gets it) and the chorale corpus an n-gram
-// model is counted from (fetched only when an n-gram is chosen). The worklet never fetches.
+// The melody model files: the LSTM (fetched once at load, with progress, and validated by the
+// main thread's wasm before the engine gets it) and the n-gram models (`tidepool melody
+// export-ngrams`, 0.3–33 KB, fetched when one is first chosen; the engine validates them as it
+// loads them). The worklet never fetches.
 
 import { WasmMelody } from "../pkg/tidepool_wasm.js";
 
 export const MODEL_URL = new URL("./models/melody-lstm.safetensors", import.meta.url);
-export const CORPUS_URL = new URL("../data/chorales/train.tokens", import.meta.url);
+const ngramUrl = (order) => new URL(`./models/melody-ngram-${order}.tpng`, import.meta.url);
 
 /**
  * The bytes at `url`, reporting `onProgress(received, total)` as they arrive (total 0 when the
@@ -70,13 +71,14 @@ export async function loadModel(onProgress, wasmReady) {
   }
 }
 
-let corpus = null;
+const ngrams = new Map();
 
-/** The n-gram corpus text, fetched once. */
-export function loadCorpus() {
-  corpus ??= fetchBytes(CORPUS_URL).then((b) => new TextDecoder().decode(b));
-  corpus.catch(() => {
-    corpus = null; // a later choice may try again
-  });
-  return corpus;
+/** The n-gram model file of `order` (bytes), fetched once; rejects with an Error naming it. */
+export function loadNgram(order) {
+  if (!ngrams.has(order)) {
+    const pending = fetchBytes(ngramUrl(order));
+    ngrams.set(order, pending);
+    pending.catch(() => ngrams.delete(order)); // a later choice may try again
+  }
+  return ngrams.get(order);
 }

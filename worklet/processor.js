@@ -12,7 +12,7 @@
 //   {type: "network", which: "lfo"|"arp",         {type: "melody", model, ok, error}
 //     neurons, connectivity, seed, radius}
 //   {type: "melody-lstm", bytes: ArrayBuffer}      (a melody model file, validated on the main thread)
-//   {type: "melody-ngram", corpus: string, order}  (the training corpus of an n-gram model)
+//   {type: "melody-ngram", bytes: ArrayBuffer}     (an n-gram model file, melody-ngram-N.tpng)
 //
 // Frames in messages are the context's frames (the AudioContext's sample clock); the engine
 // counts from its own first block, so the processor shifts them by the frame that block started
@@ -101,17 +101,17 @@ class TidepoolProcessor extends AudioWorkletProcessor {
     if (!ok) this.port.postMessage({ type: "refused", what: m.type });
   }
 
-  // Between blocks, from the message handler: loading costs a few milliseconds (the LSTM) or
-  // tens (counting an n-gram), once per model.
-  // Returns the "melody" message that reports it.
+  // Between blocks, from the message handler: loading costs about 2 ms (the LSTM: f16 to f32)
+  // or microseconds (an n-gram's flat tables), once per model. Returns the "melody" message
+  // that reports it (model: 0 the LSTM, 1–4 an n-gram order, -1 an n-gram file refused).
   installMelody(m) {
-    const model = m.type === "melody-lstm" ? 0 : Number(m.order);
+    const lstm = m.type === "melody-lstm";
     try {
-      if (m.type === "melody-lstm") this.engine.install_melody_lstm(new Uint8Array(m.bytes));
-      else this.engine.install_melody_ngram(String(m.corpus), model);
+      const bytes = new Uint8Array(m.bytes);
+      const model = lstm ? (this.engine.install_melody_lstm(bytes), 0) : this.engine.install_melody_ngram(bytes);
       return { type: "melody", model, ok: true, error: "" };
     } catch (error) {
-      return { type: "melody", model, ok: false, error: String(error) };
+      return { type: "melody", model: lstm ? 0 : -1, ok: false, error: String(error) };
     }
   }
 

@@ -1,6 +1,6 @@
 // The melody in the page: the model fetched and checked at load, call and response from fake
 // Web MIDI input (the model answers after a bar of silence, in the key played, on MIDI channel 2),
-// an n-gram model counted on demand, and a corrupt model file that leaves everything else playing.
+// an n-gram model loaded on demand, and a corrupt model file that leaves everything else playing.
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -86,12 +86,12 @@ test("call and response: a phrase in D major is answered after a bar of silence,
   }
 });
 
-test("free mode with an n-gram model: the corpus is fetched once, counted, and the melody plays", { timeout: 90_000 }, async (t) => {
+test("free mode with an n-gram model: its file is fetched when chosen, loaded, and the melody plays", { timeout: 90_000 }, async (t) => {
   const page = await openReady(browser, `${server.url}/#tp1&arp.mode=off&mel.mode=free&mel.model=ngram3&mel.key=Eb`);
   try {
     await chooseOutput(page);
     const state = await waitForModel(page, "loaded");
-    await page.waitForFunction(() => /n-gram model is counted/.test(document.getElementById("melody-model").textContent), null, { timeout: 20_000 });
+    await page.waitForFunction(() => /n-gram model is loaded/.test(document.getElementById("melody-model").textContent), null, { timeout: 20_000 });
     t.diagnostic(`#melody-model: ${JSON.stringify(await page.locator("#melody-model").innerText())} (was ${JSON.stringify(state)})`);
     const mark = await now(page);
     await sleep(3000);
@@ -132,7 +132,7 @@ test("a corrupt model file: the panel says what is wrong, the rest plays, the n-
     assert.equal(sent.filter((e) => e.on && e.channel === MELODY_CHANNEL).length, 0, "no melody without a model");
     // Choosing an n-gram brings the melody back.
     await page.selectOption('select[data-key="mel.model"]', "ngram2");
-    await page.waitForFunction(() => /n-gram model is counted/.test(document.getElementById("melody-model").textContent), null, { timeout: 20_000 });
+    await page.waitForFunction(() => /n-gram model is loaded/.test(document.getElementById("melody-model").textContent), null, { timeout: 20_000 });
     const mark2 = await now(page);
     await sleep(3000);
     const ons = (await sentNotes(page)).filter((e) => e.on && e.channel === MELODY_CHANNEL && soundsAt(e) > mark2);

@@ -14,8 +14,7 @@ style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; b
 form-action 'none'; frame-ancestors 'none'";
 
 /// Folders the server may read from; anything else is 404.
-/// `data` holds the chorale corpus the page counts n-gram melody models from.
-const SERVED: &[&str] = &["web", "worklet", "pkg", "data"];
+const SERVED: &[&str] = &["web", "worklet", "pkg"];
 
 /// `cargo build` the wasm crate (size-optimised profile, simd128) and `wasm-bindgen` it to pkg/.
 pub fn build() -> Result<(), String> {
@@ -148,7 +147,6 @@ fn content_type(file: &Path) -> &'static str {
         "svg" => "image/svg+xml",
         "png" => "image/png",
         "safetensors" | "bin" => "application/octet-stream",
-        "tokens" | "md" => "text/plain; charset=utf-8",
         _ => "application/octet-stream",
     }
 }

@@ -10,7 +10,7 @@ mod wav;
 
 use args::Args;
 use std::io::BufWriter;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 use tidepool_engine::{format_value, render::render_with, Brain, Engine, ParamId, Patch, PARAMS};
 use tidepool_reservoir::Layout;
@@ -20,13 +20,13 @@ const HELP: &str = "tidepool — reservoir LFO and arpeggiator instrument
 USAGE
   tidepool render [--patch TEXT|URL|FILE] [--notes \"C4 E4 G4\" | --score \"C4/90@0-2 E4@0.5-2\"]
                   [--seconds 10] [--sample-rate 48000] [--block 128] [-o out.wav] [--midi out.mid]
-                  [--notes-json notes.json] [--model web/models/melody-lstm.safetensors]
-                  [--corpus data/chorales/train.tokens]
+                  [--notes-json notes.json] [--models web/models]
       Renders the patch (default patch when --patch is omitted) with the notes held from the
       start to the end, or with timed notes (NOTE[/VELOCITY]@START-END in seconds), to a 32-bit
       float WAV and a standard MIDI file (and the notes as JSON [[frame, pitch, velocity], …]).
       Prints level, notes and anything the engine recovered from. A patch with the melody on
-      plays it with the LSTM model file or an n-gram counted from the corpus (mel.model).
+      plays it with the model files the page uses (mel.model: melody-lstm.safetensors or
+      melody-ngram-N.tpng in --models).
   tidepool patch [TEXT|URL|FILE] [--reseed lfo|arp|all]
       Prints the patch in canonical form and what was wrong with it; --reseed picks new network
       seeds (a new random reservoir) and writes them into the patch.
@@ -34,6 +34,8 @@ USAGE
   tidepool esn-trace CASE.json     Runs explicit ESN matrices; prints {\"states\", \"outputs\"} as JSON.
   tidepool melody eval [--split test] [--data data/chorales]
       Negative log-likelihood per token of the melody models on a chorale split.
+  tidepool melody export-ngrams [--data data/chorales] [--out web/models]
+      Counts the n-gram melody models (orders 1–4) and writes the files the page loads.
   tidepool train melody [--out web/models/melody-lstm.safetensors] [--epochs 40] [--patience 3] [--seed 1]
       Trains the melody LSTM on data/chorales (needs a build with --features train).
   tidepool bench-esn [--n 300] [--connectivity 0.1] [--steps 10000] [--layout auto|dense|sparse]
@@ -63,32 +65,25 @@ fn main() {
 }
 
 /// Patch text from an argument: a file's contents when it names a file, else the text itself.
-/// Installs the melody model the patch asks for, if it asks for one: the LSTM from `model` or an
-/// n-gram counted from `corpus` (the repository's files, from its root, by default), as the page
-/// does.
-fn install_melody(
-    engine: &mut Engine,
-    model: Option<String>,
-    corpus: Option<String>,
-) -> Result<(), String> {
+/// Installs the melody model the patch asks for, if it asks for one, from the files in `dir` the
+/// page loads too (the LSTM model file, or the n-gram file of the order asked for).
+fn install_melody(engine: &mut Engine, dir: &str) -> Result<(), String> {
     let Some(which) = engine.missing_melody_model() else {
         return Ok(());
     };
-    let brain = if which == 0 {
-        let path = PathBuf::from(
-            model
-                .as_deref()
-                .unwrap_or("web/models/melody-lstm.safetensors"),
-        );
-        let bytes = std::fs::read(&path)
-            .map_err(|e| format!("cannot read the melody model {}: {e}", path.display()))?;
-        Brain::lstm_from_file(&bytes).map_err(|e| format!("{}: {e}", path.display()))?
+    let path = if which == 0 {
+        format!("{dir}/melody-lstm.safetensors")
     } else {
-        let path = PathBuf::from(corpus.as_deref().unwrap_or("data/chorales/train.tokens"));
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| format!("cannot read the melody corpus {}: {e}", path.display()))?;
-        Brain::ngram_from_corpus(&text, which).map_err(|e| format!("{}: {e}", path.display()))?
+        melody_cmd::ngram_file(dir, which)
     };
+    let bytes =
+        std::fs::read(&path).map_err(|e| format!("cannot read the melody model {path}: {e}"))?;
+    let brain = if which == 0 {
+        Brain::lstm_from_file(&bytes)
+    } else {
+        Brain::ngram_from_bytes(&bytes)
+    }
+    .map_err(|e| format!("{path}: {e}"))?;
     drop(engine.install_melody(brain));
     Ok(())
 }
@@ -122,8 +117,9 @@ fn cmd_render(mut args: Args) -> Result<(), String> {
     let notes_json = args.value(&["--notes-json"])?;
     let held = args.value(&["--notes", "-n"])?;
     let timed = args.value(&["--score"])?;
-    let model = args.value(&["--model"])?;
-    let corpus = args.value(&["--corpus"])?;
+    let models = args
+        .value(&["--models"])?
+        .unwrap_or_else(|| "web/models".into());
     args.finish()?;
     if !(seconds.is_finite() && seconds > 0.0 && seconds <= 3600.0) {
         return Err("--seconds must be between 0 and 3600".into());
@@ -140,7 +136,7 @@ fn cmd_render(mut args: Args) -> Result<(), String> {
     };
     let start = Instant::now();
     let mut engine = Engine::new(sample_rate, &patch);
-    install_melody(&mut engine, model, corpus)?;
+    install_melody(&mut engine, &models)?;
     let out = render_with(&mut engine, &events, frames, block);
     let elapsed = start.elapsed().as_secs_f64();
     let peak = out

@@ -27,10 +27,36 @@ pub fn run(mut args: Args) -> Result<(), String> {
     match args.positional().as_deref() {
         Some("eval") => eval(args),
         Some("probs") => probs(args),
+        Some("export-ngrams") => export_ngrams(args),
         other => Err(format!(
-            "melody needs a subcommand (eval, probs), not {other:?}"
+            "melody needs a subcommand (eval, probs, export-ngrams), not {other:?}"
         )),
     }
+}
+
+/// Where the page and `tidepool render` find the n-gram model of `order`.
+pub fn ngram_file(dir: &str, order: usize) -> String {
+    format!("{dir}/melody-ngram-{order}.tpng")
+}
+
+/// Counts the n-gram models of orders 1–4 on the training split and writes them in the TPNG
+/// format the page hands to the engine (a test checks the committed files are exactly these).
+fn export_ngrams(mut args: Args) -> Result<(), String> {
+    let data = args
+        .value(&["--data"])?
+        .unwrap_or_else(|| "data/chorales".into());
+    let out = args
+        .value(&["--out"])?
+        .unwrap_or_else(|| "web/models".into());
+    args.finish()?;
+    let train = load(&data, "train")?;
+    for order in 1..=4 {
+        let bytes = NGram::train(&train, order).to_bytes();
+        let path = ngram_file(&out, order);
+        std::fs::write(&path, &bytes).map_err(|e| format!("cannot write {path}: {e}"))?;
+        println!("wrote {path} ({} bytes)", bytes.len());
+    }
+    Ok(())
 }
 
 /// The next-token distribution after each token, as JSON (130 probabilities per token).

@@ -27,6 +27,12 @@ impl Brain {
         tidepool_melody::model_file::load(bytes).map(|(lstm, _)| Brain::Lstm(Box::new(lstm)))
     }
 
+    /// An n-gram model from its TPNG bytes (`NGram::to_bytes`; validated, the error says what is
+    /// wrong): what the page hands over, so the engine only loads, never counts.
+    pub fn ngram_from_bytes(bytes: &[u8]) -> Result<Brain, String> {
+        NGram::from_bytes(bytes).map(|n| Brain::NGram(Box::new(n)))
+    }
+
     /// An n-gram model of `order` (1–4) counted from a `.tokens` corpus (the training split).
     pub fn ngram_from_corpus(text: &str, order: usize) -> Result<Brain, String> {
         if !(1..=4).contains(&order) {

@@ -1,6 +1,6 @@
-//! The melody generator in the engine, with the shipped LSTM and n-grams counted from the
-//! committed corpus: timing on the 16th grid, range, key, seeds, temperature 0, density, and
-//! call and response.
+//! The melody generator in the engine with the shipped LSTM and n-gram files (and a check that
+//! the n-gram files are what the committed corpus counts): timing on the 16th grid, range, key,
+//! seeds, temperature 0, density, and call and response.
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -26,6 +26,32 @@ fn corpus() -> &'static str {
     TEXT.get_or_init(|| std::fs::read_to_string(root().join("data/chorales/train.tokens")).unwrap())
 }
 
+/// The shipped n-gram model file of `order` (what the page loads).
+fn ngram_file(order: usize) -> Vec<u8> {
+    std::fs::read(root().join(format!("web/models/melody-ngram-{order}.tpng"))).unwrap()
+}
+
+#[test]
+fn the_shipped_ngram_files_are_exactly_what_the_corpus_counts() {
+    for order in 1..=4 {
+        let Brain::NGram(counted) = Brain::ngram_from_corpus(corpus(), order).unwrap() else {
+            panic!("an n-gram")
+        };
+        assert!(
+            counted.to_bytes() == ngram_file(order),
+            "web/models/melody-ngram-{order}.tpng is stale: run `tidepool melody export-ngrams`"
+        );
+        let loaded = Brain::ngram_from_bytes(&ngram_file(order)).unwrap();
+        assert_eq!(loaded.model_index(), order);
+    }
+    let mut bad = ngram_file(3);
+    bad.truncate(bad.len() / 2);
+    let err = Brain::ngram_from_bytes(&bad)
+        .err()
+        .expect("a truncated file is refused");
+    assert!(err.contains("truncated"), "{err}");
+}
+
 /// An engine for `fields` (patch text after `tp1&`), arpeggiator off, with the model it asks for.
 fn engine(fields: &str) -> Engine {
     let parsed = Patch::parse(&format!("tp1&arp.mode=off&{fields}"));
@@ -35,7 +61,7 @@ fn engine(fields: &str) -> Engine {
         let brain = if model == 0 {
             Brain::lstm_from_file(model_bytes()).unwrap()
         } else {
-            Brain::ngram_from_corpus(corpus(), model).unwrap()
+            Brain::ngram_from_bytes(&ngram_file(model)).unwrap()
         };
         e.install_melody(brain);
     }

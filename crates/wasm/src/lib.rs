@@ -290,11 +290,13 @@ impl WasmEngine {
         Ok(())
     }
 
-    /// Installs an n-gram melody model of `order` (1–4) counted from a `.tokens` corpus.
-    pub fn install_melody_ngram(&mut self, corpus: &str, order: usize) -> Result<(), String> {
-        let brain = Brain::ngram_from_corpus(corpus, order)?;
+    /// Installs an n-gram melody model from its file's bytes (`melody-ngram-N.tpng`, validated:
+    /// the error says what is wrong); returns its order. Loading is a copy, microseconds.
+    pub fn install_melody_ngram(&mut self, bytes: &[u8]) -> Result<usize, String> {
+        let brain = Brain::ngram_from_bytes(bytes)?;
+        let order = brain.model_index();
         drop(self.engine.install_melody(brain));
-        Ok(())
+        Ok(order)
     }
 
     /// The melody model the patch asks for and the engine lacks: 0 the LSTM, 1–4 an n-gram
