@@ -1,50 +1,12 @@
 //! The engine's promises: block-size invariance, determinism, no allocation and no panic in
 //! `process`, bounded output, recovery from NaN.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+use tidepool_alloc_count::{allocations_during, CountingAlloc};
 use tidepool_engine::render::{held_notes, render, Rendered};
 use tidepool_engine::{Brain, Engine, Input, InputEvent, ParamId, Patch, Source, CEILING, PARAMS};
 
-/// Counts allocations made by this thread while `COUNTING` is set.
-struct CountingAlloc;
-
-thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-    static ALLOCS: Cell<u64> = const { Cell::new(0) };
-}
-
-unsafe impl GlobalAlloc for CountingAlloc {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.with(|c| c.get()) {
-            ALLOCS.with(|a| a.set(a.get() + 1));
-        }
-        System.alloc(layout)
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        if COUNTING.with(|c| c.get()) {
-            ALLOCS.with(|a| a.set(a.get() + 1));
-        }
-        System.dealloc(ptr, layout)
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if COUNTING.with(|c| c.get()) {
-            ALLOCS.with(|a| a.set(a.get() + 1));
-        }
-        System.realloc(ptr, layout, new_size)
-    }
-}
-
 #[global_allocator]
 static GLOBAL: CountingAlloc = CountingAlloc;
-
-fn allocations_during(f: impl FnOnce()) -> u64 {
-    ALLOCS.with(|a| a.set(0));
-    COUNTING.with(|c| c.set(true));
-    f();
-    COUNTING.with(|c| c.set(false));
-    ALLOCS.with(|a| a.get())
-}
 
 const SR: f64 = 44100.0;
 
