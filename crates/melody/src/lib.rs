@@ -9,6 +9,7 @@ pub mod key;
 pub mod lstm;
 pub mod model_file;
 pub mod ngram;
+pub mod quant;
 pub mod tokens;
 
 pub use ngram::NGram;

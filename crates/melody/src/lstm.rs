@@ -125,6 +125,24 @@ impl Lstm {
     }
 }
 
+/// A next-token model fed one token at a time: the f32 [`Lstm`] and its quantized copy
+/// ([`crate::quant::QuantLstm`]), so evaluation code serves both.
+pub trait Stepper {
+    /// Back to the rest state.
+    fn reset(&mut self);
+    /// Feeds `token`; returns the logits of the next token (VOCAB).
+    fn step(&mut self, token: Token) -> &[f32];
+}
+
+impl Stepper for Lstm {
+    fn reset(&mut self) {
+        Lstm::reset(self)
+    }
+    fn step(&mut self, token: Token) -> &[f32] {
+        Lstm::step(self, token)
+    }
+}
+
 /// `out = softmax(logits / temperature)`; temperature 0 puts all the mass on the argmax (the
 /// paper's knob runs 0–10). Stable (max subtracted); a non-finite input gives the uniform.
 pub fn softmax(logits: &[f32], temperature: f32, out: &mut [f32]) {
@@ -155,7 +173,7 @@ pub fn softmax(logits: &[f32], temperature: f32, out: &mut [f32]) {
 }
 
 /// Mean negative log-likelihood per token (nats) of `lines`, each from the rest state.
-pub fn nll(model: &mut Lstm, lines: &[Vec<Token>]) -> f64 {
+pub fn nll(model: &mut impl Stepper, lines: &[Vec<Token>]) -> f64 {
     let (mut sum, mut count) = (0.0f64, 0usize);
     let mut p = vec![0.0f32; VOCAB];
     for line in lines {

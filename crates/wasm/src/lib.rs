@@ -16,6 +16,7 @@
 //! ```
 
 mod json;
+mod melody_timing;
 
 use tidepool_engine::{
     network_radius, Brain, Engine, Input, InputEvent, MelodyPhase, ParamId, Patch, Rebuild, Shape,

@@ -1,0 +1,87 @@
+//! The quantized melody LSTM in the browser against the logits written natively: wasm's
+//! `simd128` integer dot products and the native loop must give the same bits.
+//!
+//! `CHROMEDRIVER=/usr/bin/chromedriver cargo test -p tidepool-wasm --target wasm32-unknown-unknown
+//! --test quant_lstm` runs it in headless Chromium; a plain `cargo test -p tidepool-wasm` runs the
+//! same test natively. The golden file is crates/melody/tests/golden/quant_lstm.rs, written by
+//! `TIDEPOOL_BLESS=1 cargo test -p tidepool-melody --test quant`.
+
+use tidepool_melody::quant::{dot4_i8_i16, dot_i8_i16, QuantLstm};
+use tidepool_melody::{model_file, VOCAB};
+
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+#[cfg(target_arch = "wasm32")]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+static MODEL: &[u8] = include_bytes!("../../../web/models/melody-lstm.safetensors");
+
+include!("../../melody/tests/golden/quant_run.rs");
+
+mod golden {
+    include!("../../melody/tests/golden/quant_lstm.rs");
+}
+
+#[test]
+fn the_wasm_build_uses_simd128() {
+    // Otherwise the browser run would compare the portable loop with itself.
+    assert_eq!(
+        cfg!(target_feature = "simd128"),
+        cfg!(target_arch = "wasm32")
+    );
+}
+
+#[test]
+fn quantized_logits_match_the_native_golden_bit_for_bit() {
+    assert_eq!(
+        MODEL.len(),
+        golden::MODEL_BYTES,
+        "the golden is for another model file"
+    );
+    let (model, _) = model_file::load(MODEL).expect("the shipped model loads");
+    let mut quant = QuantLstm::new(&model);
+    let (bits, hash) = quant_golden_run(&mut quant, golden::TOKENS, golden::CHECKPOINTS);
+    assert_eq!(bits.len(), golden::CHECKPOINTS.len() * VOCAB);
+    let differ: Vec<usize> = (0..bits.len())
+        .filter(|&i| bits[i] != golden::LOGIT_BITS[i])
+        .collect();
+    assert!(
+        differ.is_empty(),
+        "{} of {} logits differ from the native golden, first at {:?}: {:#010x} vs {:#010x}",
+        differ.len(),
+        bits.len(),
+        differ.first(),
+        differ.first().map_or(0, |&i| bits[i]),
+        differ.first().map_or(0, |&i| golden::LOGIT_BITS[i])
+    );
+    assert_eq!(
+        hash,
+        golden::ALL_STEPS_FNV,
+        "the logits of some step differ"
+    );
+}
+
+#[test]
+fn simd_dot_products_are_exact_at_the_extremes() {
+    for k in [16, 255, 256, 512, 513, 1024] {
+        let most = 127 * 32767 * k as i64;
+        let (hi_w, lo_w) = (vec![127i8; k], vec![-127i8; k]);
+        let (hi_x, lo_x) = (vec![32767i16; k], vec![-32767i16; k]);
+        assert_eq!(dot_i8_i16(&hi_w, &hi_x), most, "K = {k}");
+        assert_eq!(dot_i8_i16(&lo_w, &hi_x), -most, "K = {k}");
+        assert_eq!(
+            dot4_i8_i16([&hi_w, &lo_w, &lo_w, &hi_w], &lo_x),
+            [-most, most, most, -most],
+            "K = {k}"
+        );
+    }
+    // Mixed signs and a tail past the last 16-lane block, against plain i64 sums.
+    let w: Vec<i8> = (0..300).map(|i| ((i * 37) % 255 - 127) as i8).collect();
+    let x: Vec<i16> = (0..300)
+        .map(|i| ((i * 7919) % 65535 - 32767) as i16)
+        .collect();
+    let want: i64 = w.iter().zip(&x).map(|(&a, &b)| a as i64 * b as i64).sum();
+    assert_eq!(dot_i8_i16(&w, &x), want);
+    assert_eq!(dot4_i8_i16([&w, &w, &w, &w], &x), [want; 4]);
+}
