@@ -402,6 +402,11 @@ impl QuantLstm {
         &self.logits
     }
 
+    /// The logits of a line's first token, from rest (h = 0: the output layer's bias).
+    pub fn rest_logits(&self) -> &[f32] {
+        &self.linear_b
+    }
+
     /// Bytes of weights a step reads: the i8 matrices with their row scales, the biases, one
     /// table row and the f32 output layer.
     pub fn weight_bytes(&self) -> usize {
