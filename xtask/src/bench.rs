@@ -75,7 +75,9 @@ pub fn all() -> Result<(), String> {
     println!("real-time factor: {best:.0}× (target ≥ 100×)");
     println!("\n## In headless Chromium (tests/bench/browser.mjs)\n");
     crate::web::build()?;
-    sh("node", &["tests/bench/browser.mjs"], &[])
+    sh("node", &["tests/bench/browser.mjs"], &[])?;
+    println!("\n## Melody LSTM step against TensorFlow.js (tests/bench/melody_tfjs.mjs)\n");
+    sh("node", &["tests/bench/melody_tfjs.mjs"], &[])
 }
 
 /// Builds the wasm engine for Node and runs tests/bench/wasm_reservoir.mjs.
