@@ -1,12 +1,12 @@
 //! The quantized melody LSTM in the browser against the logits written natively: wasm's
-//! `simd128` integer dot products and the native loop must give the same bits.
+//! `simd128` integer products and gate arithmetic and the native loops must give the same bits.
 //!
 //! `CHROMEDRIVER=/usr/bin/chromedriver cargo test -p tidepool-wasm --target wasm32-unknown-unknown
 //! --test quant_lstm` runs it in headless Chromium; a plain `cargo test -p tidepool-wasm` runs the
 //! same test natively. The golden file is crates/melody/tests/golden/quant_lstm.rs, written by
 //! `TIDEPOOL_BLESS=1 cargo test -p tidepool-melody --test quant`.
 
-use tidepool_melody::quant::{dot4_i8_i16, dot_i8_i16, QuantLstm};
+use tidepool_melody::quant::{dot4_i8_i16, dot_i8_i16, exact_product, QuantLstm};
 use tidepool_melody::{model_file, VOCAB};
 
 #[cfg(target_arch = "wasm32")]
@@ -84,4 +84,39 @@ fn simd_dot_products_are_exact_at_the_extremes() {
     let want: i64 = w.iter().zip(&x).map(|(&a, &b)| a as i64 * b as i64).sum();
     assert_eq!(dot_i8_i16(&w, &x), want);
     assert_eq!(dot4_i8_i16([&w, &w, &w, &w], &x), [want; 4]);
+}
+
+#[test]
+fn simd_matrix_products_are_exact_at_the_extremes() {
+    // Shapes stored as pairs of rows (up to the widest, 256 columns) and row-major ones; each row
+    // all +127 or all −127 (both signs in both slots of a pair), against all ±32767.
+    let reference = |q: &[i8], cols: usize, x: &[i16]| -> Vec<i64> {
+        q.chunks_exact(cols)
+            .map(|r| r.iter().zip(x).map(|(&a, &b)| a as i64 * b as i64).sum())
+            .collect()
+    };
+    let signs = [127i8, 127, -127, -127, 127, -127, -127, 127];
+    for (rows, cols) in [(4, 8), (8, 24), (1024, 256), (7, 21), (4, 264)] {
+        let q: Vec<i8> = (0..rows * cols).map(|i| signs[i / cols % 8]).collect();
+        for v in [32767i16, -32767] {
+            let x = vec![v; cols];
+            assert_eq!(
+                exact_product(&q, cols, &x),
+                reference(&q, cols, &x),
+                "{rows} × {cols}, x = {v}"
+            );
+        }
+        // Mixed values, and activations shorter than a row.
+        let q: Vec<i8> = (0..rows * cols)
+            .map(|i| ((i * 37) % 255) as i8 ^ 0x40)
+            .map(|v| v.max(-127))
+            .collect();
+        let x: Vec<i16> = (0..cols)
+            .map(|i| ((i * 7919) % 65535) as i32 - 32767)
+            .map(|v| v as i16)
+            .collect();
+        assert_eq!(exact_product(&q, cols, &x), reference(&q, cols, &x));
+        let short = &x[..cols - 3];
+        assert_eq!(exact_product(&q, cols, short), reference(&q, cols, short));
+    }
 }
