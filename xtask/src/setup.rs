@@ -13,15 +13,28 @@ pub fn all() -> Result<(), String> {
     npm_packages()
 }
 
-/// playwright-core (pinned in package-lock.json), which drives Debian's chromium in the tests.
+/// The npm devDependencies, pinned in package.json and package-lock.json: playwright-core (drives
+/// Debian's chromium in the tests) and binaryen (wasm-opt for pkg/); `npm ci` unless every one is
+/// installed at its pinned version.
 fn npm_packages() -> Result<(), String> {
-    if crate::root()
-        .join("node_modules/playwright-core/package.json")
-        .is_file()
-    {
+    if npm_installed().unwrap_or(false) {
         return Ok(());
     }
     sh("npm", &["ci", "--no-audit", "--no-fund"], &[])
+}
+
+/// Whether node_modules/ holds every devDependency at the exact version package.json pins.
+fn npm_installed() -> Option<bool> {
+    let read = |path: &Path| -> Option<serde_json::Value> {
+        serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
+    };
+    let root = crate::root();
+    let manifest = read(&root.join("package.json"))?;
+    let deps = manifest["devDependencies"].as_object()?;
+    Some(deps.iter().all(|(name, pinned)| {
+        let installed = read(&root.join("node_modules").join(name).join("package.json"));
+        installed.is_some_and(|p| pinned.as_str() == p["version"].as_str())
+    }))
 }
 
 fn wasm_target() -> Result<(), String> {
