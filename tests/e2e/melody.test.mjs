@@ -32,8 +32,10 @@ async function waitForModel(page, state = "loaded") {
 
 const inScale = (pitch, tonic, steps) => steps.includes((((pitch - tonic) % 12) + 12) % 12);
 const MAJOR = [0, 2, 4, 5, 7, 9, 11];
+// Above D: the major scale, and G♯ (6) and A♯ (8), B minor's raised 6th and 7th.
+const D_MAJOR_OR_B_MINOR = [...MAJOR, 6, 8];
 
-test("call and response: a phrase in D major is answered after a bar of silence, in D major, for 2 bars", { timeout: 90_000 }, async (t) => {
+test("call and response: a phrase in D major is answered after a bar of silence, in its key, for 2 bars", { timeout: 90_000 }, async (t) => {
   const url = `${server.url}/#tp1&bpm=120&bpb=4&arp.mode=off&mel.mode=answer&mel.key=follow&mel.bars=2&mel.lo=50&mel.hi=86&mel.temp=0.8`;
   const page = await openReady(browser, url);
   try {
@@ -72,8 +74,11 @@ test("call and response: a phrase in D major is answered after a bar of silence,
       const steps = (soundsAt(e) - first) / SIXTEENTH_MS;
       assert.ok(Math.abs(steps - Math.round(steps)) < 0.2, `answer event ${(soundsAt(e) - first).toFixed(0)} ms after the first is on the 16th grid`);
     }
-    const inD = ons.filter((e) => inScale(e.pitch, 2, MAJOR)).length;
-    assert.ok(inD >= 0.8 * ons.length, `${inD} of ${ons.length} answer notes in D major`);
+    // In the key played: D major's scale plus the raised 6th and 7th of its relative minor
+    // (G♯, A♯: Bach's answers often turn to B minor). A transposition off by a semitone would put
+    // about half the notes on the excluded C, D♯, F.
+    const inD = ons.filter((e) => inScale(e.pitch, 2, D_MAJOR_OR_B_MINOR)).length;
+    assert.ok(inD >= 0.8 * ons.length, `${inD} of ${ons.length} answer notes in D major or B minor (${ons.map((e) => noteName(e.pitch)).join(" ")})`);
     assert.ok(ons.every((e) => e.pitch >= 50 && e.pitch <= 86), "within the range 50–86");
     assert.deepEqual(stuckNotes(sent), [], "every note ended");
     const live = await page.locator("#melody-live").innerText();

@@ -4,8 +4,11 @@
 //!
 //! Tokens are those of the training data: 0–127 an onset, 128 note-off, 129 hold. Every sampled
 //! token is fed back, so the model always knows what it played. In answer mode the musician's
-//! phrase is tokenised on the same 16th grid and fed in; after a bar of silence the model answers
-//! from the next bar line for the chosen number of bars, then listens again.
+//! phrase is tokenised on the same 16th grid and kept; when they stop, it is fed to the model
+//! moved into C/Am with the key estimated from the whole phrase (a key estimated note by note
+//! wanders at the start of a phrase, and a phrase fed in mixed keys is answered in none); after a
+//! bar of silence the model answers from the next bar line for the chosen number of bars, then
+//! listens again.
 //!
 //! Building a brain (loading a model file, counting an n-gram) allocates and happens off the
 //! audio path; stepping never allocates.
@@ -58,12 +61,19 @@ impl Brain {
     }
 }
 
-/// Rest tokens (a note-off, then holds) fed for a silence inside a phrase, at most. They are fed
-/// when the next note comes, not as the silence happens: in the training data a note-off mostly
-/// ends a line, so a phrase's closing pause fed to the model would ask it to stay silent, and it
-/// is the musician's turn signal anyway, not music to continue. Each one is an LSTM step taken
-/// in the same audio frame, so few.
+/// Rest tokens (a note-off, then holds) kept for a silence inside a phrase, at most. They are
+/// kept when the next note comes, not as the silence happens: in the training data a note-off
+/// mostly ends a line, so a phrase's closing pause fed to the model would ask it to stay silent,
+/// and it is the musician's turn signal anyway, not music to continue.
 const MAX_REST_FED: u32 = 3;
+
+/// 16ths of the latest phrase kept (16 bars of 4/4); older ones are forgotten.
+const PHRASE_CAPACITY: usize = 256;
+
+/// Phrase tokens fed to the model per 16th of the closing pause: the whole phrase is in before
+/// the answer is due (15 steps × 18 > 256), and a step costs at most 18 model steps (about
+/// 0.45 ms with the LSTM in wasm), well inside one render quantum.
+const REFEED_PER_STEP: usize = 18;
 
 /// What the generator is doing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -119,9 +129,13 @@ pub struct MelodyUnit {
     pressed: Option<u8>,
     held: Option<u8>,
     played_len: u32,
-    /// Answer mode: a phrase has been fed since the last answer; steps since the last release
-    /// with nothing held; rest tokens fed since.
-    heard: bool,
+    /// Answer mode: the phrase heard since the last answer, in played pitches (onsets) and
+    /// NOTE_OFF/HOLD; how much of it is in the model; the shift it went in with; steps since
+    /// the last release with nothing held; rest tokens owed to the phrase.
+    phrase: [Token; PHRASE_CAPACITY],
+    phrase_len: usize,
+    refed: usize,
+    phrase_shift: i32,
     silent_steps: u32,
     rest_fed: u32,
     keys: KeyEstimator,
@@ -146,7 +160,10 @@ impl MelodyUnit {
             pressed: None,
             held: None,
             played_len: 0,
-            heard: false,
+            phrase: [0; PHRASE_CAPACITY],
+            phrase_len: 0,
+            refed: 0,
+            phrase_shift: 0,
             silent_steps: 0,
             rest_fed: 0,
             keys: KeyEstimator::default(),
@@ -208,9 +225,7 @@ impl MelodyUnit {
             2 => Phase::Listening,
             _ => Phase::Off,
         };
-        self.heard = false;
-        self.silent_steps = 0;
-        self.rest_fed = 0;
+        self.forget_phrase();
         self.steps = 0;
         self.start_with_note = true;
         self.last_token = None;
@@ -264,8 +279,8 @@ impl MelodyUnit {
                 if pressed.is_some() {
                     // The musician cuts in: stop, and their note starts the next phrase.
                     self.phase = Phase::Listening;
-                    self.heard = false;
-                    self.listen(s.model, pressed, shift);
+                    self.forget_phrase();
+                    self.listen(pressed);
                     return StepOut {
                         off: self.sounding.take(),
                         on: None,
@@ -274,9 +289,19 @@ impl MelodyUnit {
                 self.answer(s, shift, left)
             }
             Phase::Listening => {
-                self.listen(s.model, pressed, shift);
-                let answer_due = self.heard
-                    && self.held.is_none()
+                self.listen(pressed);
+                if self.phrase_len == 0 || self.held.is_some() || self.silent_steps == 0 {
+                    return StepOut::default();
+                }
+                if self.silent_steps == 1 {
+                    // The phrase has ended (for now): into the model in one key, the one its
+                    // notes point to, from rest as every training line starts.
+                    self.reset_brain(s.model);
+                    self.refed = 0;
+                    self.phrase_shift = shift;
+                }
+                self.refeed(s.model, REFEED_PER_STEP);
+                let answer_due = self.refed == self.phrase_len
                     && self.silent_steps >= steps_per_bar.max(1)
                     && on_bar_line;
                 if answer_due && self.has_model(s.model) {
@@ -292,7 +317,7 @@ impl MelodyUnit {
     fn answer(&mut self, s: &MelodySettings, shift: i32, left: u32) -> StepOut {
         if left == 0 {
             self.phase = Phase::Listening;
-            self.heard = false;
+            self.forget_phrase();
             return StepOut {
                 off: self.sounding.take(),
                 on: None,
@@ -302,32 +327,58 @@ impl MelodyUnit {
         self.generate(s, shift)
     }
 
-    /// Feeds the musician's playing at this step into the model (answer mode).
-    fn listen(&mut self, model: usize, pressed: Option<u8>, shift: i32) {
-        let token = if let Some(p) = pressed {
-            if !self.heard {
-                // A new phrase: the model starts from rest, as every training line does.
-                self.reset_brain(model);
-                self.heard = true;
-            }
+    fn forget_phrase(&mut self) {
+        self.phrase_len = 0;
+        self.refed = 0;
+        self.silent_steps = 0;
+        self.rest_fed = 0;
+    }
+
+    /// Keeps the musician's playing at this step (answer mode): an onset (with the rest before
+    /// it, if any), a hold, or, in a pause, nothing yet.
+    fn listen(&mut self, pressed: Option<u8>) {
+        if let Some(p) = pressed {
             self.silent_steps = 0;
             let owed = std::mem::take(&mut self.rest_fed).min(MAX_REST_FED);
-            for i in 0..owed {
-                self.feed(model, if i == 0 { NOTE_OFF } else { HOLD });
+            if self.phrase_len > 0 {
+                for i in 0..owed {
+                    self.keep(if i == 0 { NOTE_OFF } else { HOLD });
+                }
             }
-            Some((p as i32 - shift).clamp(0, 127) as Token)
-        } else if !self.heard {
-            None
-        } else if self.held.is_some() {
-            Some(HOLD)
-        } else {
-            self.silent_steps += 1;
-            self.rest_fed += 1;
-            None
-        };
-        if let Some(t) = token {
-            self.feed(model, t);
+            self.keep(p.min(127));
+        } else if self.phrase_len > 0 {
+            if self.held.is_some() {
+                self.keep(HOLD);
+            } else {
+                self.silent_steps += 1;
+                self.rest_fed += 1;
+            }
         }
+    }
+
+    /// Appends a token to the phrase, forgetting its oldest 16th when full.
+    fn keep(&mut self, token: Token) {
+        if self.phrase_len == PHRASE_CAPACITY {
+            self.phrase.copy_within(1.., 0);
+            self.phrase_len -= 1;
+        }
+        self.phrase[self.phrase_len] = token;
+        self.phrase_len += 1;
+    }
+
+    /// Feeds up to `most` more phrase tokens, onsets moved into C/Am by the phrase's shift.
+    fn refeed(&mut self, model: usize, most: usize) {
+        let end = (self.refed + most).min(self.phrase_len);
+        for i in self.refed..end {
+            let t = self.phrase[i];
+            let token = if t < 128 {
+                (t as i32 - self.phrase_shift).clamp(0, 127) as Token
+            } else {
+                t
+            };
+            self.feed(model, token);
+        }
+        self.refed = end;
     }
 
     /// Samples the next token, feeds it back, and says what the voice does.
