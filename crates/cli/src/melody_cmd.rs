@@ -7,13 +7,7 @@ use tidepool_melody::lstm::{self, Lstm};
 use tidepool_melody::{dataset, model_file, tokens, NGram, VOCAB};
 
 fn load(dir: &str, split: &str) -> Result<Vec<Vec<u8>>, String> {
-    let path = format!("{dir}/{split}.tokens");
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {path}: {e}"))?;
-    Ok(dataset::parse(&text)
-        .map_err(|e| format!("{path}: {e}"))?
-        .into_iter()
-        .map(|l| l.tokens)
-        .collect())
+    dataset::read_split(std::path::Path::new(dir), split)
 }
 
 fn load_model(path: &str) -> Result<Lstm, String> {

@@ -18,6 +18,19 @@ pub struct Line {
     pub tokens: Vec<Token>,
 }
 
+/// The token lines of split `name` (`train`, `valid`, `test`) in the directory `dir`
+/// (`data/chorales`); an error names the file and what is wrong with it.
+pub fn read_split(dir: &std::path::Path, name: &str) -> Result<Vec<Vec<Token>>, String> {
+    let path = dir.join(format!("{name}.tokens"));
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    Ok(parse(&text)
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .into_iter()
+        .map(|l| l.tokens)
+        .collect())
+}
+
 /// Parses a `.tokens` file; an error names the line and what is wrong with it.
 pub fn parse(text: &str) -> Result<Vec<Line>, String> {
     text.lines()

@@ -346,20 +346,11 @@ impl Lanes for F4 {
 
 // The 13/6 rational tanh of `tidepool_reservoir::fast_tanh` (its coefficients, clamp and order of
 // operations; max error 4.2e-7), without its branch that returns x below 4e-4 (the ratio is within
-// 2.5e-7 relative of tanh there too), so that it runs in four lanes. A copy, not a call: the
-// reservoir's goldens pin that function, these the LSTM's.
-const TANH_CLAMP: f32 = 7.786_561_5;
-const A1: f32 = 4.893_524_6e-3;
-const A3: f32 = 6.372_619_3e-4;
-const A5: f32 = 1.485_722_4e-5;
-const A7: f32 = 5.122_297e-8;
-const A9: f32 = -8.604_672e-11;
-const A11: f32 = 2.000_188e-13;
-const A13: f32 = -2.760_768_5e-16;
-const B0: f32 = 4.893_525e-3;
-const B2: f32 = 2.268_434_6e-3;
-const B4: f32 = 1.185_347e-4;
-const B6: f32 = 1.198_258_4e-6;
+// 2.5e-7 relative of tanh there too), so that it runs in four lanes. Written again over `Lanes`
+// rather than called: the reservoir's goldens pin that function, these the LSTM's.
+use tidepool_reservoir::fast_tanh_coefficients::{
+    A1, A11, A13, A3, A5, A7, A9, B0, B2, B4, B6, CLAMP as TANH_CLAMP,
+};
 
 /// tanh within 5e-7.
 #[inline(always)]

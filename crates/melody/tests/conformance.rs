@@ -49,15 +49,11 @@ fn probabilities_match_the_numpy_reference_within_1e_4() {
 }
 
 fn split(name: &str) -> Vec<Vec<u8>> {
-    let path = format!(
-        "{}/../../data/chorales/{name}.tokens",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    tidepool_melody::dataset::parse(&std::fs::read_to_string(path).unwrap())
-        .unwrap()
-        .into_iter()
-        .map(|l| l.tokens)
-        .collect()
+    tidepool_melody::dataset::read_split(
+        std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/chorales")),
+        name,
+    )
+    .unwrap()
 }
 
 /// The numbers the README and the model's metadata state, reproduced from the committed files:

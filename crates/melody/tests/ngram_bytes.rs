@@ -11,16 +11,11 @@ use tidepool_melody::{dataset, NGram, Token, VOCAB};
 static GLOBAL: CountingAlloc = CountingAlloc;
 
 fn split(name: &str) -> Vec<Vec<Token>> {
-    let path = format!(
-        "{}/../../data/chorales/{name}.tokens",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    dataset::parse(&text)
-        .unwrap()
-        .into_iter()
-        .map(|l| l.tokens)
-        .collect()
+    dataset::read_split(
+        std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/chorales")),
+        name,
+    )
+    .unwrap()
 }
 
 /// Histories a lookup can meet, and some it should not (BEGIN and bytes ≥ VOCAB inside).

@@ -5,21 +5,28 @@
 //! `+ - * /` and clamping, so every IEEE platform computes the same bits (Rust never contracts to
 //! FMA on its own). Its error against the exact tanh is tested below.
 
-// Eigen clamps at 7.9053, but in f32 this fit first reaches 1.0 at 7.7865615 and then dips by
-// an ulp or two: clamping where it first reaches 1.0 keeps it monotone and bounded by 1.
-const CLAMP: f32 = 7.786_561_5;
-const TINY: f32 = 0.0004;
-const A1: f32 = 4.893_524_6e-3;
-const A3: f32 = 6.372_619_3e-4;
-const A5: f32 = 1.485_722_4e-5;
-const A7: f32 = 5.122_297e-8;
-const A9: f32 = -8.604_672e-11;
-const A11: f32 = 2.000_188e-13;
-const A13: f32 = -2.760_768_5e-16;
-const B0: f32 = 4.893_525e-3;
-const B2: f32 = 2.268_434_6e-3;
-const B4: f32 = 1.185_347e-4;
-const B6: f32 = 1.198_258_4e-6;
+/// The fit's constants, public so a vectorised copy elsewhere (the melody LSTM's four-lane gates)
+/// computes exactly the same function from the same numbers.
+pub mod coefficients {
+    // Eigen clamps at 7.9053, but in f32 this fit first reaches 1.0 at 7.7865615 and then dips
+    // by an ulp or two: clamping where it first reaches 1.0 keeps it monotone and bounded by 1.
+    pub const CLAMP: f32 = 7.786_561_5;
+    /// Below this |x|, `fast_tanh` returns x itself.
+    pub const TINY: f32 = 0.0004;
+    pub const A1: f32 = 4.893_524_6e-3;
+    pub const A3: f32 = 6.372_619_3e-4;
+    pub const A5: f32 = 1.485_722_4e-5;
+    pub const A7: f32 = 5.122_297e-8;
+    pub const A9: f32 = -8.604_672e-11;
+    pub const A11: f32 = 2.000_188e-13;
+    pub const A13: f32 = -2.760_768_5e-16;
+    pub const B0: f32 = 4.893_525e-3;
+    pub const B2: f32 = 2.268_434_6e-3;
+    pub const B4: f32 = 1.185_347e-4;
+    pub const B6: f32 = 1.198_258_4e-6;
+}
+
+use coefficients::*;
 
 /// tanh(x) within 5e-7 absolute (measured 4.2e-7, see the test); NaN in gives NaN out.
 #[inline(always)]

@@ -17,7 +17,7 @@ mod spectral;
 
 pub use arp::{softmax_into, ReservoirArp, MAX_ARP_NOTES};
 pub use esn::{Esn, EsnKnobs, EsnMatrices, Feedback, ReservoirConfig, MAX_NEURONS};
-pub use fast_tanh::{fast_tanh, fast_tanh_slice};
+pub use fast_tanh::{coefficients as fast_tanh_coefficients, fast_tanh, fast_tanh_slice};
 pub use lfo::{sigmoid, ReservoirLfo, MAX_LFO_OUTPUTS};
 pub use matrix::{dot, Layout, Recurrent};
 pub use rng::SeededRng;
