@@ -5,6 +5,7 @@
 // and, for the offline test, target/release/tidepool (`cargo build --release -p tidepool-cli`)
 // must exist. Run from the workspace root: `node --test tests/e2e/`.
 
+import { before, after } from "node:test";
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -391,3 +392,20 @@ export const midi = (page, bytes, id = "in-1") => page.evaluate(({ id, bytes }) 
 
 /** The page's performance.now(). */
 export const now = (page) => page.evaluate(() => performance.now());
+
+/**
+ * Starts the served page and a browser before a test file's tests and stops them after; returns
+ * `{server, browser}`, filled once they are up.
+ */
+export function serverAndBrowser() {
+  const ctx = { server: null, browser: null };
+  before(async () => {
+    ctx.server = await startServer();
+    ctx.browser = await launchBrowser();
+  });
+  after(async () => {
+    await ctx.browser?.close();
+    await ctx.server?.stop();
+  });
+  return ctx;
+}

@@ -2,24 +2,14 @@
 // Web MIDI input (the model answers after a bar of silence, in the key played, on MIDI channel 2),
 // an n-gram model loaded on demand, and a corrupt model file that leaves everything else playing.
 
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  startServer, launchBrowser, closePage, openReady, sentNotes, soundsAt, stuckNotes, sleep,
+  closePage, serverAndBrowser, openReady, sentNotes, soundsAt, stuckNotes, sleep,
   noteName, errorsOf, chooseOutput, midi, now,
 } from "./harness.mjs";
 
-let server, browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const ctx = serverAndBrowser();
 
 const MELODY_CHANNEL = 1; // channel 2 on the wire is 1
 const SIXTEENTH_MS = 125; // at 120 BPM
@@ -36,8 +26,8 @@ const MAJOR = [0, 2, 4, 5, 7, 9, 11];
 const D_MAJOR_OR_B_MINOR = [...MAJOR, 6, 8];
 
 test("call and response: a phrase in D major is answered after a bar of silence, in its key, for 2 bars", { timeout: 90_000 }, async (t) => {
-  const url = `${server.url}/#tp1&bpm=120&bpb=4&arp.mode=off&mel.mode=answer&mel.key=follow&mel.bars=2&mel.lo=50&mel.hi=86&mel.temp=0.8`;
-  const page = await openReady(browser, url);
+  const url = `${ctx.server.url}/#tp1&bpm=120&bpb=4&arp.mode=off&mel.mode=answer&mel.key=follow&mel.bars=2&mel.lo=50&mel.hi=86&mel.temp=0.8`;
+  const page = await openReady(ctx.browser, url);
   try {
     t.diagnostic(`#melody-model: ${JSON.stringify(await waitForModel(page))}`);
     await chooseOutput(page);
@@ -92,7 +82,7 @@ test("call and response: a phrase in D major is answered after a bar of silence,
 });
 
 test("free mode with an n-gram model: its file is fetched when chosen, loaded, and the melody plays", { timeout: 90_000 }, async (t) => {
-  const page = await openReady(browser, `${server.url}/#tp1&arp.mode=off&mel.mode=free&mel.model=ngram3&mel.key=Eb`);
+  const page = await openReady(ctx.browser, `${ctx.server.url}/#tp1&arp.mode=off&mel.mode=free&mel.model=ngram3&mel.key=Eb`);
   try {
     await chooseOutput(page);
     const state = await waitForModel(page, "loaded");
@@ -119,7 +109,7 @@ test("a corrupt model file: the panel says what is wrong, the rest plays, the n-
       await r.fulfill({ response: real, body: body.subarray(0, 5000) }); // truncated
     });
   };
-  const page = await openReady(browser, `${server.url}/#tp1&mel.mode=free&mel.dens=75`, { before: route });
+  const page = await openReady(ctx.browser, `${ctx.server.url}/#tp1&mel.mode=free&mel.dens=75`, { before: route });
   try {
     const text = await waitForModel(page, "error");
     t.diagnostic(`#melody-model: ${JSON.stringify(text)}`);

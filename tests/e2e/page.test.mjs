@@ -2,28 +2,18 @@
 // in and out (a fake MIDI system: Chromium here cannot reach hardware), hot-unplug, garbage
 // bytes, a bad URL, no Web MIDI at all, and screenshots for a human to look at.
 
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
 import {
-  startServer, launchBrowser, closePage, openReady, sentNotes, soundsAt, stuckNotes,
+  closePage, serverAndBrowser, openReady, sentNotes, soundsAt, stuckNotes,
   ensureScreenshotDir, sleep, noteName, errorsOf, chooseOutput, holdKeys, midi, now,
 } from "./harness.mjs";
 
-let server, browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const ctx = serverAndBrowser();
 
 test("loads without console errors: loading → loaded → ready, with every control", { timeout: 60_000 }, async (t) => {
-  const page = await openReady(browser, `${server.url}/`);
+  const page = await openReady(ctx.browser, `${ctx.server.url}/`);
   try {
     const { states, click } = page.timing;
     const sequence = states.map((s) => s.state).filter((s, i, a) => i === 0 || s !== a[i - 1]);
@@ -75,7 +65,7 @@ test("loads without console errors: loading → loaded → ready, with every con
 });
 
 test("computer keys play arpeggios: MIDI out, on-screen keys, recent notes", { timeout: 60_000 }, async (t) => {
-  const page = await openReady(browser, `${server.url}/`);
+  const page = await openReady(ctx.browser, `${ctx.server.url}/`);
   try {
     assert.equal(await page.locator("#midi-output").inputValue(), "", "MIDI output defaults to None");
     await chooseOutput(page);
@@ -116,7 +106,7 @@ test("computer keys play arpeggios: MIDI out, on-screen keys, recent notes", { t
 });
 
 test("computer keyboard layout: A W S E D F T G Y H U J K play C4 … C5 (arpeggiator off)", { timeout: 60_000 }, async () => {
-  const page = await openReady(browser, `${server.url}/#tp1&arp.mode=off`);
+  const page = await openReady(ctx.browser, `${ctx.server.url}/#tp1&arp.mode=off`);
   try {
     await chooseOutput(page);
     const keys = ["a", "w", "s", "e", "d", "f", "t", "g", "y", "h", "u", "j", "k"];
@@ -144,7 +134,7 @@ test("the largest networks in the URL (lfo.n=1000, arp.n=1000) load and play wit
       for (const e of list.getEntries()) window.__longTasks.push({ start: Math.round(e.startTime), ms: Math.round(e.duration) });
     }).observe({ type: "longtask", buffered: true });
   };
-  const page = await openReady(browser, `${server.url}/#tp1&lfo.n=1000&arp.n=1000`, { init: [{ fn: longTasks }] });
+  const page = await openReady(ctx.browser, `${ctx.server.url}/#tp1&lfo.n=1000&arp.n=1000`, { init: [{ fn: longTasks }] });
   try {
     const { states, click } = page.timing;
     const at = (s) => states.find((x) => x.state === s)?.t;
@@ -166,7 +156,7 @@ test("the largest networks in the URL (lfo.n=1000, arp.n=1000) load and play wit
 });
 
 test("Web MIDI input plays arpeggios; hot-unplug leaves no stuck notes", { timeout: 60_000 }, async (t) => {
-  const page = await openReady(browser, `${server.url}/`);
+  const page = await openReady(ctx.browser, `${ctx.server.url}/`);
   try {
     assert.equal(await page.evaluate(() => window.__fakeMidi.hasRealEvents), true, "Chromium has MIDIMessageEvent: the fake sends real events");
     await page.waitForSelector('#midi-input option[value="in-1"]', { state: "attached", timeout: 5000 });
@@ -198,7 +188,7 @@ test("Web MIDI input plays arpeggios; hot-unplug leaves no stuck notes", { timeo
 });
 
 test("hot-plug: a new input appears and plays; losing the selected output is survived", { timeout: 60_000 }, async (t) => {
-  const page = await openReady(browser, `${server.url}/`);
+  const page = await openReady(ctx.browser, `${ctx.server.url}/`);
   try {
     await page.evaluate(() => window.__fakeMidi.plug("input", "in-2", "Fake Pad"));
     await page.waitForSelector('#midi-input option[value="in-2"]', { state: "attached", timeout: 3000 });
@@ -235,7 +225,7 @@ test("hot-plug: a new input appears and plays; losing the selected output is sur
 });
 
 test("Z and X move the computer keyboard by octaves", { timeout: 60_000 }, async () => {
-  const page = await openReady(browser, `${server.url}/`);
+  const page = await openReady(ctx.browser, `${ctx.server.url}/`);
   try {
     await chooseOutput(page);
     const played = async () => {
@@ -259,7 +249,7 @@ test("Z and X move the computer keyboard by octaves", { timeout: 60_000 }, async
 });
 
 test("computer keys held when the window loses focus are released", { timeout: 60_000 }, async (t) => {
-  const page = await openReady(browser, `${server.url}/`);
+  const page = await openReady(ctx.browser, `${ctx.server.url}/`);
   try {
     await chooseOutput(page);
     for (const k of ["a", "d", "g"]) await page.keyboard.down(k);
@@ -287,7 +277,7 @@ test("computer keys held when the window loses focus are released", { timeout: 6
 });
 
 test("garbage MIDI bytes: no page error, the instrument keeps playing", { timeout: 60_000 }, async (t) => {
-  const page = await openReady(browser, `${server.url}/`);
+  const page = await openReady(ctx.browser, `${ctx.server.url}/`);
   try {
     await chooseOutput(page);
     const garbage = [
@@ -328,7 +318,7 @@ test("garbage MIDI bytes: no page error, the instrument keeps playing", { timeou
 });
 
 test("panic stops everything at once", { timeout: 60_000 }, async () => {
-  const page = await openReady(browser, `${server.url}/`);
+  const page = await openReady(ctx.browser, `${ctx.server.url}/`);
   try {
     await chooseOutput(page);
     await midi(page, [0x90, 60, 100]);
@@ -351,7 +341,7 @@ test("panic stops everything at once", { timeout: 60_000 }, async () => {
 test("MIDI all-sound-off right after a note-on: the note does not start after the panic", { timeout: 60_000 }, async (t) => {
   // A note-on is stamped slightly in the future (the output latency); a panic stamped "now"
   // would be applied before it and leave the note held in the engine, forgotten by the page.
-  const page = await openReady(browser, `${server.url}/`);
+  const page = await openReady(ctx.browser, `${ctx.server.url}/`);
   try {
     await chooseOutput(page);
     for (let i = 0; i < 5; i++) {
@@ -373,7 +363,7 @@ test("MIDI all-sound-off right after a note-on: the note does not start after th
 });
 
 test("a bad URL lists its bad fields, still starts and plays", { timeout: 60_000 }, async (t) => {
-  const page = await openReady(browser, `${server.url}/#tp1&bpm=fast&nope=1&arp.oct=3`);
+  const page = await openReady(ctx.browser, `${ctx.server.url}/#tp1&bpm=fast&nope=1&arp.oct=3`);
   try {
     const messages = page.locator("#messages");
     assert.equal(await messages.isVisible(), true, "#messages is shown");
@@ -399,7 +389,7 @@ test("a bad URL lists its bad fields, still starts and plays", { timeout: 60_000
 });
 
 test("without Web MIDI: #midi-status says so and the keys still play", { timeout: 60_000 }, async (t) => {
-  const page = await openReady(browser, `${server.url}/`, { midi: { missing: true } });
+  const page = await openReady(ctx.browser, `${ctx.server.url}/`, { midi: { missing: true } });
   try {
     assert.equal(await page.evaluate(() => "requestMIDIAccess" in navigator), false, "Web MIDI is really gone");
     const status = await page.locator("#midi-status").innerText();
@@ -426,7 +416,7 @@ test("without Web MIDI: #midi-status says so and the keys still play", { timeout
 test("screenshots at 1366×800 and 390×844 (target/screenshots/)", { timeout: 60_000 }, async (t) => {
   const dir = ensureScreenshotDir();
   for (const [width, height] of [[1366, 800], [390, 844]]) {
-    const page = await openReady(browser, `${server.url}/`, { viewport: { width, height } });
+    const page = await openReady(ctx.browser, `${ctx.server.url}/`, { viewport: { width, height } });
     try {
       await page.keyboard.down("a");
       await page.keyboard.down("d");
