@@ -82,7 +82,7 @@ test("call and response: a phrase in D major is answered after a bar of silence,
 });
 
 test("free mode with an n-gram model: its file is fetched when chosen, loaded, and the melody plays", { timeout: 90_000 }, async (t) => {
-  const page = await openReady(ctx.browser, `${ctx.server.url}/#tp1&arp.mode=off&mel.mode=free&mel.model=ngram3&mel.key=Eb`);
+  const page = await openReady(ctx.browser, `${ctx.server.url}/#tp1&arp.mode=off&mel.mode=free&mel.model=ngram3&mel.key=Eb&mel.dens=75`);
   try {
     await chooseOutput(page);
     const state = await waitForModel(page, "loaded");
