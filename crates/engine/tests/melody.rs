@@ -350,3 +350,47 @@ fn playing_during_an_answer_stops_it_and_starts_a_new_phrase() {
     assert_no_stuck_notes(&notes);
     assert_eq!(e.melody_phase(), MelodyPhase::Listening);
 }
+
+#[test]
+fn a_temperature_change_is_heard_from_the_next_sixteenth() {
+    // Temperature 0 holds its first note; at 10 the line jumps about. The change lands between
+    // two 16ths: everything before the next 16th is as if nothing changed, and from it on the
+    // melody is another one.
+    let change = 4 * BAR + STEP / 2;
+    let events = [InputEvent {
+        frame: change,
+        input: Input::SetParam {
+            id: tidepool_engine::ParamId::MelodyTemperature,
+            value: 10.0,
+        },
+    }];
+    let steady = melody_notes(&mut engine("mel.mode=free&mel.temp=0"), &[], 8);
+    let changed = melody_notes(&mut engine("mel.mode=free&mel.temp=0"), &events, 8);
+    let next_step = change.div_ceil(STEP) * STEP;
+    let before = |notes: &[NoteEvent]| -> Vec<NoteEvent> {
+        notes
+            .iter()
+            .filter(|n| n.frame < next_step)
+            .copied()
+            .collect()
+    };
+    assert_eq!(
+        before(&steady),
+        before(&changed),
+        "nothing changes before the next 16th"
+    );
+    let first_new = changed
+        .iter()
+        .find(|n| n.frame >= next_step)
+        .expect("notes after");
+    assert_eq!(
+        first_new.frame, next_step,
+        "the first note after the change is on the next 16th"
+    );
+    assert!(
+        onsets(&changed).len() > onsets(&steady).len() + 8,
+        "temperature 10 plays many more notes than 0 ({} vs {})",
+        onsets(&changed).len(),
+        onsets(&steady).len()
+    );
+}
