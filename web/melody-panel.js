@@ -49,7 +49,11 @@ export class MelodyPanel {
     const choices = this.state.spec("mel.key").choices;
     const following = this.state.value("mel.key") === 0;
     let text = PHASES[phase] ?? PHASES[0];
-    if (phase === 3) text += `: ${Math.round(view[at("left")])} sixteenths to go`;
+    if (phase === 3) {
+      // Bars, not sixteenths: the line is read out by screen readers when it changes.
+      const bars = Math.ceil(Math.round(view[at("left")]) / (4 * this.state.value("bpb")));
+      text += bars > 1 ? ` (${bars} bars to go)` : " (last bar)";
+    }
     if (phase > 0) {
       const key = keyName(choices, Math.round(view[at("key")]));
       text += ` · key ${key}${following ? " (following your playing)" : ""}`;

@@ -42,7 +42,9 @@ test("call and response: a phrase in D major is answered after a bar of silence,
     }
     const listening = await page.locator("#melody-live").innerText();
     t.diagnostic(`#melody-live after the phrase: ${JSON.stringify(listening)}`);
-    await sleep(2 * BAR_MS + 2 * BAR_MS + 1000);
+    await page.waitForFunction(() => /Answering/.test(document.getElementById("melody-live").textContent), null, { timeout: 2 * BAR_MS + 2000 });
+    t.diagnostic(`#melody-live while answering: ${JSON.stringify(await page.locator("#melody-live").innerText())}`);
+    await sleep(2 * BAR_MS + 1500);
     const sent = await sentNotes(page);
     const phrase = sent.filter((e) => e.channel === 0);
     const release = Math.max(...phrase.filter((e) => !e.on).map(soundsAt));
