@@ -344,9 +344,10 @@ impl Engine {
         let frame = self.frame;
         let playing = self.transport.playing();
         let pos = self.transport.position(frame);
+        let mut bar = false;
         if playing {
             let beat = self.beat_clock.poll(pos);
-            let bar = self.bar_clock.poll(pos);
+            bar = self.bar_clock.poll(pos);
             let pulse_mode = self.values.index(ParamId::LfoPulse);
             if (pulse_mode == 2 && beat) || (pulse_mode == 3 && bar) {
                 self.lfo.pulse_pending = true;
@@ -359,7 +360,8 @@ impl Engine {
             self.arp_step(frame, pos);
         }
         if playing && self.mel_clock.poll(pos) {
-            self.melody_step(frame, pos);
+            // A bar line is an even 16th, so the bar clock fires on this very frame.
+            self.melody_step(frame, bar);
         }
         if frame.is_multiple_of(CONTROL_FRAMES as u64) {
             self.control(frame);
@@ -487,13 +489,9 @@ impl Engine {
         }
     }
 
-    /// One 16th of the melody at `frame`.
-    fn melody_step(&mut self, frame: u64, pos: f64) {
-        let bpb = self.values.get(ParamId::BeatsPerBar).max(1.0);
-        let in_bar = pos - libm::floor(pos / bpb) * bpb;
-        // The clock fires within a frame of the boundary: anything under a 32nd is the line.
-        let on_bar_line = in_bar < 0.125 || bpb - in_bar < 1e-9;
-        let steps_per_bar = (bpb * 4.0) as u32;
+    /// One 16th of the melody at `frame`; `on_bar_line`: the bar clock fired on it too.
+    fn melody_step(&mut self, frame: u64, on_bar_line: bool) {
+        let steps_per_bar = 4 * self.values.index(ParamId::BeatsPerBar).max(1) as u32;
         let settings = self.melody_settings();
         let out = self.melody.step(&settings, on_bar_line, steps_per_bar);
         self.melody_out(frame, out);
@@ -541,7 +539,7 @@ impl Engine {
             .then_some(model)
     }
 
-    /// The melody generator (phase, key, probabilities), for the views.
+    /// The melody generator (phase, key in force, sounding note), for the views.
     pub fn melody(&self) -> &MelodyUnit {
         &self.melody
     }
@@ -637,11 +635,7 @@ impl Engine {
         self.keys.clear();
         self.melody.keys_released();
         self.stop_sounding(frame);
-        let off = self.melody.restart(
-            self.values.get(ParamId::MelodySeed) as u64,
-            &self.melody_settings(),
-        );
-        self.melody_out(frame, StepOut { off, on: None });
+        self.restart_melody(frame);
         self.mel_synth.release_all();
     }
 

@@ -116,11 +116,11 @@ pub struct StepOut {
 pub struct MelodyUnit {
     brains: [Option<Brain>; 5],
     logits: [f32; VOCAB],
+    /// Scratch for sampling (kept here so a step never allocates).
     probs: [f32; VOCAB],
     history: [Token; 3],
     history_len: usize,
     rng: SeededRng,
-    seed: u64,
     phase: Phase,
     /// Output pitch sounding now.
     sounding: Option<u8>,
@@ -141,8 +141,6 @@ pub struct MelodyUnit {
     keys: KeyEstimator,
     /// The next sampled token must be a pitch (start of a free line or of an answer).
     start_with_note: bool,
-    steps: u64,
-    last_token: Option<Token>,
 }
 
 impl MelodyUnit {
@@ -154,7 +152,6 @@ impl MelodyUnit {
             history: [0; 3],
             history_len: 0,
             rng: SeededRng::new(seed, STREAM),
-            seed,
             phase: Phase::Off,
             sounding: None,
             pressed: None,
@@ -168,8 +165,6 @@ impl MelodyUnit {
             rest_fed: 0,
             keys: KeyEstimator::default(),
             start_with_note: true,
-            steps: 0,
-            last_token: None,
         }
     }
 
@@ -193,21 +188,6 @@ impl MelodyUnit {
         self.sounding
     }
 
-    /// Tokens generated or fed since the last restart.
-    pub fn steps(&self) -> u64 {
-        self.steps
-    }
-
-    /// The last token the model produced or was fed.
-    pub fn last_token(&self) -> Option<Token> {
-        self.last_token
-    }
-
-    /// The probabilities of the last sampling step (after temperature, density and range).
-    pub fn probabilities(&self) -> &[f32; VOCAB] {
-        &self.probs
-    }
-
     /// The key in force for `key_choice` (0 = follow what was played, C major before any note).
     pub fn key_in_force(&self, key_choice: usize) -> Key {
         Key::from_choice_index(key_choice)
@@ -218,7 +198,6 @@ impl MelodyUnit {
     /// Starts over with `seed` and `mode`: forgets the melody, the phrase and the key heard.
     /// Returns the note to end, if one sounds.
     pub fn restart(&mut self, seed: u64, s: &MelodySettings) -> Option<u8> {
-        self.seed = seed;
         self.rng = SeededRng::new(seed, STREAM);
         self.phase = match s.mode {
             1 => Phase::Free,
@@ -226,9 +205,7 @@ impl MelodyUnit {
             _ => Phase::Off,
         };
         self.forget_phrase();
-        self.steps = 0;
         self.start_with_note = true;
-        self.last_token = None;
         self.reset_brain(s.model);
         self.sounding.take()
     }
@@ -451,8 +428,6 @@ impl MelodyUnit {
     }
 
     fn feed(&mut self, model: usize, token: Token) {
-        self.steps += 1;
-        self.last_token = Some(token);
         let Some(brain) = self.brains.get_mut(model).and_then(Option::as_mut) else {
             return;
         };
