@@ -16,12 +16,13 @@
 //! ```
 
 mod json;
-mod melody_timing;
 
 use tidepool_engine::{
     network_radius, Brain, Engine, Input, InputEvent, MelodyPhase, ParamId, Patch, Rebuild, Shape,
     OUTPUT_CAPACITY,
 };
+use tidepool_melody::lstm::{Lstm, Stepper};
+use tidepool_melody::quant::QuantLstm;
 use tidepool_reservoir::{Esn, Feedback, Layout, SeededRng};
 use tidepool_reservoir::{MAX_ARP_NOTES, MAX_LFO_OUTPUTS};
 use wasm_bindgen::prelude::*;
@@ -477,11 +478,13 @@ pub fn network_radius_of(neurons: usize, connectivity: f32, seed: f64) -> f64 {
     network_radius(neurons, connectivity, seed as u64)
 }
 
-/// The melody LSTM loaded from a model file's bytes, for timing its step from JS (and, later,
-/// for handing a validated model to the engine).
+/// The melody LSTM loaded from a model file's bytes: the page checks a model file with it before
+/// handing the bytes to the worklet, and the benchmarks time its step, f32 and quantized.
 #[wasm_bindgen]
 pub struct WasmMelody {
-    model: tidepool_melody::lstm::Lstm,
+    model: Lstm,
+    /// The quantized copy `run_quantized` steps (what the engine plays), built on first use.
+    quant: Option<QuantLstm>,
 }
 
 #[wasm_bindgen]
@@ -489,16 +492,35 @@ impl WasmMelody {
     /// Parses and validates a safetensors model file; the error says what is wrong with it.
     #[wasm_bindgen(constructor)]
     pub fn new(bytes: &[u8]) -> Result<WasmMelody, String> {
-        tidepool_melody::model_file::load(bytes).map(|(model, _)| WasmMelody { model })
+        tidepool_melody::model_file::load(bytes).map(|(model, _)| WasmMelody { model, quant: None })
     }
 
-    /// Runs `steps` steps feeding an alternating note/hold pattern; returns a checksum.
-    pub fn run(&mut self, steps: usize) -> f32 {
-        let mut sum = 0.0;
-        for i in 0..steps {
-            let token = if i % 4 == 0 { 60 + (i % 7) as u8 } else { 129 };
-            sum += self.model.step(token)[0];
-        }
-        sum
+    /// Builds the quantized copy now (allocates), so a timing of `run_quantized` leaves it out.
+    pub fn quantize(&mut self) {
+        self.quant = Some(QuantLstm::new(&self.model));
     }
+
+    /// Runs `steps` steps of the f32 model on a note/hold pattern; returns a checksum.
+    pub fn run(&mut self, steps: usize) -> f32 {
+        run_pattern(&mut self.model, steps)
+    }
+
+    /// As [`WasmMelody::run`], through the quantized copy.
+    pub fn run_quantized(&mut self, steps: usize) -> f32 {
+        let model = &self.model;
+        run_pattern(
+            self.quant.get_or_insert_with(|| QuantLstm::new(model)),
+            steps,
+        )
+    }
+}
+
+/// `steps` more steps of a note every fourth 16th, holds between; the sum of logit 0.
+fn run_pattern(model: &mut impl Stepper, steps: usize) -> f32 {
+    let mut sum = 0.0;
+    for i in 0..steps {
+        let token = if i % 4 == 0 { 60 + (i % 7) as u8 } else { 129 };
+        sum += model.step(token)[0];
+    }
+    sum
 }
