@@ -425,16 +425,7 @@ impl Engine {
         let step_frames = self.arp_clock.beats_to_next(pos) * self.transport.frames_per_beat();
         let gate = (v.get(ParamId::ArpGate) * step_frames).round().max(1.0) as u64;
         self.synth.note_on(note.pitch, note.velocity);
-        emit(
-            &mut self.outputs,
-            &mut self.status,
-            NoteEvent {
-                frame,
-                pitch: note.pitch,
-                velocity: note.velocity,
-                source: Source::Arp,
-            },
-        );
+        self.emit_note(Source::Arp, frame, note.pitch, note.velocity);
         if !self.arp.schedule_off(frame + gate, note.pitch) {
             // Only reachable with more than m notes pending: end them rather than hang one.
             self.end_arp_notes(frame, u64::MAX);
@@ -504,13 +495,7 @@ impl Engine {
             } else {
                 self.mel_synth.note_off(pitch);
             }
-            let note = NoteEvent {
-                frame,
-                pitch,
-                velocity,
-                source: Source::Melody,
-            };
-            emit(&mut self.outputs, &mut self.status, note);
+            self.emit_note(Source::Melody, frame, pitch, velocity);
         }
     }
 
@@ -609,23 +594,23 @@ impl Engine {
     fn direct_on(&mut self, frame: u64, pitch: u8, velocity: u8) {
         self.synth.note_on(pitch, velocity);
         self.direct[pitch as usize] = true;
-        self.emit_keys(frame, pitch, velocity);
+        self.emit_note(Source::Keys, frame, pitch, velocity);
     }
 
     fn direct_off(&mut self, frame: u64, pitch: u8) {
         if std::mem::take(&mut self.direct[pitch as usize]) {
             self.synth.note_off(pitch);
-            self.emit_keys(frame, pitch, 0);
+            self.emit_note(Source::Keys, frame, pitch, 0);
         }
     }
 
-    /// Reports a note played directly from the keys (velocity 0: its end).
-    fn emit_keys(&mut self, frame: u64, pitch: u8, velocity: u8) {
+    /// Reports a note the engine played (velocity 0: its end).
+    fn emit_note(&mut self, source: Source, frame: u64, pitch: u8, velocity: u8) {
         let note = NoteEvent {
             frame,
             pitch,
             velocity,
-            source: Source::Keys,
+            source,
         };
         emit(&mut self.outputs, &mut self.status, note);
     }
