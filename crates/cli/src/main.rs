@@ -71,19 +71,18 @@ fn install_melody(engine: &mut Engine, dir: &str) -> Result<(), String> {
     let Some(which) = engine.missing_melody_model() else {
         return Ok(());
     };
-    let path = if which == 0 {
-        format!("{dir}/melody-lstm.safetensors")
+    type Loader = fn(&[u8]) -> Result<Brain, String>;
+    let (path, load): (String, Loader) = if which == 0 {
+        (
+            format!("{dir}/melody-lstm.safetensors"),
+            Brain::lstm_from_file,
+        )
     } else {
-        melody_cmd::ngram_file(dir, which)
+        (melody_cmd::ngram_file(dir, which), Brain::ngram_from_bytes)
     };
     let bytes =
         std::fs::read(&path).map_err(|e| format!("cannot read the melody model {path}: {e}"))?;
-    let brain = if which == 0 {
-        Brain::lstm_from_file(&bytes)
-    } else {
-        Brain::ngram_from_bytes(&bytes)
-    }
-    .map_err(|e| format!("{path}: {e}"))?;
+    let brain = load(&bytes).map_err(|e| format!("{path}: {e}"))?;
     drop(engine.install_melody(brain));
     Ok(())
 }
