@@ -348,6 +348,7 @@ impl Lanes for F4 {
 // operations; max error 4.2e-7), without its branch that returns x below 4e-4 (the ratio is within
 // 2.5e-7 relative of tanh there too), so that it runs in four lanes. Written again over `Lanes`
 // rather than called: the reservoir's goldens pin that function, these the LSTM's.
+use tidepool_reservoir::dot;
 use tidepool_reservoir::fast_tanh_coefficients::{
     A1, A11, A13, A3, A5, A7, A9, B0, B2, B4, B6, CLAMP as TANH_CLAMP,
 };
@@ -502,38 +503,20 @@ fn simd_quantize(_: &[f32], _: f32, _: &mut [i16]) -> usize {
 }
 
 /// `out[r] = b[r] + w_r · h` for the rows `w_r` of the row-major `w` (as long as `h`), each dot
-/// as [`dot_f32`].
+/// as `tidepool_reservoir::dot` (eight lanes `acc[k % 8]`, summed as
+/// `((a0 + a4) + (a1 + a5)) + ((a2 + a6) + (a3 + a7))`, plus the rest in order), the dot
+/// [`Lstm`]'s output layer uses: given the same `h`, the same logits.
 fn linear(w: &[f32], b: &[f32], h: &[f32], out: &mut [f32]) {
     let n = h.len();
     let rows = out.len().min(b.len()).min(w.len() / n.max(1));
     let done = linear_simd(&w[..rows * n], &b[..rows], h, &mut out[..rows]);
     for r in done..rows {
-        out[r] = b[r] + dot_f32(&w[r * n..(r + 1) * n], h);
+        out[r] = b[r] + dot(&w[r * n..(r + 1) * n], h);
     }
-}
-
-/// `Σ a[k]·b[k]` over the common length in eight lanes `acc[k % 8]` (up to the last multiple of
-/// eight), summed as `((a0 + a4) + (a1 + a5)) + ((a2 + a6) + (a3 + a7))`, plus the rest in order
-/// (the order of `tidepool_reservoir::dot`, which [`Lstm`]'s output layer uses: given the same
-/// `h`, the same logits).
-fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
-    let n = a.len().min(b.len());
-    let chunks = n / 8 * 8;
-    let mut acc = [0.0f32; 8];
-    for (ca, cb) in a[..chunks].chunks_exact(8).zip(b[..chunks].chunks_exact(8)) {
-        for l in 0..8 {
-            acc[l] += ca[l] * cb[l];
-        }
-    }
-    let mut tail = 0.0f32;
-    for (x, y) in a[chunks..n].iter().zip(&b[chunks..n]) {
-        tail += x * y;
-    }
-    (((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]))) + tail
 }
 
 /// [`linear`] for the first rows in blocks of four when `h` is a whole number of 8-lane blocks
-/// long: the lanes of [`dot_f32`] as two f32x4 accumulators per row (lanes 0–3 and 4–7), summed
+/// long: the lanes of `tidepool_reservoir::dot` as two f32x4 accumulators per row (lanes 0–3 and 4–7), summed
 /// in its order. Returns how many rows were done.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 #[inline(always)]
@@ -576,7 +559,7 @@ fn linear_simd(w: &[f32], b: &[f32], h: &[f32], out: &mut [f32]) -> usize {
                 i32x4_shuffle::<0, 1, 4, 5>(ab, cd),
                 i32x4_shuffle::<2, 3, 6, 7>(ab, cd),
             );
-            // `+ tail` with an empty tail (0.0) as in dot_f32: it turns −0.0 into +0.0.
+            // `+ tail` with an empty tail (0.0) as in `dot`: it turns −0.0 into +0.0.
             let dots = f32x4_add(dots, f32x4_splat(0.0));
             let bias = v128_load(b.as_ptr().add(r) as *const v128);
             v128_store(out.as_mut_ptr().add(r) as *mut v128, f32x4_add(bias, dots));
