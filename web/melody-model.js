@@ -5,14 +5,14 @@
 
 import { WasmMelody } from "../pkg/tidepool_wasm.js";
 
-export const MODEL_URL = new URL("./models/melody-lstm.safetensors", import.meta.url);
+const MODEL_URL = new URL("./models/melody-lstm.safetensors", import.meta.url);
 const ngramUrl = (order) => new URL(`./models/melody-ngram-${order}.tpng`, import.meta.url);
 
 /**
  * The bytes at `url`, reporting `onProgress(received, total)` as they arrive (total 0 when the
  * server does not say). Throws an Error naming the file and what went wrong.
  */
-export async function fetchBytes(url, onProgress = () => {}) {
+async function fetchBytes(url, onProgress = () => {}) {
   const name = url.pathname.split("/").pop();
   let response;
   try {
@@ -47,7 +47,7 @@ export async function fetchBytes(url, onProgress = () => {}) {
 }
 
 /** Null when `bytes` is a valid melody model file, else what is wrong with it (names, shapes …). */
-export function modelProblem(bytes) {
+function modelProblem(bytes) {
   try {
     new WasmMelody(bytes).free();
     return null;
