@@ -35,7 +35,7 @@ pub struct Status {
     pub dropped_notes: u64,
     pub voices_stolen: u64,
     pub synth_non_finite: u64,
-    /// Synth voices making sound now.
+    /// Synth voices making sound now (the melody voice included).
     pub sounding: usize,
     /// A network change is waiting to be built off the audio path.
     pub rebuild_pending: bool,
@@ -255,7 +255,7 @@ impl Engine {
             arp_nan_resets: self.arp.reservoir.esn().nan_resets(),
             voices_stolen: self.synth.stolen(),
             synth_non_finite: self.synth.non_finite(),
-            sounding: self.synth.sounding(),
+            sounding: self.synth.sounding() + self.mel_synth.sounding(),
             rebuild_pending: self.pending_rebuild().is_some(),
             ..self.status
         }

@@ -394,3 +394,15 @@ fn a_temperature_change_is_heard_from_the_next_sixteenth() {
         onsets(&steady).len()
     );
 }
+
+#[test]
+fn the_melody_voice_counts_among_the_sounding_voices() {
+    // Temperature 0 holds its first note: one voice sounds, and nothing else plays.
+    let mut e = engine("mel.mode=free&mel.temp=0");
+    let out = render_with(&mut e, &[], BAR as usize, 128);
+    assert!(out.notes.iter().all(|n| n.source == Source::Melody));
+    assert_eq!(
+        out.status.sounding, 1,
+        "the load meter's voice count sees the melody"
+    );
+}
