@@ -295,6 +295,12 @@ impl Engine {
         old
     }
 
+    /// The shapes (neurons, connectivity, seed) of the LFO's and the arpeggiator's networks as
+    /// installed now: what plays, which can lag the parameters while a rebuild is on its way.
+    pub fn installed_shapes(&self) -> (Shape, Shape) {
+        (self.lfo_built, self.arp_built)
+    }
+
     /// Reservoir neurons of the LFO (for the activity view).
     pub fn lfo_state(&self) -> &[f32] {
         self.lfo.reservoir.esn().state()
