@@ -1,0 +1,349 @@
+//! Random automation: thousands of parameter changes at random frames over every parameter of
+//! the table (structural ones included, and values out of range, infinite or NaN) while notes are
+//! held and released, the pedal goes up and down and panic comes now and then. Afterwards
+//! everything a musician can hold is let go and a tail is rendered: no sample may be non-finite
+//! or above the limiter's ceiling, every note-on of the note stream must have its note-off, the
+//! synth must fall silent, `process` must not allocate, and no block may take more than 5× the
+//! median block (a denormal, or a network built on the audio path, would show).
+
+use crate::host::{self, play, release_everything, Blocks, Host, Ledger, Watch};
+use crate::{Check, Size};
+use tidepool_engine::params::Kind;
+use tidepool_engine::{Input, InputEvent, ParamId, ParamValues, Patch, CEILING, PARAMS};
+use tidepool_reservoir::SeededRng;
+
+/// Block time allowed, as a multiple of the median block.
+pub const SLOW_BLOCK: f64 = 5.0;
+/// The page's render quantum.
+pub const QUANTUM: usize = 128;
+
+/// Network shapes a structural change jumps to as a whole (neurons, connectivity, seed): the
+/// smallest, the default, and the largest at full connectivity among them. Arbitrary shapes
+/// come from single-parameter changes while the network is small (their O(N³) radius is cheap);
+/// at 1000 neurons each new shape costs the host about a second, so the pool keeps them few.
+pub const SHAPES: &[(f64, f64, f64)] = &[
+    (1.0, 0.01, 0.0),
+    (2.0, 1.0, 7.0),
+    (100.0, 0.1, 1.0),
+    (300.0, 0.1, 1.0),
+    (517.0, 0.37, 4_294_967_295.0),
+    (1000.0, 1.0, 1.0),
+];
+
+/// The largest network a single random structural change may create.
+pub const SMALL_NETWORK: f64 = 120.0;
+
+/// A random value for `id`: anywhere in its range (log-uniform where the knob is logarithmic),
+/// its ends, its default, or now and then something no knob sends (NaN, ±∞, ±1e300, far out of
+/// range), which the engine must sanitise.
+pub fn random_value(id: ParamId, rng: &mut SeededRng) -> f64 {
+    let spec = id.spec();
+    let (min, max) = (spec.min(), spec.max());
+    match rng.below(100) {
+        0 => f64::NAN,
+        1 => f64::INFINITY,
+        2 => f64::NEG_INFINITY,
+        3 => 1e300,
+        4 => -1e300,
+        5 => max + (max - min + 1.0) * rng.unit_f64() * 10.0,
+        6..=15 => min,
+        16..=25 => max,
+        26..=30 => spec.default,
+        _ => match spec.kind {
+            Kind::Real { log: true, .. } if min > 0.0 => {
+                (min.ln() + (max.ln() - min.ln()) * rng.unit_f64()).exp()
+            }
+            Kind::Real { .. } => min + (max - min) * rng.unit_f64(),
+            _ => (min as i64 + rng.below((max - min) as usize + 1) as i64) as f64,
+        },
+    }
+}
+
+/// The structural parameters of one network.
+#[derive(Clone, Copy)]
+struct Net {
+    ids: [ParamId; 3],
+    /// The values the score has set so far (to know when a single change is cheap).
+    neurons: f64,
+}
+
+/// A random score: `changes` parameter changes and about eight note inputs a second over
+/// `seconds` at `rate`, from `seed`.
+pub fn score(seed: u64, rate: f64, seconds: f64, changes: usize) -> Vec<InputEvent> {
+    let mut rng = SeededRng::new(seed, 8);
+    let frames = host::frames(seconds, rate);
+    let mut events = Vec::new();
+    let mut at = |frame: u64, input| events.push(InputEvent { frame, input });
+    let mut frame_list: Vec<u64> = (0..changes)
+        .map(|_| (rng.unit_f64() * frames as f64) as u64)
+        .collect();
+    frame_list.sort_unstable();
+    let mut nets = [
+        Net {
+            ids: [
+                ParamId::LfoNeurons,
+                ParamId::LfoConnectivity,
+                ParamId::LfoSeed,
+            ],
+            neurons: 300.0,
+        },
+        Net {
+            ids: [
+                ParamId::ArpNeurons,
+                ParamId::ArpConnectivity,
+                ParamId::ArpSeed,
+            ],
+            neurons: 100.0,
+        },
+    ];
+    for frame in frame_list {
+        let id = ParamId::from_index(rng.below(PARAMS.len())).expect("in the table");
+        let Some(net) = nets.iter_mut().find(|n| n.ids.contains(&id)) else {
+            at(
+                frame,
+                Input::SetParam {
+                    id,
+                    value: random_value(id, &mut rng),
+                },
+            );
+            continue;
+        };
+        if net.neurons <= SMALL_NETWORK && rng.below(2) == 0 {
+            let mut value = random_value(id, &mut rng);
+            if id == net.ids[0] {
+                value = 1.0 + (rng.unit_f64() * SMALL_NETWORK).floor();
+                net.neurons = value;
+            }
+            at(frame, Input::SetParam { id, value });
+        } else {
+            let shape = SHAPES[rng.below(SHAPES.len())];
+            net.neurons = shape.0;
+            for (id, value) in net.ids.iter().zip([shape.0, shape.1, shape.2]) {
+                at(frame, Input::SetParam { id: *id, value });
+            }
+        }
+    }
+    // Notes: presses, releases (mostly of held keys), the pedal, and a rare panic.
+    let mut held: Vec<u8> = Vec::new();
+    let note_inputs = (seconds * 8.0) as usize;
+    for i in 0..note_inputs {
+        let frame = (i as f64 / note_inputs as f64 * frames as f64) as u64 + rng.below(64) as u64;
+        let input = match rng.below(100) {
+            0..=44 => {
+                let pitch = 36 + rng.below(61) as u8;
+                held.push(pitch);
+                Input::NoteOn {
+                    pitch,
+                    velocity: 1 + rng.below(127) as u8,
+                }
+            }
+            45..=84 if !held.is_empty() => Input::NoteOff {
+                pitch: held.swap_remove(rng.below(held.len())),
+            },
+            45..=89 => Input::NoteOff {
+                pitch: rng.below(128) as u8,
+            },
+            90..=98 => Input::Sustain(rng.below(2) == 0),
+            _ => {
+                held.clear();
+                Input::AllNotesOff
+            }
+        };
+        at(frame.min(frames - 1), input);
+    }
+    events.sort_by_key(|e| e.frame);
+    events
+}
+
+/// Keeps the networks of a patch cheap to build: a network over [`SMALL_NETWORK`] neurons gets a
+/// shape from [`SHAPES`] (each new large shape costs the host about a second).
+pub fn tame(values: &mut ParamValues, rng: &mut SeededRng) {
+    for ids in [
+        [
+            ParamId::LfoNeurons,
+            ParamId::LfoConnectivity,
+            ParamId::LfoSeed,
+        ],
+        [
+            ParamId::ArpNeurons,
+            ParamId::ArpConnectivity,
+            ParamId::ArpSeed,
+        ],
+    ] {
+        if values.get(ids[0]) > SMALL_NETWORK {
+            let shape = SHAPES[rng.below(SHAPES.len())];
+            for (id, v) in ids.iter().zip([shape.0, shape.1, shape.2]) {
+                values.set(*id, v);
+            }
+        }
+    }
+}
+
+/// One seed's run: what the checks look at.
+pub struct Run {
+    pub played: host::Played,
+    pub ledger: Ledger,
+    pub tail_seconds: u32,
+    pub sounding_after: usize,
+    pub frames: u64,
+}
+
+/// Plays `events` from the default patch in 128-frame quanta (the worklet's), then releases
+/// everything and renders the tail.
+pub fn run(host: &Host, events: &[InputEvent], seconds: f64, timed: bool) -> Run {
+    let rate = 48000.0;
+    let frames = host::frames(seconds, rate);
+    let mut engine = host.engine(rate, &Patch::default());
+    let watch = Watch {
+        audio: false,
+        time: timed,
+        allocs: true,
+    };
+    let played = play(
+        host,
+        &mut engine,
+        events,
+        frames,
+        Blocks::Fixed(QUANTUM),
+        watch,
+        &[],
+    );
+    let mut ledger = Ledger::default();
+    ledger.feed(&played.notes);
+    let end = engine.frame();
+    let release = play(
+        host,
+        &mut engine,
+        &release_everything(end),
+        QUANTUM as u64,
+        Blocks::Fixed(QUANTUM),
+        Watch::default(),
+        &[],
+    );
+    ledger.feed(&release.notes);
+    let (tail_seconds, _) = host::tail(host, &mut engine, &mut ledger, 60);
+    Run {
+        played,
+        ledger,
+        tail_seconds,
+        sounding_after: engine.status().sounding,
+        frames,
+    }
+}
+
+/// The slowest block relative to the median, confirmed: a block over [`SLOW_BLOCK`]× is timed
+/// again by rerunning the same deterministic render (twice), and its best time counts. Returns
+/// (ratio, median µs, slowest block's start frame, its µs, how many blocks stayed slow).
+pub fn slowest(
+    first: &[host::BlockTime],
+    mut again: impl FnMut() -> Vec<host::BlockTime>,
+) -> (f64, f64, u64, f64, usize) {
+    let mut best: Vec<f64> = first.iter().map(|b| b.seconds).collect();
+    let med = host::median(&best);
+    let over = |best: &[f64]| best.iter().filter(|&&s| s > SLOW_BLOCK * med).count();
+    for _ in 0..2 {
+        if over(&best) == 0 {
+            break;
+        }
+        let rerun = again();
+        for (b, r) in best.iter_mut().zip(&rerun) {
+            *b = b.min(r.seconds);
+        }
+    }
+    let (i, worst) = best
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map(|(i, s)| (i, *s))
+        .unwrap_or((0, 0.0));
+    let start = first.get(i).map_or(0, |b| b.start);
+    (
+        worst / med.max(1e-12),
+        med * 1e6,
+        start,
+        worst * 1e6,
+        over(&best),
+    )
+}
+
+/// What happened in the score around a frame (for naming a slow block's cause).
+pub fn around(events: &[InputEvent], frame: u64, window: u64) -> String {
+    let near: Vec<String> = events
+        .iter()
+        .filter(|e| e.frame + window >= frame && e.frame <= frame + window)
+        .map(|e| match e.input {
+            Input::SetParam { id, value } => format!("{}={value}@{}", id.spec().key, e.frame),
+            other => format!("{other:?}@{}", e.frame),
+        })
+        .collect();
+    near.join(", ")
+}
+
+pub fn check(host: &Host, size: Size) -> Vec<Check> {
+    let (seeds, changes, seconds): (&[u64], usize, f64) = match size {
+        Size::Ci => (&[1], 2000, 20.0),
+        Size::Long => (&[1, 2, 3], 10_000, 100.0),
+    };
+    let mut rows = Vec::new();
+    for &seed in seeds {
+        let events = score(seed, 48000.0, seconds, changes);
+        let r = run(host, &events, seconds, true);
+        let p = &r.played;
+        let size = format!("seed {seed}: {changes} changes + notes, {seconds} s at 48 kHz");
+        let open = r.ledger.open_notes();
+        let stuck_ok = open.is_empty() && r.sounding_after == 0;
+        rows.push(Check::new(
+            "automation: finite, under the ceiling",
+            size.clone(),
+            p.non_finite == 0 && p.peak <= CEILING,
+            format!(
+                "{} non-finite samples, peak {:.4} (ceiling {CEILING}), {} installs, {} inputs dropped",
+                p.non_finite, p.peak, p.installs, p.dropped_inputs
+            ),
+        ));
+        rows.push(Check::new(
+            "automation: no stuck note (note stream and synth)",
+            size.clone(),
+            stuck_ok,
+            format!(
+                "{} ons / {} offs, {} left open{}, {} voices sounding after a {} s tail",
+                r.ledger.ons,
+                r.ledger.offs,
+                open.len(),
+                open.iter()
+                    .take(6)
+                    .map(|(s, p, f)| format!(
+                        " {s:?} {p} from frame {f} ({})",
+                        around(&events, *f, 256)
+                    ))
+                    .collect::<String>(),
+                r.sounding_after,
+                r.tail_seconds
+            ),
+        ));
+        rows.push(Check::new(
+            "automation: no allocation in process",
+            size.clone(),
+            p.allocations == 0,
+            format!("{} allocations in {} blocks", p.allocations, p.blocks.len()),
+        ));
+        let (ratio, med_us, start, worst_us, still) = slowest(&p.blocks, || {
+            run(host, &events, seconds, true).played.blocks
+        });
+        rows.push(Check::new(
+            "automation: no block over 5× the median",
+            size,
+            still == 0,
+            format!(
+                "slowest {worst_us:.1} µs = {ratio:.1}× median {med_us:.2} µs at frame {start}, \
+                 {still} blocks over {SLOW_BLOCK}× after re-timing{}",
+                if still > 0 {
+                    format!(" (near: {})", around(&events, start, 6000))
+                } else {
+                    String::new()
+                }
+            ),
+        ));
+    }
+    rows
+}
