@@ -7,7 +7,7 @@
 
 import { before, after } from "node:test";
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 import { chromium } from "playwright-core";
@@ -408,4 +408,49 @@ export function serverAndBrowser() {
     await ctx.server?.stop();
   });
   return ctx;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Test and bench files on the page's origin. xtask's server serves web/, worklet/ and pkg/ only;
+// a test's own modules and worklets (and npm packages a benchmark compares with) are answered
+// from disk on the same origin, so the page keeps the product's CSP. This goes through the
+// DevTools protocol's Fetch domain: Playwright's page.route does not see AudioWorklet module
+// requests.
+// ---------------------------------------------------------------------------------------------
+
+const CONTENT_TYPES = { ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm", ".map": "application/json", ".html": "text/html" };
+
+/**
+ * Intercepts `page`'s requests: a same-origin path that `files` maps (`{"/url/path": "repo/path"}`,
+ * or a function of the path) is answered from the repository file, or with `{status, headers,
+ * body}` when it maps to such an object; any other same-origin request goes to the server, and
+ * other origins fail and are listed in `page.refused` (nothing is downloaded).
+ */
+export async function routeRepoFiles(page, origin, files) {
+  page.refused = [];
+  const lookup = typeof files === "function" ? files : (p) => files[p] ?? null;
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("Fetch.enable", { patterns: [{ urlPattern: "*", requestStage: "Request" }] });
+  cdp.on("Fetch.requestPaused", ({ requestId, request }) => {
+    const send = (method, params) => cdp.send(method, { requestId, ...params }).catch(() => {});
+    const url = new URL(request.url);
+    if (url.origin !== origin) {
+      page.refused.push(url.href);
+      return send("Fetch.failRequest", { errorReason: "BlockedByClient" });
+    }
+    const hit = url.pathname.includes("..") ? null : lookup(url.pathname);
+    if (!hit) return send("Fetch.continueRequest", {});
+    let answer = hit;
+    if (typeof hit === "string") {
+      const full = path.resolve(ROOT, hit);
+      answer = full.startsWith(ROOT) && existsSync(full)
+        ? { status: 200, headers: { "content-type": CONTENT_TYPES[path.extname(full)] ?? "application/octet-stream" }, body: readFileSync(full) }
+        : { status: 404, headers: { "content-type": "text/plain" }, body: "not found" };
+    }
+    return send("Fetch.fulfillRequest", {
+      responseCode: answer.status ?? 200,
+      responseHeaders: Object.entries({ "cache-control": "no-cache", ...answer.headers }).map(([name, value]) => ({ name, value: String(value) })),
+      body: Buffer.from(answer.body ?? "").toString("base64"),
+    });
+  });
 }
