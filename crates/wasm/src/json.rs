@@ -1,8 +1,10 @@
-//! The little JSON the page needs (the parameter table, parse results), written by hand so the
-//! wasm module does not carry a JSON library.
+//! The little JSON the page needs (the parameter table, parse results, the snapshot layout),
+//! written by hand so the wasm module does not carry a JSON library.
 
+use crate::{view, VIEW_NEURONS};
 use std::fmt::Write;
 use tidepool_engine::params::{Group, Kind, PARAMS};
+use tidepool_reservoir::{MAX_ARP_NOTES, MAX_LFO_OUTPUTS};
 
 /// `s` as a JSON string literal.
 pub fn string(s: &str) -> String {
@@ -36,7 +38,8 @@ fn number(v: f64) -> String {
 pub fn param_table() -> String {
     let rows: Vec<String> = PARAMS
         .iter()
-        .map(|p| {
+        .enumerate()
+        .map(|(id, p)| {
             let (kind, log, choices) = match p.kind {
                 Kind::Real { log, .. } => ("real", log, Vec::new()),
                 Kind::Int { .. } => ("int", false, Vec::new()),
@@ -51,7 +54,7 @@ pub fn param_table() -> String {
                 Group::Melody => "melody",
             };
             format!(
-                "{{\"key\":{},\"name\":{},\"group\":\"{group}\",\"kind\":\"{kind}\",\"min\":{},\"max\":{},\"log\":{log},\"choices\":[{}],\"default\":{},\"unit\":{},\"smoothing_ms\":{},\"structural\":{}}}",
+                "{{\"id\":{id},\"key\":{},\"name\":{},\"group\":\"{group}\",\"kind\":\"{kind}\",\"min\":{},\"max\":{},\"log\":{log},\"choices\":[{}],\"default\":{},\"unit\":{},\"smoothing_ms\":{},\"structural\":{}}}",
                 string(p.key),
                 string(p.name),
                 number(p.min()),
@@ -67,12 +70,44 @@ pub fn param_table() -> String {
     format!("[{}]", rows.join(","))
 }
 
-pub fn patch_result(text: &str, errors: &[String]) -> String {
+pub fn patch_result(text: &str, values: &[f64], errors: &[String]) -> String {
     let errors: Vec<String> = errors.iter().map(|e| string(e)).collect();
+    let values: Vec<String> = values.iter().map(|&v| number(v)).collect();
     format!(
-        "{{\"text\":{},\"errors\":[{}]}}",
+        "{{\"text\":{},\"values\":[{}],\"errors\":[{}]}}",
         string(text),
+        values.join(","),
         errors.join(",")
+    )
+}
+
+/// `{"name": at, "next": at + 1, …}`.
+fn offsets(names: &[&str], at: usize) -> String {
+    let fields: Vec<String> = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| format!("{}:{}", string(name), at + i))
+        .collect();
+    format!("{{{}}}", fields.join(","))
+}
+
+pub fn snapshot_layout() -> String {
+    let per = view::NETWORK_NAMES.len();
+    format!(
+        "{{\"length\":{},\"lfo\":{},\"lfoCount\":{},\"neurons\":{},\"neuronCount\":{},\"entries\":{},\"maxEntries\":{},\"pitches\":{},\"probs\":{},\"status\":{},\"melody\":{},\"networks\":{{\"lfo\":{},\"arp\":{}}}}}",
+        view::LEN,
+        view::LFO,
+        MAX_LFO_OUTPUTS,
+        view::NEURONS,
+        VIEW_NEURONS,
+        view::ENTRIES,
+        MAX_ARP_NOTES,
+        view::PITCHES,
+        view::PROBS,
+        offsets(&view::STATUS_NAMES, view::STATUS),
+        offsets(&view::MELODY_NAMES, view::MELODY),
+        offsets(&view::NETWORK_NAMES, view::NETWORKS),
+        offsets(&view::NETWORK_NAMES, view::NETWORKS + per),
     )
 }
 
@@ -88,8 +123,31 @@ mod tests {
     #[test]
     fn table_lists_every_parameter() {
         let t = param_table();
-        assert!(t.starts_with("[{\"key\":\"bpm\""));
+        assert!(t.starts_with("[{\"id\":0,\"key\":\"bpm\""));
+        assert!(t.contains(&format!("{{\"id\":{},\"key\":", PARAMS.len() - 1)));
         assert_eq!(t.matches("\"key\":").count(), PARAMS.len());
         assert!(t.contains("\"choices\":[\"off\",\"reservoir\""));
+    }
+
+    #[test]
+    fn snapshot_layout_names_every_offset_once() {
+        let layout = snapshot_layout();
+        assert!(layout.starts_with(&format!("{{\"length\":{},", crate::VIEW_LEN)));
+        assert!(layout.contains(&format!(
+            "\"networks\":{{\"lfo\":{{\"neurons\":{},",
+            view::NETWORKS
+        )));
+        // Every offset of the named parts appears exactly once, and they end where the snapshot does.
+        let named =
+            view::STATUS_NAMES.len() + view::MELODY_NAMES.len() + 2 * view::NETWORK_NAMES.len();
+        for at in view::STATUS..view::LEN {
+            assert_eq!(
+                layout.matches(&format!(":{at},")).count()
+                    + layout.matches(&format!(":{at}}}")).count(),
+                1,
+                "{at} in {layout}"
+            );
+        }
+        assert_eq!(view::LEN - view::STATUS, named);
     }
 }

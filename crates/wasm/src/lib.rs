@@ -11,7 +11,8 @@
 //! await init();
 //! const engine = new WasmEngine(sampleRate, patchText);
 //! const n = engine.process(128);
-//! // Views must be re-created for each block: wasm memory can grow and detach old views.
+//! // A view lives as long as the memory's buffer: growing the memory detaches it, so keep views
+//! // and make new ones only when `wasm_memory().buffer` is another object.
 //! const left = new Float32Array(wasm_memory().buffer, engine.left_ptr(), n);
 //! ```
 
@@ -24,7 +25,6 @@ use tidepool_engine::{
 use tidepool_melody::lstm::{Lstm, Stepper};
 use tidepool_melody::quant::QuantLstm;
 use tidepool_reservoir::{Esn, Feedback, Layout, SeededRng};
-use tidepool_reservoir::{MAX_ARP_NOTES, MAX_LFO_OUTPUTS};
 use wasm_bindgen::prelude::*;
 
 /// Frames the output buffers hold: one Web Audio render quantum.
@@ -66,15 +66,49 @@ pub struct WasmEngine {
 
 /// Neurons of the LFO reservoir shown in the activity view.
 pub const VIEW_NEURONS: usize = 64;
-/// Layout of [`WasmEngine::snapshot`]: LFO outputs, neurons, arpeggio entry count, entries'
-/// pitches, their probabilities, then the status counters.
-/// pitches, their probabilities, the status counters, then the melody: phase (0 off, 1 free,
-/// 2 listening, 3 answering), 16ths left in the answer, key in force (1–12 major C…B, 13–24
-/// minor), sounding pitch (−1 none), the model the patch asks for and the engine lacks (−1 none).
-pub const VIEW_LEN: usize =
-    MAX_LFO_OUTPUTS + VIEW_NEURONS + 1 + 2 * MAX_ARP_NOTES + STATUS_LEN + MELODY_LEN;
-const STATUS_LEN: usize = 7;
-const MELODY_LEN: usize = 5;
+
+/// Where each value of [`WasmEngine::snapshot`] sits. `snapshot` writes by these offsets and
+/// [`snapshot_layout`] exports them, so the page reads offsets instead of mirroring them.
+pub mod view {
+    use super::VIEW_NEURONS;
+    use tidepool_reservoir::{MAX_ARP_NOTES, MAX_LFO_OUTPUTS};
+
+    /// The LFO's smoothed outputs, 0..1.
+    pub const LFO: usize = 0;
+    /// The first [`VIEW_NEURONS`] neurons of the LFO reservoir.
+    pub const NEURONS: usize = LFO + MAX_LFO_OUTPUTS;
+    /// How many arpeggio entries follow (up to [`MAX_ARP_NOTES`]).
+    pub const ENTRIES: usize = NEURONS + VIEW_NEURONS;
+    /// The entries' pitches.
+    pub const PITCHES: usize = ENTRIES + 1;
+    /// Their probabilities p (ReMi's Fig. 2).
+    pub const PROBS: usize = PITCHES + MAX_ARP_NOTES;
+    /// The engine's status counters, in this order.
+    pub const STATUS: usize = PROBS + MAX_ARP_NOTES;
+    pub const STATUS_NAMES: [&str; 7] = [
+        "lfoNanResets",
+        "arpNanResets",
+        "droppedInputs",
+        "droppedNotes",
+        "voicesStolen",
+        "synthNonFinite",
+        "sounding",
+    ];
+    /// The melody: phase (0 off, 1 free, 2 listening, 3 answering), 16ths left in the answer,
+    /// key in force (1–12 major C…B, 13–24 minor), sounding pitch (−1 none), the model the patch
+    /// asks for and the engine lacks (−1 none).
+    pub const MELODY: usize = STATUS + STATUS_NAMES.len();
+    pub const MELODY_NAMES: [&str; 5] = ["phase", "left", "key", "sounding", "missing"];
+    /// The networks installed now (which lag the parameters while a rebuild is on its way): the
+    /// LFO's, then the arpeggiator's. A seed is split in 16-bit halves, each exact in an f32.
+    pub const NETWORKS: usize = MELODY + MELODY_NAMES.len();
+    pub const NETWORK_NAMES: [&str; 4] = ["neurons", "connectivity", "seedLow", "seedHigh"];
+    /// Values in the snapshot.
+    pub const LEN: usize = NETWORKS + 2 * NETWORK_NAMES.len();
+}
+
+/// Length of [`WasmEngine::snapshot`] (see [`view`] for its layout).
+pub const VIEW_LEN: usize = view::LEN;
 
 #[wasm_bindgen]
 impl WasmEngine {
@@ -153,6 +187,16 @@ impl WasmEngine {
         }
     }
 
+    /// Queues parameter number `id` (its row in [`param_table`], as the page sends it) to become
+    /// `value` at `frame`; the engine sanitises it as [`param_sanitize`] does. False for an
+    /// unknown id (or a full queue). No string crosses: this is the page's path for every knob.
+    pub fn set_param_id(&mut self, frame: f64, id: u32, value: f64) -> bool {
+        match ParamId::from_index(id as usize) {
+            Some(id) => self.push(frame, Input::SetParam { id, value }),
+            None => false,
+        }
+    }
+
     /// Renders `frames` frames into the output buffers and returns how many the buffers now hold.
     /// Up to [`BLOCK_FRAMES`] (the worklet's case) that is all of them; more are rendered in
     /// 128-frame chunks and only the last chunk stays in the buffers (for skipping ahead and
@@ -223,34 +267,35 @@ impl WasmEngine {
         self.note_buf.as_ptr()
     }
 
-    /// Fills the live-view buffer ([`VIEW_LEN`] f32s at [`WasmEngine::view_ptr`]) and returns its
-    /// length: the LFO's 4 smoothed outputs, 64 LFO neurons, the number of arpeggio entries, up
-    /// to 32 entry pitches, their probabilities p (ReMi's Fig. 2), then the status counters
-    /// (LFO NaN resets, arp NaN resets, dropped inputs, dropped notes, stolen voices,
-    /// non-finite synth frames, sounding voices). Never allocates.
+    /// Most notes [`WasmEngine::drain_notes`] returns at once (its buffer holds five u32s each).
+    pub fn notes_capacity(&self) -> usize {
+        OUTPUT_CAPACITY
+    }
+
+    /// Fills the live-view buffer ([`VIEW_LEN`] f32s at [`WasmEngine::view_ptr`], laid out as
+    /// [`view`] says and [`snapshot_layout`] tells JS) and returns its length. Never allocates.
     pub fn snapshot(&mut self) -> usize {
         let v = &mut self.view;
         v.fill(0.0);
-        v[..MAX_LFO_OUTPUTS].copy_from_slice(&self.engine.lfo_values());
+        v[view::LFO..view::NEURONS].copy_from_slice(&self.engine.lfo_values());
         let neurons = self.engine.lfo_state();
-        let base = MAX_LFO_OUTPUTS;
-        for (slot, x) in v[base..base + VIEW_NEURONS].iter_mut().zip(neurons) {
+        for (slot, x) in v[view::NEURONS..view::ENTRIES].iter_mut().zip(neurons) {
             *slot = *x;
         }
-        let base = base + VIEW_NEURONS;
         let mut count = 0;
-        for (i, pitch) in self.engine.arp_entries().take(MAX_ARP_NOTES).enumerate() {
-            v[base + 1 + i] = pitch as f32;
+        for (slot, pitch) in v[view::PITCHES..view::PROBS]
+            .iter_mut()
+            .zip(self.engine.arp_entries())
+        {
+            *slot = pitch as f32;
             count += 1;
         }
-        v[base] = count as f32;
+        v[view::ENTRIES] = count as f32;
         let probs = self.engine.arp_probabilities();
-        let pbase = base + 1 + MAX_ARP_NOTES;
-        for (slot, p) in v[pbase..pbase + MAX_ARP_NOTES].iter_mut().zip(probs) {
+        for (slot, p) in v[view::PROBS..view::STATUS].iter_mut().zip(probs) {
             *slot = *p;
         }
         let st = self.engine.status();
-        let sbase = pbase + MAX_ARP_NOTES;
         let counters = [
             st.lfo_nan_resets as f32,
             st.arp_nan_resets as f32,
@@ -260,7 +305,7 @@ impl WasmEngine {
             st.synth_non_finite as f32,
             st.sounding as f32,
         ];
-        v[sbase..sbase + STATUS_LEN].copy_from_slice(&counters);
+        v[view::STATUS..view::MELODY].copy_from_slice(&counters);
         let (phase, left) = match self.engine.melody_phase() {
             MelodyPhase::Off => (0, 0),
             MelodyPhase::Free => (1, 0),
@@ -278,8 +323,19 @@ impl WasmEngine {
                 .missing_melody_model()
                 .map_or(-1.0, |m| m as f32),
         ];
-        let mbase = sbase + STATUS_LEN;
-        v[mbase..mbase + MELODY_LEN].copy_from_slice(&melody_view);
+        v[view::MELODY..view::NETWORKS].copy_from_slice(&melody_view);
+        let (lfo, arp) = self.engine.installed_shapes();
+        let shape = |(neurons, connectivity, seed): Shape| {
+            [
+                neurons as f32,
+                connectivity,
+                (seed & 0xffff) as f32,
+                (seed >> 16) as f32,
+            ]
+        };
+        let per = view::NETWORK_NAMES.len();
+        v[view::NETWORKS..view::NETWORKS + per].copy_from_slice(&shape(lfo));
+        v[view::NETWORKS + per..view::LEN].copy_from_slice(&shape(arp));
         VIEW_LEN
     }
 
@@ -452,12 +508,48 @@ pub fn param_table() -> String {
 }
 
 /// Parses patch text (or a URL, or a fragment) and returns JSON `{"text": canonical patch text,
-/// "errors": ["field: message", …]}`: the page's URL codec, the same code as the CLI's.
+/// "values": [one number per row of the parameter table], "errors": ["field: message", …]}`:
+/// the page's URL codec, the same code as the CLI's.
 #[wasm_bindgen]
 pub fn parse_patch(text: &str) -> String {
     let parsed = Patch::parse(text);
     let errors: Vec<String> = parsed.errors.iter().map(ToString::to_string).collect();
-    json::patch_result(&parsed.patch.to_text(), &errors)
+    let values: Vec<f64> = ParamId::all()
+        .iter()
+        .map(|&id| parsed.patch.values.get(id))
+        .collect();
+    json::patch_result(&parsed.patch.to_text(), &values, &errors)
+}
+
+/// Canonical patch text of `values`, one per row of the parameter table in table order (each
+/// sanitised; missing ones keep their defaults): how the page writes its numeric patch state
+/// into the URL.
+#[wasm_bindgen]
+pub fn patch_text_of(values: &[f64]) -> String {
+    let mut patch = Patch::default();
+    for (&id, &value) in ParamId::all().iter().zip(values) {
+        patch.values.set(id, value);
+    }
+    patch.to_text()
+}
+
+/// The value parameter number `id` takes when set to `value`: clamped to its range, whole
+/// numbers (ints, toggles, choices) rounded; NaN for NaN or an unknown id. The engine applies
+/// the same rule, so the page can show and send exactly what will play.
+#[wasm_bindgen]
+pub fn param_sanitize(id: u32, value: f64) -> f64 {
+    ParamId::from_index(id as usize)
+        .and_then(|id| id.spec().sanitize(value))
+        .unwrap_or(f64::NAN)
+}
+
+/// Where each value of [`WasmEngine::snapshot`] sits, as JSON (offsets into the snapshot):
+/// `{"length", "lfo", "lfoCount", "neurons", "neuronCount", "entries", "maxEntries", "pitches",
+/// "probs", "status": {name: offset}, "melody": {name: offset}, "networks": {"lfo": {"neurons",
+/// "connectivity", "seedLow", "seedHigh"}, "arp": {…}}}`.
+#[wasm_bindgen]
+pub fn snapshot_layout() -> String {
+    json::snapshot_layout()
 }
 
 /// `text` with parameter `key` set to `value` (clamped), as canonical patch text; `text`

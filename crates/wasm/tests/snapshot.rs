@@ -1,0 +1,117 @@
+//! The snapshot the page's live views and tests read, the parameter-by-id path the page's knobs
+//! use, and the numeric patch codec, through the exports (natively with `cargo test`, and in
+//! headless Chromium with the wasm target, as `tests/web.rs`).
+
+use tidepool_engine::{ParamId, Patch};
+use tidepool_wasm::{param_sanitize, patch_text_of, view, WasmEngine, VIEW_LEN};
+
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+#[cfg(target_arch = "wasm32")]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+fn snapshot(engine: &mut WasmEngine) -> Vec<f32> {
+    let len = engine.snapshot();
+    assert_eq!(len, VIEW_LEN);
+    // SAFETY: view_ptr addresses VIEW_LEN f32s owned by `engine`, copied before it changes.
+    unsafe { std::slice::from_raw_parts(engine.view_ptr(), len) }.to_vec()
+}
+
+fn id(key: &str) -> u32 {
+    ParamId::from_key(key).unwrap().index() as u32
+}
+
+/// (neurons, connectivity, seed) of the installed network whose fields start at `at`.
+fn shape_at(v: &[f32], at: usize) -> (f32, f32, u64) {
+    (
+        v[at],
+        v[at + 1],
+        v[at + 2] as u64 | (v[at + 3] as u64) << 16,
+    )
+}
+
+#[test]
+fn the_snapshot_reports_the_installed_networks_not_the_requested_ones() {
+    let patch =
+        "tp1&lfo.n=37&lfo.conn=0.5&lfo.seed=4000000001&arp.n=5&arp.conn=0.25&arp.seed=65537";
+    let mut engine = WasmEngine::new(48_000.0, patch);
+    assert!(engine.patch_errors().is_empty());
+    let per = view::NETWORK_NAMES.len();
+    let v = snapshot(&mut engine);
+    assert_eq!(shape_at(&v, view::NETWORKS), (37.0, 0.5, 4_000_000_001));
+    assert_eq!(shape_at(&v, view::NETWORKS + per), (5.0, 0.25, 65_537));
+
+    // Asking for another network changes the parameter at once, the installed network only when
+    // it is built and installed: until then the old one plays and the snapshot says so.
+    assert!(engine.set_param_id(0.0, id("lfo.n"), 20.0));
+    engine.process(128);
+    assert!(engine.patch_text().contains("&lfo.n=20&"));
+    let v = snapshot(&mut engine);
+    assert_eq!(shape_at(&v, view::NETWORKS).0, 37.0);
+}
+
+#[test]
+fn the_snapshot_fills_its_named_fields() {
+    let mut engine = WasmEngine::new(48_000.0, "tp1&arp.mode=off");
+    for pitch in [60, 64, 67] {
+        assert!(engine.note_on(0.0, pitch, 100));
+    }
+    engine.process(128);
+    let v = snapshot(&mut engine);
+    let sounding = view::STATUS
+        + view::STATUS_NAMES
+            .iter()
+            .position(|&n| n == "sounding")
+            .unwrap();
+    assert_eq!(v[sounding], 3.0);
+    let missing = view::MELODY
+        + view::MELODY_NAMES
+            .iter()
+            .position(|&n| n == "missing")
+            .unwrap();
+    assert_eq!(v[missing], -1.0, "the melody is off: no model is missing");
+    assert_eq!(v[view::ENTRIES], 0.0, "the arpeggiator is off: no entries");
+}
+
+#[test]
+fn parameters_set_by_id_are_sanitised_like_the_page_shows_them() {
+    let mut engine = WasmEngine::new(48_000.0, "");
+    assert!(engine.set_param_id(0.0, id("bpm"), 1e9));
+    assert!(engine.set_param_id(0.0, id("arp.oct"), 2.6));
+    assert!(engine.set_param_id(0.0, id("syn.cut"), 1234.5));
+    assert!(
+        !engine.set_param_id(0.0, ParamId::all().len() as u32, 1.0),
+        "unknown id"
+    );
+    engine.process(128);
+    let text = engine.patch_text();
+    for (key, value) in [("bpm", 1e9), ("arp.oct", 2.6), ("syn.cut", 1234.5)] {
+        let shown = param_sanitize(id(key), value);
+        assert!(
+            text.contains(&format!("&{key}={shown}&")),
+            "{key}={shown} in {text}"
+        );
+    }
+    assert_eq!(param_sanitize(id("bpm"), 1e9), 300.0);
+    assert_eq!(param_sanitize(id("arp.oct"), 2.6), 3.0);
+    assert_eq!(param_sanitize(id("arp.mode"), -4.0), 0.0);
+    assert!(param_sanitize(id("bpm"), f64::NAN).is_nan());
+    assert!(param_sanitize(9999, 1.0).is_nan());
+}
+
+#[test]
+fn numeric_patch_state_writes_the_canonical_text() {
+    let text = "tp1&bpm=97.5&arp.mode=updown&lfo.seed=4000000001&syn.cut=1234.5";
+    let patch = Patch::parse(text).patch;
+    let values: Vec<f64> = ParamId::all()
+        .iter()
+        .map(|&id| patch.values.get(id))
+        .collect();
+    assert_eq!(patch_text_of(&values), patch.to_text());
+    assert_eq!(
+        patch_text_of(&[]),
+        Patch::default().to_text(),
+        "missing values keep defaults"
+    );
+}
