@@ -3,22 +3,15 @@
 // timed messages. Nothing musical is timed here: every message carries a sample frame and the
 // engine in the worklet does the rest.
 
-import initWasm, { parse_patch, patch_with, param_table, network_radius_of } from "../pkg/tidepool_wasm.js";
+import initWasm, {
+  parse_patch, patch_with, patch_text_of, param_sanitize, param_table, snapshot_layout, network_radius_of,
+} from "../pkg/tidepool_wasm.js";
 
 const WASM_URL = new URL("../pkg/tidepool_wasm_bg.wasm", import.meta.url);
 const WORKLET_URL = new URL("../worklet/processor.js", import.meta.url);
 
-/** Layout of the worklet's live-view snapshot (crates/wasm/src/lib.rs, `snapshot`). */
-export const VIEW = { lfo: 0, neurons: 4, neuronCount: 64, entries: 68, maxEntries: 32 };
-VIEW.pitches = VIEW.entries + 1;
-VIEW.probs = VIEW.pitches + VIEW.maxEntries;
-VIEW.status = VIEW.probs + VIEW.maxEntries;
-export const STATUS_NAMES = ["lfoNanResets", "arpNanResets", "droppedInputs", "droppedNotes", "voicesStolen", "synthNonFinite", "sounding"];
-VIEW.melody = VIEW.status + STATUS_NAMES.length;
-/** The melody part of the snapshot, in order from VIEW.melody. */
-export const MELODY_VIEW = ["phase", "left", "key", "sounding", "missing"];
-
 let compiled = null;
+let layout = null;
 
 /** Fetches and compiles the wasm module once, and initialises the main thread's instance. */
 export async function loadWasm() {
@@ -32,14 +25,52 @@ export async function loadWasm() {
   return compiled;
 }
 
-/** The parameter table (crates/engine/src/params.rs) as objects. Needs `loadWasm()` first. */
+/**
+ * The parameter table (crates/engine/src/params.rs) as objects; a row's `id` is its index, the
+ * number a "param" message carries. Needs `loadWasm()` first.
+ */
 export function params() {
   return JSON.parse(param_table());
 }
 
-/** `{text, errors}` for patch text, a fragment or a URL: the engine's own codec. */
+/**
+ * Where each value of the worklet's "view" snapshot sits (crates/wasm/src/lib.rs, `view`):
+ * `{length, lfo, lfoCount, neurons, neuronCount, entries, maxEntries, pitches, probs,
+ * status: {sounding, …}, melody: {phase, left, key, sounding, missing},
+ * networks: {lfo: {neurons, connectivity, seedLow, seedHigh}, arp: {…}}}`. Needs `loadWasm()`.
+ */
+export function snapshotLayout() {
+  layout ??= JSON.parse(snapshot_layout());
+  return layout;
+}
+
+/** The networks playing now, from a "view" snapshot: `{lfo: {neurons, connectivity, seed}, arp}`. */
+export function installedShapes(view) {
+  const shape = (at) => ({
+    neurons: view[at.neurons],
+    connectivity: view[at.connectivity],
+    seed: view[at.seedHigh] * 65536 + view[at.seedLow],
+  });
+  const { networks } = snapshotLayout();
+  return { lfo: shape(networks.lfo), arp: shape(networks.arp) };
+}
+
+/**
+ * `{text, values, errors}` for patch text, a fragment or a URL: the engine's own codec. `values`
+ * has one number per parameter, indexed by id.
+ */
 export function parsePatch(text) {
   return JSON.parse(parse_patch(text));
+}
+
+/** Canonical patch text of `values` (one number per parameter, indexed by id). */
+export function patchText(values) {
+  return patch_text_of(values);
+}
+
+/** What parameter `id` becomes when set to `value` (the engine's rule); NaN for NaN. */
+export function sanitize(id, value) {
+  return param_sanitize(id, value);
 }
 
 /** `text` with `key` set to `value` (clamped), canonical. */
@@ -79,8 +110,11 @@ export function shapesOf(patchText, table) {
 }
 
 /**
- * The engine running in an AudioWorklet of `context`. Events: "notes" (Uint32Array, 5 numbers per
- * note), "view" ({frame, view, load}), "refused". Created with `Instrument.create`.
+ * The engine running in an AudioWorklet of `context`. Events: "notes" ({origin, notes: Uint32Array,
+ * 5 numbers per note}), "view" ({frame, view: Float32Array laid out as `snapshotLayout()` says,
+ * load}), "refused", "melody". The arrays of "notes" and "view" are lent: they go back to the
+ * worklet's buffer pool after the listeners ran, so a listener copies what it keeps. Created with
+ * `Instrument.create`.
  */
 export class Instrument extends EventTarget {
   static async create(context, patchText, { initial = [], destination = context.destination, clock = null, melodyModel = null } = {}) {
@@ -123,12 +157,19 @@ export class Instrument extends EventTarget {
     this.context = context;
     this.node = node;
     this.table = table;
+    // The patch the worklet started with, kept only for networks.js, which tracks in it the
+    // network shapes it has asked the worklet for. Knobs are not written here: the page's one
+    // patch state is PatchState's.
     this.patch = patchText;
     this.errors = [];
   }
 
   receive(message) {
+    const lent = message.type === "notes" ? message.notes : message.type === "view" ? message.view : null;
+    if (message.type === "notes") message.notes = lent.subarray(0, 5 * message.count);
     this.dispatchEvent(Object.assign(new Event(message.type), { data: message }));
+    // Back to the worklet's pool, so its next messages need no new buffer.
+    if (lent) this.post({ type: "recycle", what: message.type, array: lent }, [lent.buffer]);
   }
 
   /**
@@ -152,8 +193,8 @@ export class Instrument extends EventTarget {
     return this.lastFrame;
   }
 
-  post(message) {
-    this.node.port.postMessage(message);
+  post(message, transfer = []) {
+    this.node.port.postMessage(message, transfer);
   }
 
   noteOn(pitch, velocity, timeStamp) {
@@ -184,18 +225,12 @@ export class Instrument extends EventTarget {
     this.post({ type: "all-notes-off", frame: this.frameAt() });
   }
 
-  /** Sets a parameter now; a network-shaping one also builds the new network's radius here. */
-  setParam(key, value) {
-    this.patch = patchWith(this.patch, key, value);
-    const canonical = Number(fieldOf(this.patch, key));
-    this.post({ type: "param", frame: 0, key, value: Number.isFinite(canonical) ? canonical : value });
-    const spec = this.table.find((p) => p.key === key);
-    if (spec && spec.structural) {
-      const which = key.startsWith("lfo.") ? "lfo" : "arp";
-      const shape = shapesOf(this.patch, this.table)[which];
-      const radius = networkRadius(shape.neurons, shape.connectivity, shape.seed);
-      this.post({ type: "network", which, ...shape, radius });
-    }
-    return this.patch;
+  /**
+   * Sets parameter number `id` (its row of the table) to `value` (sanitised by the caller, as
+   * PatchState does) from the next block. Network-shaping parameters go through networks.js,
+   * which also brings their network.
+   */
+  setParam(id, value) {
+    this.post({ type: "param", frame: 0, id, value });
   }
 }

@@ -2,20 +2,18 @@
 // note (ReMi's Fig. 2), the recent notes and the load meter. Snapshots arrive about 30 times a
 // second; drawing happens at most once per animation frame.
 
-import { STATUS_NAMES, VIEW } from "./engine.js";
 import { ArpView } from "./arp-view.js";
 import { Meter } from "./meter.js";
 import { NeuronView } from "./neuron-view.js";
 import { RecentNotes } from "./recent-notes.js";
 import { ScopeView } from "./scope-view.js";
 
-const VOICES_SOUNDING = VIEW.status + STATUS_NAMES.indexOf("sounding");
-
 export class LiveViews {
-  /** `elements`: {scope, neurons, arp, recent, meter}. */
-  constructor(elements) {
+  /** `elements`: {scope, neurons, arp, recent, meter}; `layout`: engine.js's `snapshotLayout()`. */
+  constructor(elements, layout) {
+    this.layout = layout;
     this.scope = new ScopeView(elements.scope);
-    this.neurons = new NeuronView(elements.neurons, VIEW.neuronCount);
+    this.neurons = new NeuronView(elements.neurons, layout.neuronCount);
     this.arp = new ArpView(elements.arp);
     this.recent = new RecentNotes(elements.recent);
     this.meter = new Meter(elements.meter);
@@ -32,12 +30,13 @@ export class LiveViews {
 
   /** A "view" event's data; `sampleRate` turns its context frame into seconds. */
   snapshot({ frame, view, load }, sampleRate) {
+    const at = this.layout;
     const time = frame / sampleRate;
-    this.scope.push(time, view.subarray(VIEW.lfo, VIEW.lfo + 4));
-    this.neurons.push(view.subarray(VIEW.neurons, VIEW.neurons + VIEW.neuronCount));
-    const count = Math.min(VIEW.maxEntries, Math.max(0, Math.round(view[VIEW.entries])));
-    this.arp.push(time, view.subarray(VIEW.pitches, VIEW.pitches + count), view.subarray(VIEW.probs, VIEW.probs + count));
-    this.meter.update(load, Math.round(view[VOICES_SOUNDING]));
+    this.scope.push(time, view.subarray(at.lfo, at.lfo + at.lfoCount));
+    this.neurons.push(view.subarray(at.neurons, at.neurons + at.neuronCount));
+    const count = Math.min(at.maxEntries, Math.max(0, Math.round(view[at.entries])));
+    this.arp.push(time, view.subarray(at.pitches, at.pitches + count), view.subarray(at.probs, at.probs + count));
+    this.meter.update(load, Math.round(view[at.status.sounding]));
     this.queueDraw();
   }
 

@@ -2,7 +2,7 @@
 // the patch can be edited before audio starts), then on "Start audio" creates the instrument with
 // that patch and connects keys, MIDI and the live views to it.
 
-import { Instrument, MELODY_VIEW, VIEW, loadWasm, params, parsePatch } from "./engine.js";
+import { Instrument, loadWasm, params, parsePatch, snapshotLayout } from "./engine.js";
 import { ComputerKeys } from "./computer-keys.js";
 import { LiveViews } from "./live-views.js";
 import { MelodyPanel } from "./melody-panel.js";
@@ -50,6 +50,7 @@ showOctave();
 let instrument = null;
 let state = null;
 let shapes = null;
+let views = null; // the live views, made once the wasm tells the snapshot's layout
 let starting = false;
 
 function panic() {
@@ -70,10 +71,6 @@ const midi = new MidiIo({
   onAllSoundOff: panic,
 });
 midi.start();
-
-const views = new LiveViews({
-  scope: $("scope"), neurons: $("neurons"), arp: $("arp-probs"), recent: $("recent-notes"), meter: $("meter"),
-});
 
 function onNotes({ data }) {
   const notes = decodeNotes(data);
@@ -187,7 +184,7 @@ function melodyInstalled({ model, ok, error }) {
 
 /** Sends the engine the n-gram model the patch asks for, once. */
 async function requestMissingModel(view) {
-  const missing = Math.round(view[VIEW.melody + MELODY_VIEW.indexOf("missing")]);
+  const missing = Math.round(view[snapshotLayout().melody.missing]);
   if (missing < 1 || melody.ngrams.has(missing)) return;
   melody.ngrams.add(missing);
   melodyPanel.note(`Loading the order-${missing} n-gram model…`, "loading");
@@ -213,13 +210,16 @@ async function boot() {
   const parsed = parsePatch(location.hash);
   const networks = new Networks(module, table);
   shapes = new StartShapes(table, networks);
-  state = new PatchState(table, parsed.text, networks);
+  state = new PatchState(table, parsed.values, networks);
   showPatchErrors($("messages"), parsed.errors);
   buildPanels({
     transport: $("transport-controls"), lfo: $("lfo-controls"), arp: $("arp-controls"),
     melody: $("melody-controls"), synth: $("synth-controls"),
   }, state);
-  melodyPanel = new MelodyPanel({ model: $("melody-model"), live: $("melody-live") }, state);
+  melodyPanel = new MelodyPanel({ model: $("melody-model"), live: $("melody-live") }, state, snapshotLayout());
+  views = new LiveViews({
+    scope: $("scope"), neurons: $("neurons"), arp: $("arp-probs"), recent: $("recent-notes"), meter: $("meter"),
+  }, snapshotLayout());
   state.addEventListener("change", () => views.describe(state));
   views.describe(state);
   // A patch link pasted into the address bar of the open page.

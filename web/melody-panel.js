@@ -1,10 +1,7 @@
 // The melody panel's live text: the model's loading state, what the generator does (off, playing
 // freely, listening, answering) and the key in force. Text only (textContent), no HTML.
 
-import { MELODY_VIEW, VIEW } from "./engine.js";
-
 const PHASES = ["Off: choose free or answer", "Playing on its own", "Listening: play a phrase, then pause for a bar", "Answering"];
-const at = (name) => VIEW.melody + MELODY_VIEW.indexOf(name);
 
 function keyName(choices, index) {
   const name = choices[index] ?? "C";
@@ -14,8 +11,12 @@ function keyName(choices, index) {
 const mb = (bytes) => `${(bytes / 1e6).toFixed(2)} MB`;
 
 export class MelodyPanel {
-  /** `elements`: {model, live} (paragraphs); `state`: the PatchState (for key names). */
-  constructor(elements, state) {
+  /**
+   * `elements`: {model, live} (paragraphs); `state`: the PatchState (for key names); `layout`:
+   * engine.js's `snapshotLayout()`.
+   */
+  constructor(elements, state, layout) {
+    this.at = layout.melody;
     this.model = elements.model;
     this.live = elements.live;
     this.state = state;
@@ -45,20 +46,21 @@ export class MelodyPanel {
 
   /** A "view" snapshot from the worklet. */
   snapshot(view) {
-    const phase = Math.round(view[at("phase")]);
+    const at = this.at;
+    const phase = Math.round(view[at.phase]);
     const choices = this.state.spec("mel.key").choices;
     const following = this.state.value("mel.key") === 0;
     let text = PHASES[phase] ?? PHASES[0];
     if (phase === 3) {
       // Bars, not sixteenths: the line is read out by screen readers when it changes.
-      const bars = Math.ceil(Math.round(view[at("left")]) / (4 * this.state.value("bpb")));
+      const bars = Math.ceil(Math.round(view[at.left]) / (4 * this.state.value("bpb")));
       text += bars > 1 ? ` (${bars} bars to go)` : " (last bar)";
     }
     if (phase > 0) {
-      const key = keyName(choices, Math.round(view[at("key")]));
+      const key = keyName(choices, Math.round(view[at.key]));
       text += ` · key ${key}${following ? " (following your playing)" : ""}`;
     }
-    if (Math.round(view[at("missing")]) >= 0 && phase > 0) text += " · waiting for the model";
+    if (Math.round(view[at.missing]) >= 0 && phase > 0) text += " · waiting for the model";
     if (text !== this.lastLive) {
       this.live.textContent = text;
       this.live.dataset.phase = String(phase);

@@ -4,11 +4,16 @@
 //
 // main thread → worklet                          worklet → main thread
 //   {type: "note-on", frame, pitch, velocity}      {type: "ready", errors, sampleRate}
-//   {type: "note-off", frame, pitch}               {type: "notes", origin, notes: Uint32Array} (5 per note:
-//   {type: "sustain", frame, down}                   engine frame lo, hi, pitch, velocity, source;
-//                                                    context frame = engine frame + origin)
+//   {type: "note-off", frame, pitch}               {type: "notes", origin, count, notes: Uint32Array}
+//   {type: "sustain", frame, down}                   (5 per note in its first 5·count: engine frame
+//                                                    lo, hi, pitch, velocity, source; context frame
+//                                                    = engine frame + origin; lent, see "recycle")
 //   {type: "all-notes-off", frame}                 {type: "view", frame, view: Float32Array, load}
-//   {type: "param", frame, key, value}             {type: "refused", what}
+//   {type: "param", frame, id, value}                (laid out as the wasm's snapshot_layout() says;
+//     (id: the row of param_table(); value            lent, see "recycle")
+//     sanitised by the page. {key, value} by       {type: "refused", what}
+//     name is also understood.)
+//   {type: "recycle", what: "notes"|"view", array}  (a lent array back, its buffer transferred)
 //   {type: "network", which: "lfo"|"arp",         {type: "melody", model, ok, error}
 //     neurons, connectivity, seed, radius}
 //   {type: "melody-lstm", bytes: ArrayBuffer}      (a melody model file, validated on the main thread)
@@ -24,6 +29,11 @@ import { initSync, WasmEngine, wasm_memory } from "../pkg/tidepool_wasm.js";
 
 // Blocks between live-view snapshots (about 30 per second at 44.1–48 kHz).
 const VIEW_EVERY = 12;
+// Arrays per pool for "notes" and "view" messages. Each is transferred to the main thread and
+// lent back ("recycle") once read, so a steady stream of messages allocates no buffer; a stalled
+// main thread holds them all, then a "notes" message gets a new array (the pool grows to what the
+// stall needed) and a view is skipped (the next one shows the same things, later).
+const POOL_SIZE = 4;
 // Blocks the load meter averages over (about 3 s): Date.now() ticks in whole milliseconds, so a
 // long window is what makes the mean usable when a block takes a few microseconds.
 const LOAD_WINDOW = 1024;
@@ -45,6 +55,20 @@ class TidepoolProcessor extends AudioWorkletProcessor {
     this.busyMs = 0;
     this.peakMs = 0;
     this.load = { mean: 0, peak: 0 };
+    // Views on wasm memory, made again only when the memory grows (growing detaches its buffer).
+    this.memory = wasm_memory();
+    this.mapped = { buffer: null, frames: 0 };
+    this.noteCapacity = this.engine.notes_capacity();
+    this.viewLength = this.engine.snapshot();
+    this.pools = { notes: [], view: [] };
+    for (let i = 0; i < POOL_SIZE; i++) {
+      this.pools.notes.push(new Uint32Array(5 * this.noteCapacity));
+      this.pools.view.push(new Float32Array(this.viewLength));
+    }
+    // Posted again and again: postMessage copies them, so one object of each serves every block.
+    this.notesMessage = { type: "notes", origin: 0, count: 0, notes: null };
+    this.viewMessage = { type: "view", frame: 0, view: null, load: this.load };
+    this.transfer = [null];
     this.networks = [];
     // Context frame of engine frame 0: known at the first block; until then, the current frame.
     this.origin = null;
@@ -86,7 +110,16 @@ class TidepoolProcessor extends AudioWorkletProcessor {
       case "note-off": ok = e.note_off(frame, m.pitch); break;
       case "sustain": ok = e.sustain(frame, !!m.down); break;
       case "all-notes-off": ok = e.all_notes_off(frame); break;
-      case "param": ok = e.set_param(frame, String(m.key), Number(m.value)); break;
+      case "param":
+        ok = m.id === undefined ? e.set_param(frame, String(m.key), Number(m.value)) : e.set_param_id(frame, m.id, Number(m.value));
+        break;
+      case "recycle": {
+        // Only arrays of the pool's own size rejoin it.
+        const pool = this.pools[m.what];
+        const length = m.what === "notes" ? 5 * this.noteCapacity : this.viewLength;
+        if (pool && m.array?.length === length) pool.push(m.array);
+        return;
+      }
       case "melody-lstm":
       case "melody-ngram":
         this.port.postMessage(this.installMelody(m));
@@ -128,14 +161,17 @@ class TidepoolProcessor extends AudioWorkletProcessor {
       // A refusal means a later change asked for another network: that one is on its way.
       if (!installed) this.port.postMessage({ type: "refused", what: "network" });
     }
-    // Views are made per block: wasm memory may have grown and detached older ones.
-    const memory = wasm_memory().buffer;
-    out[0].set(new Float32Array(memory, e.left_ptr(), n));
-    if (out[1]) out[1].set(new Float32Array(memory, e.right_ptr(), n));
+    const mapped = this.views(n);
+    out[0].set(mapped.left);
+    if (out[1]) out[1].set(mapped.right);
     const notes = e.drain_notes();
     if (notes > 0) {
-      const flat = new Uint32Array(memory, e.notes_ptr(), notes * 5).slice();
-      this.port.postMessage({ type: "notes", origin: this.origin, notes: flat });
+      const array = this.pools.notes.pop() ?? new Uint32Array(5 * this.noteCapacity);
+      for (let i = 0; i < 5 * notes; i++) array[i] = mapped.notes[i];
+      const m = this.notesMessage;
+      m.origin = this.origin;
+      m.count = notes;
+      this.lend(m, "notes", array);
     }
     // With Date.now() (1 ms ticks) the mean over many blocks is unbiased, a single block's time
     // is only known to ±1 ms; with a shared clock it is known to the clock thread's step.
@@ -145,16 +181,47 @@ class TidepoolProcessor extends AudioWorkletProcessor {
     this.blocks += 1;
     if (this.blocks % LOAD_WINDOW === 0) {
       const budgetMs = (1000 * n) / sampleRate;
-      this.load = { mean: this.busyMs / (LOAD_WINDOW * budgetMs), peak: this.peakMs / budgetMs };
+      this.load.mean = this.busyMs / (LOAD_WINDOW * budgetMs);
+      this.load.peak = this.peakMs / budgetMs;
       this.busyMs = 0;
       this.peakMs = 0;
     }
-    if (this.blocks % VIEW_EVERY === 0) {
-      const len = e.snapshot();
-      const view = new Float32Array(wasm_memory().buffer, e.view_ptr(), len).slice();
-      this.port.postMessage({ type: "view", frame: this.origin + e.frame(), view, load: this.load });
+    if (this.blocks % VIEW_EVERY === 0 && this.pools.view.length > 0) {
+      e.snapshot();
+      const array = this.pools.view.pop();
+      array.set(mapped.view);
+      this.viewMessage.frame = this.origin + e.frame();
+      this.lend(this.viewMessage, "view", array);
     }
     return true;
+  }
+
+  // Typed-array views on the engine's buffers in wasm memory, kept across blocks: made again only
+  // when the memory grew (its old buffer is then detached) or the block length changed.
+  views(frames) {
+    const buffer = this.memory.buffer;
+    if (buffer !== this.mapped.buffer || frames !== this.mapped.frames) {
+      const e = this.engine;
+      this.mapped = {
+        buffer,
+        frames,
+        left: new Float32Array(buffer, e.left_ptr(), frames),
+        right: new Float32Array(buffer, e.right_ptr(), frames),
+        notes: new Uint32Array(buffer, e.notes_ptr(), 5 * this.noteCapacity),
+        view: new Float32Array(buffer, e.view_ptr(), this.viewLength),
+      };
+    }
+    return this.mapped;
+  }
+
+  // Posts `message` with `array` as its `field`, transferring the array's buffer: the main thread
+  // sends the array back with a "recycle" message once its listeners have read it.
+  lend(message, field, array) {
+    message[field] = array;
+    this.transfer[0] = array.buffer;
+    this.port.postMessage(message, this.transfer);
+    message[field] = null;
+    this.transfer[0] = null;
   }
 }
 
