@@ -12,6 +12,60 @@ import {
 
 const ctx = serverAndBrowser();
 
+/**
+ * Init script: taps the page's AudioWorkletNode from outside. `window.__worklet.params` gets every
+ * "param" message the page posts to the worklet; `lastView` the latest "view" snapshot (copied:
+ * the page lends the array back to the worklet after reading it) and `views` how many came.
+ */
+function workletTapInit() {
+  const Native = window.AudioWorkletNode;
+  const tap = { params: [], lastView: null, views: 0 };
+  window.__worklet = tap;
+  window.AudioWorkletNode = class extends Native {
+    constructor(...args) {
+      super(...args);
+      const port = this.port;
+      const post = port.postMessage.bind(port);
+      port.postMessage = (message, transfer) => {
+        if (message?.type === "param") tap.params.push({ ...message });
+        return post(message, transfer);
+      };
+      // Added before the page sets onmessage, so this listener reads each view first.
+      port.addEventListener("message", (e) => {
+        if (e.data?.type !== "view") return;
+        tap.lastView = Array.from(e.data.view);
+        tap.views += 1;
+      });
+    }
+  };
+}
+
+/**
+ * Counts the main thread's calls of the wasm's patch functions in `window.__wasmCalls`: the
+ * generated glue (pkg/tidepool_wasm.js) is served with each of them wrapped.
+ */
+async function countWasmCalls(page) {
+  const names = ["parse_patch", "patch_with", "patch_text_of", "param_sanitize"];
+  await page.route("**/pkg/tidepool_wasm.js", async (route) => {
+    const response = await route.fetch();
+    let body = await response.text();
+    for (const name of names) {
+      const declaration = `export function ${name}(`;
+      assert.ok(body.includes(declaration), `the glue exports ${name}`);
+      body = body.replace(declaration, `function ${name}__counted(`);
+      body += `\nexport function ${name}(...args) {\n  const calls = (globalThis.__wasmCalls ??= {});\n  calls.${name} = (calls.${name} ?? 0) + 1;\n  return ${name}__counted(...args);\n}\n`;
+    }
+    await route.fulfill({ response, body });
+  });
+}
+
+/** The networks the engine plays now, read from the latest snapshot with the wasm's layout. */
+const installedNetworks = (page) => page.evaluate(async () => {
+  const engine = await import("/web/engine.js");
+  await engine.loadWasm();
+  return window.__worklet.lastView && engine.installedShapes(window.__worklet.lastView);
+});
+
 test("loads without console errors: loading → loaded → ready, with every control", { timeout: 60_000 }, async (t) => {
   const page = await openReady(ctx.browser, `${ctx.server.url}/`);
   try {
@@ -134,7 +188,7 @@ test("the largest networks in the URL (lfo.n=1000, arp.n=1000) load and play wit
       for (const e of list.getEntries()) window.__longTasks.push({ start: Math.round(e.startTime), ms: Math.round(e.duration) });
     }).observe({ type: "longtask", buffered: true });
   };
-  const page = await openReady(ctx.browser, `${ctx.server.url}/#tp1&lfo.n=1000&arp.n=1000`, { init: [{ fn: longTasks }] });
+  const page = await openReady(ctx.browser, `${ctx.server.url}/#tp1&lfo.n=1000&arp.n=1000`, { init: [{ fn: longTasks }, { fn: workletTapInit }] });
   try {
     const { states, click } = page.timing;
     const at = (s) => states.find((x) => x.state === s)?.t;
@@ -150,6 +204,68 @@ test("the largest networks in the URL (lfo.n=1000, arp.n=1000) load and play wit
     assert.deepEqual(errorsOf(page), [], "no console errors or page errors");
     assert.equal(await page.locator('[data-key="lfo.n"]').getAttribute("data-param-value"), "1000");
     assert.ok(longest < 1000, `no main-thread task blocks the page for a second or more (longest ${longest} ms, after "loaded" at ${at("loaded")?.toFixed(0)} ms)`);
+    // The engine itself says which networks play: the stand-ins Start may have begun with must
+    // have been replaced by the 1000-neuron ones the URL asks for.
+    const first = await installedNetworks(page);
+    const started = Date.now();
+    let installed = first;
+    while (Date.now() - started < 30_000 && !(installed?.lfo.neurons === 1000 && installed?.arp.neurons === 1000)) {
+      await sleep(200);
+      installed = await installedNetworks(page);
+    }
+    t.diagnostic(`installed networks after playing: ${JSON.stringify(first)}; ${JSON.stringify(installed)} ${Date.now() - started} ms later`);
+    const wanted = { neurons: 1000, connectivity: Math.fround(0.1), seed: 1 };
+    assert.deepEqual(installed, { lfo: wanted, arp: wanted }, "the engine plays the networks of the URL");
+  } finally {
+    await closePage(page);
+  }
+});
+
+test("a knob move posts one parameter by id with its sanitised value, parsing and writing no patch text", { timeout: 60_000 }, async (t) => {
+  const page = await openReady(ctx.browser, `${ctx.server.url}/`, { init: [{ fn: workletTapInit }], before: countWasmCalls });
+  try {
+    const table = await page.evaluate(async () => (await import("/web/engine.js")).params());
+    const spec = (key) => table.find((p) => p.key === key);
+    await page.evaluate(() => {
+      window.__wasmCalls = {};
+      window.__worklet.params.length = 0;
+    });
+    const started = Date.now();
+    await page.focus('input[data-key="syn.cut"]');
+    for (let i = 0; i < 10; i++) await page.keyboard.press("ArrowRight");
+    await page.focus('input[data-key="swing"]');
+    await page.keyboard.press("End");
+    await page.keyboard.press("End"); // already at the end: nothing to send
+    await page.selectOption('select[data-key="arp.mode"]', "updown");
+    const elapsed = Date.now() - started;
+    await sleep(500); // the URL is written after a change settles
+    const calls = await page.evaluate(() => window.__wasmCalls);
+    const posted = await page.evaluate(() => window.__worklet.params);
+    const cutoff = Number(await page.locator('[data-key="syn.cut"]').getAttribute("data-param-value"));
+    t.diagnostic(`12 moves in ${elapsed} ms: wasm calls ${JSON.stringify(calls)}; ${posted.length} param messages, last ${JSON.stringify(posted.slice(-3))}`);
+    assert.equal(calls.parse_patch ?? 0, 0, "no patch text parsed");
+    assert.equal(calls.patch_with ?? 0, 0, "no patch text rewritten");
+    assert.ok((calls.patch_text_of ?? 0) <= 2 + elapsed / 200, `patch text written only for the URL, debounced (${calls.patch_text_of} times)`);
+    assert.ok((calls.param_sanitize ?? 0) >= 12, "each move is sanitised by the engine's rule");
+    assert.equal(posted.length, 12, "one message per change (the second End changed nothing)");
+    for (const m of posted) {
+      assert.deepEqual(Object.keys(m).sort(), ["frame", "id", "type", "value"], `by id, without a key: ${JSON.stringify(m)}`);
+      assert.ok(Number.isInteger(m.id) && Number.isFinite(m.value));
+    }
+    assert.deepEqual(posted.slice(0, 10).map((m) => m.id), Array(10).fill(spec("syn.cut").id));
+    assert.equal(posted[9].value, cutoff, "the value sent is the one shown");
+    assert.deepEqual(posted[10], { type: "param", frame: 0, id: spec("swing").id, value: spec("swing").max });
+    assert.deepEqual(posted[11], { type: "param", frame: 0, id: spec("arp.mode").id, value: spec("arp.mode").choices.indexOf("updown") });
+    const fragment = await page.evaluate(() => location.hash);
+    assert.match(fragment, new RegExp(`&syn\\.cut=${cutoff}&`), "the URL has the new cutoff");
+    assert.match(fragment, /&arp\.mode=updown&/);
+    // The worklet lends its view arrays and gets them back: without that only the first few
+    // views would arrive.
+    const views = await page.evaluate(() => window.__worklet.views);
+    await sleep(1000);
+    const more = (await page.evaluate(() => window.__worklet.views)) - views;
+    assert.ok(more >= 15, `views keep coming (${more} in 1 s, about 30 expected)`);
+    assert.deepEqual(errorsOf(page), [], "no console errors or page errors");
   } finally {
     await closePage(page);
   }
