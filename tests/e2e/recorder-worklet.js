@@ -8,7 +8,8 @@
 //   port ← "dump"                   port → {start, length, blocks, skipped, left, right, blockTimes}
 //                                   (start: the context frame of left[0]; skipped: frames of
 //                                   quanta without a process() call, left zero; resumedAt: the
-//                                   context frame where the last such gap ended)
+//                                   context frame where the last such gap ended; connectedAt:
+//                                   that of the first block with an input connected)
 
 class Recorder extends AudioWorkletProcessor {
   constructor(options) {
@@ -22,10 +23,11 @@ class Recorder extends AudioWorkletProcessor {
     this.blocks = 0;
     this.skipped = 0;
     this.resumedAt = null;
+    this.connectedAt = null;
     this.port.onmessage = (e) => {
       if (e.data !== "dump") return;
-      const { start, length, blocks, skipped, resumedAt, left, right, blockTimes } = this;
-      this.port.postMessage({ start, length, blocks, skipped, resumedAt, left, right, blockTimes }, [left.buffer, right.buffer, blockTimes.buffer]);
+      const { start, length, blocks, skipped, resumedAt, connectedAt, left, right, blockTimes } = this;
+      this.port.postMessage({ start, length, blocks, skipped, resumedAt, connectedAt, left, right, blockTimes }, [left.buffer, right.buffer, blockTimes.buffer]);
       // Nothing more is kept once dumped.
       this.left = this.right = null;
     };
@@ -36,6 +38,8 @@ class Recorder extends AudioWorkletProcessor {
     const output = outputs[0];
     const n = output[0].length;
     if (this.start === null) this.start = currentFrame;
+    // The first block with something connected upstream (before it, inputs[0] has no channels).
+    if (this.connectedAt === null && input.length > 0) this.connectedAt = currentFrame;
     // Kept at its context frame: a quantum in which process() was not called (Chromium skips a
     // node while nothing upstream feeds it) stays zero instead of shifting what follows.
     const at = currentFrame - this.start;

@@ -143,12 +143,16 @@ export async function runTone({ pitches, seconds, stalls = [], sampleRate = 4800
 /**
  * Two tidepool runs compared on the engine's own frames: the recorder's sample i is the engine's
  * frame rec.start + i − origin (both nodes render the same quantum). Samples are compared as bits
- * over the common window, notes (frame, pitch, velocity, source) over the same window.
+ * from the first engine frame both recorders heard (Instrument.create connects the node once the
+ * worklet is ready, and the engine may render a block or two before that) to the end of the
+ * shorter recording; notes (frame, pitch, velocity, source) over the whole window, from frame 0.
  */
 export function compareRuns(a, b) {
   const zeroA = a.origin - a.rec.start;
   const zeroB = b.origin - b.rec.start;
   if (!(zeroA >= 0 && zeroB >= 0)) throw new Error(`the recorder started after the engine (${zeroA}, ${zeroB})`);
+  const heard = (r) => Math.max(0, (r.rec.connectedAt ?? Infinity) - r.origin);
+  const from = Math.max(heard(a), heard(b));
   const frames = Math.min(a.rec.length - zeroA, b.rec.length - zeroB);
   let differing = 0;
   let first = -1;
@@ -156,7 +160,7 @@ export function compareRuns(a, b) {
   for (const ch of ["left", "right"]) {
     const xa = a.rec[ch], xb = b.rec[ch];
     const ua = new Uint32Array(xa.buffer), ub = new Uint32Array(xb.buffer);
-    for (let i = 0; i < frames; i++) {
+    for (let i = from; i < frames; i++) {
       if (ua[zeroA + i] !== ub[zeroB + i]) {
         differing++;
         if (first < 0 || i < first) first = i;
@@ -174,15 +178,15 @@ export function compareRuns(a, b) {
     }
   }
   let energy = 0;
-  for (let i = 0; i < frames; i++) energy += a.rec.left[zeroA + i] ** 2;
+  for (let i = from; i < frames; i++) energy += a.rec.left[zeroA + i] ** 2;
   // A quantum the recorder was not called for (zeros) inside the engine's window would compare
   // silence with silence there: the window must start after the last such gap.
-  const gapInWindow = [a, b].some((r) => r.rec.resumedAt !== null && r.rec.resumedAt > r.origin);
+  const gapInWindow = [a, b].some((r) => r.rec.resumedAt !== null && r.rec.resumedAt > r.origin + from);
   return {
-    frames, seconds: frames / a.sampleRate, gapInWindow, differingSamples: differing, firstDifferingFrame: first, maxAbsDiff: maxAbs,
+    from, frames, seconds: (frames - from) / a.sampleRate, gapInWindow, differingSamples: differing, firstDifferingFrame: first, maxAbsDiff: maxAbs,
     notes: [na.length, nb.length], firstDifferingNote: firstNoteDiff,
     noteDiff: firstNoteDiff < 0 ? null : [na[firstNoteDiff] ?? null, nb[firstNoteDiff] ?? null],
-    rms: Math.sqrt(energy / Math.max(1, frames)),
+    rms: Math.sqrt(energy / Math.max(1, frames - from)),
   };
 }
 
@@ -208,10 +212,14 @@ export function onsets(x, sampleRate, { threshold = 0.02, quietMs = 15 } = {}) {
   return found;
 }
 
-/** Which of `pitches` (MIDI) sounds at `x[from..from+len)`: the largest Goertzel power at its fundamental (Hann window). */
+/**
+ * Which of `pitches` (MIDI, a few semitones apart or more) sounds at `x[from..from+len)`: Goertzel
+ * power (Hann window) at each fundamental; the lowest pitch with at least 4 % of the largest
+ * power (20 % of its amplitude), since a note's second or third harmonic can be stronger than its
+ * fundamental and fall on another candidate an octave or a twelfth up.
+ */
 export function pitchAt(x, from, len, sampleRate, pitches) {
-  let best = null, bestPower = -1;
-  for (const p of pitches) {
+  const power = pitches.map((p) => {
     const w = (2 * Math.PI * 440 * 2 ** ((p - 69) / 12)) / sampleRate;
     const c = 2 * Math.cos(w);
     let s1 = 0, s2 = 0;
@@ -221,13 +229,11 @@ export function pitchAt(x, from, len, sampleRate, pitches) {
       s2 = s1;
       s1 = s0;
     }
-    const power = s1 * s1 + s2 * s2 - c * s1 * s2;
-    if (power > bestPower) {
-      bestPower = power;
-      best = p;
-    }
-  }
-  return best;
+    return s1 * s1 + s2 * s2 - c * s1 * s2;
+  });
+  const max = Math.max(...power);
+  const order = pitches.map((p, i) => [p, power[i]]).sort((u, v) => u[0] - v[0]);
+  return order.find(([, q]) => q >= 0.04 * max)[0];
 }
 
 /**
@@ -235,17 +241,18 @@ export function pitchAt(x, from, len, sampleRate, pitches) {
  * (recording indices) with pitch `pattern[k % pattern.length]`. Onsets are found in the audio
  * and named by pitch; each is matched to the latest not yet matched step with that pitch whose
  * ideal frame is at most `earlyMs` after it (notes are never early; a pattern longer than any
- * delay keeps this unambiguous). Steps whose ideal frame is inside [zero, end − tail) count as
- * expected; an expected step with no onset was dropped (not heard as a note of its own).
+ * delay keeps this unambiguous). Steps whose ideal frame is inside [max(zero, from), end − tail)
+ * count as expected (`from`: where the recording starts to hear the instrument); an expected
+ * step with no onset was dropped (not heard as a note of its own).
  */
-export function gridReport(x, sampleRate, { zero, step, pattern, tailMs = 150, earlyMs = 2 }) {
+export function gridReport(x, sampleRate, { zero, step, pattern, from = 0, tailMs = 150, earlyMs = 2 }) {
   const found = onsets(x, sampleRate);
-  const win = Math.round(0.03 * sampleRate);
+  const win = Math.round(0.04 * sampleRate);
   const pad = Math.round(0.004 * sampleRate);
   const distinct = [...new Set(pattern)];
   const end = x.length - Math.round((tailMs / 1000) * sampleRate);
   const expected = [];
-  for (let k = 0; zero + k * step < end; k++) if (zero + k * step >= 0) expected.push(k);
+  for (let k = 0; zero + k * step < end; k++) if (zero + k * step >= from) expected.push(k);
   const matched = new Map();
   let last = -1;
   let unmatched = 0;

@@ -77,7 +77,11 @@ pub fn all() -> Result<(), String> {
     crate::web::build()?;
     sh("node", &["tests/bench/browser.mjs"], &[])?;
     println!("\n## Melody LSTM step against TensorFlow.js (tests/bench/melody_tfjs.mjs)\n");
-    sh("node", &["tests/bench/melody_tfjs.mjs"], &[])
+    sh("node", &["tests/bench/melody_tfjs.mjs"], &[])?;
+    println!(
+        "\n## Arpeggio under main-thread stalls against Tone.js (tests/bench/stall_tone.mjs)\n"
+    );
+    sh("node", &["tests/bench/stall_tone.mjs"], &[])
 }
 
 /// Builds the wasm engine for Node and runs tests/bench/wasm_reservoir.mjs.
