@@ -5,19 +5,21 @@
 // main thread → worklet                          worklet → main thread
 //   {type: "note-on", frame, pitch, velocity}      {type: "ready", errors, sampleRate}
 //   {type: "note-off", frame, pitch}               {type: "notes", origin, count, notes: Uint32Array}
-//   {type: "sustain", frame, down}                   (5 per note in its first 5·count: engine frame
-//                                                    lo, hi, pitch, velocity, source; context frame
-//                                                    = engine frame + origin; lent, see "recycle")
-//   {type: "all-notes-off", frame}                 {type: "view", frame, view: Float32Array, load}
-//   {type: "param", frame, id, value}                (laid out as the wasm's snapshot_layout() says;
-//     (id: the row of param_table(); value            lent, see "recycle")
-//     sanitised by the page. {key, value} by       {type: "refused", what}
-//     name is also understood.)
-//   {type: "recycle", what: "notes"|"view", array}  (a lent array back, its buffer transferred)
+//   {type: "sustain", frame, down}                   (lent; 5 numbers per note in its first 5·count:
+//   {type: "all-notes-off", frame}                   engine frame lo, hi, pitch, velocity, source;
+//   {type: "param", frame, id, value}                context frame = engine frame + origin)
+//     (id: a row of param_table(); value as        {type: "view", frame, view: Float32Array, load}
+//     param_sanitize() gives it; {key, value}        (lent; laid out as snapshot_layout() says)
+//     by name is still understood)                 {type: "refused", what}
+//   {type: "recycle", what: "notes"|"view", array}
+//     (a lent array given back)
 //   {type: "network", which: "lfo"|"arp",         {type: "melody", model, ok, error}
 //     neurons, connectivity, seed, radius}
 //   {type: "melody-lstm", bytes: ArrayBuffer}      (a melody model file, validated on the main thread)
 //   {type: "melody-ngram", bytes: ArrayBuffer}     (an n-gram model file, melody-ngram-N.tpng)
+//
+// Lent arrays come from the worklet's pools: their buffers are transferred, and the main thread
+// gives each back with "recycle" once its listeners have read it.
 //
 // Frames in messages are the context's frames (the AudioContext's sample clock); the engine
 // counts from its own first block, so the processor shifts them by the frame that block started
