@@ -6,6 +6,7 @@
 
 mod bench;
 mod setup;
+mod stress;
 mod web;
 
 use std::path::{Path, PathBuf};
@@ -17,7 +18,8 @@ const HELP: &str = "cargo xtask <command>
   serve   setup, build the wasm engine into pkg/, serve the instrument on 127.0.0.1, print the URL
           (--no-build: serve pkg/ as it is)
   render  build the CLI and render a demo patch to out/demo.wav and out/demo.mid
-  bench   criterion benches, ReservoirPy side by side, the wasm rate, native real-time factor";
+  bench   criterion benches, ReservoirPy side by side, the wasm rate, native real-time factor
+  stress  the stress harness, CI size (--long: the full size; --only CHECK: one check)";
 
 fn main() {
     let cmd = std::env::args().nth(1).unwrap_or_default();
@@ -29,6 +31,7 @@ fn main() {
         "build-web" => web::build(),
         "render" => render_demo(),
         "bench" => bench::all(),
+        "stress" => stress::run(&std::env::args().skip(2).collect::<Vec<_>>()),
         _ => {
             println!("{HELP}");
             Ok(())
@@ -142,6 +145,7 @@ fn test() -> Result<(), String> {
             "build the CLI",
             Box::new(|| sh("cargo", &["build", "--release", "-p", "tidepool-cli"], &[])),
         ),
+        ("stress harness (CI size)", Box::new(|| stress::run(&[]))),
         (
             "browser tests",
             Box::new(|| {

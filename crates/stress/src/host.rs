@@ -9,7 +9,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tidepool_alloc_count::allocations_during;
 use tidepool_engine::{
@@ -58,6 +58,21 @@ impl Models {
 pub struct Host {
     pub models: Models,
     radii: RefCell<HashMap<(usize, u32, u64), f64>>,
+    stalled: RefCell<Vec<Shape>>,
+}
+
+/// Longest a network's spectral radius may take (1000 neurons at full connectivity take about
+/// 1 s on a quiet machine, 8 s on this one with both cores busy).
+pub const RADIUS_LIMIT: Duration = Duration::from_secs(60);
+
+/// The radius of `shape` computed on another thread, or None if it takes longer than `limit`
+/// (the thread is left to finish or spin on its own: nothing can stop it).
+pub fn radius_within((n, c, seed): Shape, limit: Duration) -> Option<f64> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(network_radius(n, c, seed));
+    });
+    rx.recv_timeout(limit).ok()
 }
 
 impl Host {
@@ -65,16 +80,29 @@ impl Host {
         Self {
             models,
             radii: RefCell::new(HashMap::new()),
+            stalled: RefCell::new(Vec::new()),
         }
     }
 
-    /// The W radius of a shape (cached).
-    pub fn radius(&self, (n, c, seed): Shape) -> f64 {
-        *self
-            .radii
-            .borrow_mut()
-            .entry((n, c.to_bits(), seed))
-            .or_insert_with(|| network_radius(n, c, seed))
+    /// The W radius of a shape (cached). Computed on a thread of its own and given up after
+    /// [`RADIUS_LIMIT`]: a shape whose eigen-decomposition does not finish is recorded (see
+    /// [`Host::stalled`]) and built with radius 1 instead, so one hang cannot stop the harness.
+    pub fn radius(&self, shape: Shape) -> f64 {
+        let (n, c, seed) = shape;
+        if let Some(&r) = self.radii.borrow().get(&(n, c.to_bits(), seed)) {
+            return r;
+        }
+        let r = radius_within(shape, RADIUS_LIMIT).unwrap_or_else(|| {
+            self.stalled.borrow_mut().push(shape);
+            1.0
+        });
+        self.radii.borrow_mut().insert((n, c.to_bits(), seed), r);
+        r
+    }
+
+    /// Shapes whose radius did not come within [`RADIUS_LIMIT`].
+    pub fn stalled(&self) -> Vec<Shape> {
+        self.stalled.borrow().clone()
     }
 
     /// Shapes whose radius has been computed so far.
@@ -147,6 +175,8 @@ pub struct BlockTime {
     pub start: u64,
     pub frames: usize,
     pub seconds: f64,
+    /// The networks that played it (LFO, arpeggiator).
+    pub shapes: (Shape, Shape),
 }
 
 /// What a render produced and what was seen while it ran.
@@ -251,6 +281,7 @@ pub fn play(
                 start: now,
                 frames: n,
                 seconds,
+                shapes: engine.installed_shapes(),
             });
         }
         for &x in l[..n].iter().chain(&r[..n]) {

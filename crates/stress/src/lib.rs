@@ -14,6 +14,7 @@ pub mod host;
 pub mod inputs;
 pub mod measure;
 pub mod midi;
+pub mod networks;
 pub mod rates;
 pub mod state;
 pub mod worst;
@@ -60,6 +61,7 @@ pub const CHECKS: &[&str] = &[
     "state",
     "worst",
     "inputs",
+    "networks",
 ];
 
 /// Runs the checks named in `only` (all when empty) and hands each row to `row` as it is
@@ -86,7 +88,8 @@ pub fn run(
             "automation" => automation::check(&host, size),
             "state" => state::check(&host, size, &mut notes),
             "worst" => worst::check(&host, size, &mut notes),
-            _ => inputs::check(&host, size),
+            "inputs" => inputs::check(&host, size),
+            _ => networks::check(size),
         }));
         let seconds = t.elapsed().as_secs_f64();
         match result {
@@ -104,6 +107,17 @@ pub fn run(
             }
         }
         notes.iter().for_each(|n| note(n));
+    }
+    for (n, c, seed) in host.stalled() {
+        row(
+            &Check::new(
+                "host: a network's radius did not come",
+                format!("n={n} conn={c} seed={seed}"),
+                false,
+                format!("gave up after {} s", host::RADIUS_LIMIT.as_secs()),
+            ),
+            0.0,
+        );
     }
     Ok(())
 }
