@@ -336,7 +336,10 @@ pub fn around(events: &[InputEvent], frame: u64, window: u64) -> String {
         .iter()
         .filter(|e| e.frame + window >= frame && e.frame <= frame + window)
         .map(|e| match e.input {
-            Input::SetParam { id, value } => format!("{}={value}@{}", id.spec().key, e.frame),
+            Input::SetParam { id, value } if value.abs() >= 1e6 => {
+                format!("{}={value:e}@{}", id.spec().key, e.frame)
+            }
+            Input::SetParam { id, value } => format!("{}={value:.4}@{}", id.spec().key, e.frame),
             other => format!("{other:?}@{}", e.frame),
         })
         .collect();

@@ -13,7 +13,7 @@ use tidepool_engine::Shape;
 /// Connections a row tried, from 1.
 const K_MAX: usize = 6;
 
-const LIMIT: Duration = Duration::from_secs(20);
+const LIMIT: Duration = Duration::from_secs(10);
 
 pub fn check(size: Size) -> Vec<Check> {
     let sizes: &[usize] = match size {
