@@ -98,6 +98,17 @@ impl ArpUnit {
         self.counter = 0;
     }
 
+    /// Plays `reservoir` (built for `seed`) from now on and returns the one it replaces. The
+    /// entries, the step counter and the pending note-offs stay: notes sounding now still end on
+    /// their frame. A new seed also reseeds the classic random mode, as a new network would.
+    pub fn swap_reservoir(&mut self, reservoir: ReservoirArp, seed: u64) -> ReservoirArp {
+        if seed != self.seed {
+            self.seed = seed;
+            self.random = SeededRng::new(seed, 17);
+        }
+        std::mem::replace(&mut self.reservoir, reservoir)
+    }
+
     /// The current entries, in arpeggio order (ascending pitch, or press order for `Played`).
     pub fn entries(&self) -> &[Entry] {
         &self.entries[..self.len]

@@ -275,8 +275,9 @@ impl Engine {
         let mut old = Built::default();
         if let Some((shape, lfo)) = built.lfo.take() {
             if shape == lfo_shape(&self.values) {
-                let previous = std::mem::replace(&mut self.lfo, LfoUnit::new(lfo));
-                old.lfo = Some((self.lfo_built, previous.reservoir));
+                // The output glides on from where it is, on the same step grid.
+                let previous = std::mem::replace(&mut self.lfo.reservoir, lfo);
+                old.lfo = Some((self.lfo_built, previous));
                 self.lfo_built = shape;
             } else {
                 old.lfo = Some((shape, lfo));
@@ -284,8 +285,10 @@ impl Engine {
         }
         if let Some((shape, arp)) = built.arp.take() {
             if shape == arp_shape(&self.values) {
-                let previous = std::mem::replace(&mut self.arp, ArpUnit::new(arp, shape.2));
-                old.arp = Some((self.arp_built, previous.reservoir));
+                // Only the reservoir changes: the held entries, the pending note-offs of notes
+                // sounding now and the step counter carry on, so nothing is left hanging.
+                let previous = self.arp.swap_reservoir(arp, shape.2);
+                old.arp = Some((self.arp_built, previous));
                 self.arp_built = shape;
             } else {
                 old.arp = Some((shape, arp));

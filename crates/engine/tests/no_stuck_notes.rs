@@ -1,0 +1,171 @@
+//! No note is left on by a change: a structural change (a new network swapped in while arpeggio
+//! notes sound), any other parameter change, a whole patch loaded over the playing one, or a
+//! reseed. Checked in the engine's note stream (what goes out over MIDI) and in the synth.
+
+use tidepool_engine::render::{held_notes, render_with, Rendered};
+use tidepool_engine::{Engine, Input, InputEvent, NoteEvent, ParamId, Patch, Source, PARAMS};
+
+const SR: f64 = 48000.0;
+
+/// Note-ons minus note-offs per (source, pitch), the ones that are not zero.
+fn unbalanced(notes: &[NoteEvent]) -> Vec<(Source, u8, i32)> {
+    let mut count = std::collections::BTreeMap::new();
+    for n in notes {
+        *count.entry((n.source.code(), n.pitch)).or_insert(0) +=
+            if n.velocity > 0 { 1 } else { -1 };
+    }
+    let source = |code| match code {
+        0 => Source::Keys,
+        1 => Source::Arp,
+        _ => Source::Melody,
+    };
+    count
+        .into_iter()
+        .filter(|(_, c)| *c != 0)
+        .map(|((s, p), c)| (source(s), p, c))
+        .collect()
+}
+
+/// A patch whose arpeggio notes are long (gate 1.0 of an 1/8 step), so a change almost always
+/// lands while one sounds.
+fn long_gates() -> Patch {
+    let mut patch = Patch::default();
+    patch.values.set(ParamId::ArpGate, 1.0);
+    patch.values.set(ParamId::ArpDivision, 5.0);
+    patch
+}
+
+/// Holds a chord for half a second with `changes` during it, releases it, and renders a tail long
+/// enough for the release in force at the end to fade out.
+fn play(patch: &Patch, changes: &[InputEvent]) -> (Rendered, Engine) {
+    let mut engine = Engine::new(SR, patch);
+    let mut events = held_notes(&[60, 64, 67, 71], SR as u64 / 2);
+    events.extend_from_slice(changes);
+    let mut out = render_with(&mut engine, &events, SR as usize, 128);
+    // -60 dB at the release time, silence (-80 dB) a third later: 1.5 of it is enough.
+    let release_ms = engine
+        .param(ParamId::SynthRelease)
+        .max(engine.param(ParamId::MelodyRelease));
+    let tail = SR * (1.0 + 1.5 * release_ms / 1000.0);
+    out.notes
+        .extend(render_with(&mut engine, &[], tail as usize, 128).notes);
+    (out, engine)
+}
+
+fn set(frame: u64, id: ParamId, value: f64) -> InputEvent {
+    InputEvent {
+        frame,
+        input: Input::SetParam { id, value },
+    }
+}
+
+fn assert_nothing_left(what: &str, out: &Rendered, engine: &Engine) {
+    assert!(
+        out.notes.iter().any(|n| n.velocity > 0),
+        "{what}: nothing played, the test proves nothing"
+    );
+    assert_eq!(
+        unbalanced(&out.notes),
+        [],
+        "{what}: notes left on (MIDI out)"
+    );
+    assert_eq!(engine.status().sounding, 0, "{what}: synth voices left on");
+}
+
+/// The frame of an arpeggio note-on, and a frame while it still sounds.
+fn while_a_note_sounds(patch: &Patch) -> u64 {
+    let (out, _) = play(patch, &[]);
+    let on = out
+        .notes
+        .iter()
+        .find(|n| n.source == Source::Arp && n.velocity > 0 && n.frame > 2000)
+        .expect("the arpeggio plays");
+    on.frame + 100
+}
+
+#[test]
+fn a_new_arp_network_while_its_notes_sound_leaves_none_on() {
+    let patch = long_gates();
+    let at = while_a_note_sounds(&patch);
+    for (id, value) in [
+        (ParamId::ArpNeurons, 37.0),
+        (ParamId::ArpConnectivity, 0.5),
+        (ParamId::ArpSeed, 99.0),
+    ] {
+        let (out, engine) = play(&patch, &[set(at, id, value)]);
+        assert_nothing_left(&format!("{} at frame {at}", id.spec().key), &out, &engine);
+        assert_eq!(engine.installed_shapes().1, {
+            let v = engine.patch().values;
+            (
+                v.index(ParamId::ArpNeurons),
+                v.get(ParamId::ArpConnectivity) as f32,
+                v.get(ParamId::ArpSeed) as u64,
+            )
+        });
+    }
+}
+
+#[test]
+fn the_arpeggio_goes_on_through_a_network_swap() {
+    // The held notes and the step grid survive the swap: the arpeggio does not stop or restart.
+    let patch = long_gates();
+    let at = while_a_note_sounds(&patch);
+    let (out, _) = play(&patch, &[set(at, ParamId::ArpSeed, 5.0)]);
+    let onsets: Vec<u64> = out
+        .notes
+        .iter()
+        .filter(|n| n.source == Source::Arp && n.velocity > 0)
+        .map(|n| n.frame)
+        .collect();
+    let step = onsets[1] - onsets[0];
+    assert!(
+        onsets.iter().filter(|&&f| f > at).count() >= 4,
+        "{onsets:?}"
+    );
+    assert!(
+        onsets.windows(2).all(|w| w[1] - w[0] == step),
+        "one unbroken grid through the swap at {at}: {onsets:?}"
+    );
+}
+
+#[test]
+fn every_parameter_change_while_notes_sound_leaves_none_on() {
+    let patch = long_gates();
+    let at = while_a_note_sounds(&patch);
+    for spec in PARAMS.iter() {
+        let id = ParamId::from_key(spec.key).expect("table key");
+        for value in [spec.min(), spec.max()] {
+            let (out, engine) = play(&patch, &[set(at, id, value)]);
+            let what = format!("{} = {value}", spec.key);
+            assert_nothing_left(&what, &out, &engine);
+        }
+    }
+}
+
+#[test]
+fn loading_another_patch_while_notes_sound_leaves_none_on() {
+    let patch = long_gates();
+    let at = while_a_note_sounds(&patch);
+    let others = [
+        "tp1&arp.n=500&arp.conn=1&arp.seed=3&lfo.n=20&arp.mode=up&syn.voices=2",
+        "tp1&arp.mode=off&mel.mode=free&mel.model=4",
+        "tp1&bpm=61&arp.div=1/32&arp.gate=0.05&arp.hold=1&syn.rel=5000",
+        "tp1&play=0&arp.seed=12",
+    ];
+    for text in others {
+        let other = Patch::parse(text).patch;
+        // The page loads a patch as one change per differing field, all at one frame.
+        let changes: Vec<InputEvent> = PARAMS
+            .iter()
+            .map(|spec| ParamId::from_key(spec.key).expect("table key"))
+            .filter(|&id| other.values.get(id) != patch.values.get(id))
+            .map(|id| set(at, id, other.values.get(id)))
+            .collect();
+        let (mut out, mut engine) = play(&patch, &changes);
+        // Hold and a long release outlast the chord: let go of the latch and let it ring out.
+        let unlatch = set(engine.frame(), ParamId::ArpHold, 0.0);
+        let tail = render_with(&mut engine, &[unlatch], 12 * SR as usize, 128);
+        out.notes.extend(tail.notes);
+        assert_nothing_left(text, &out, &engine);
+    }
+}
