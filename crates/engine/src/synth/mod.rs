@@ -188,7 +188,9 @@ impl Synth {
         v.velocity = velocity.min(127) as f32 / 127.0;
         v.started = self.notes_started;
         v.env.gate_on();
-        v.coefs = None;
+        // Tuned now, not at the next control tick: the note sounds from this very frame, and a
+        // retriggered voice never drops out for the frames until the tick (a click).
+        tune(v, &self.settings, &self.modulation, self.sample_rate);
     }
 
     pub fn note_off(&mut self, pitch: u8) {
@@ -234,15 +236,8 @@ impl Synth {
             .aim(gain * libm::cosf(angle) * core::f32::consts::SQRT_2, frames);
         self.gain_r
             .aim(gain * libm::sinf(angle) * core::f32::consts::SQRT_2, frames);
-        let sr = self.sample_rate;
         for v in self.voices.iter_mut().filter(|v| !v.env.is_idle()) {
-            let semis = (v.pitch as f32 - 69.0) + modulation.pitch_cents / 100.0;
-            let half_detune = s.detune_cents / 200.0;
-            v.osc1.dt = (440.0 * libm::exp2f((semis - half_detune) / 12.0) / sr).min(0.45);
-            v.osc2.dt = (440.0 * libm::exp2f((semis + half_detune) / 12.0) / sr).min(0.45);
-            let octaves = modulation.cutoff_oct + s.filter_env_oct * v.env.level();
-            let cutoff = s.cutoff_hz * libm::exp2f(octaves.clamp(-10.0, 10.0));
-            v.coefs = Some(SvfCoefs::lowpass(cutoff, s.resonance, sr));
+            tune(v, &s, &modulation, self.sample_rate);
         }
     }
 
@@ -287,6 +282,18 @@ impl Synth {
         }
         (l, r)
     }
+}
+
+/// A voice's oscillator increments and filter coefficients for its pitch, the settings, the
+/// modulation and its envelope's level now.
+fn tune(v: &mut Voice, s: &SynthSettings, modulation: &Modulation, sr: f32) {
+    let semis = (v.pitch as f32 - 69.0) + modulation.pitch_cents / 100.0;
+    let half_detune = s.detune_cents / 200.0;
+    v.osc1.dt = (440.0 * libm::exp2f((semis - half_detune) / 12.0) / sr).min(0.45);
+    v.osc2.dt = (440.0 * libm::exp2f((semis + half_detune) / 12.0) / sr).min(0.45);
+    let octaves = modulation.cutoff_oct + s.filter_env_oct * v.env.level();
+    let cutoff = s.cutoff_hz * libm::exp2f(octaves.clamp(-10.0, 10.0));
+    v.coefs = Some(SvfCoefs::lowpass(cutoff, s.resonance, sr));
 }
 
 fn oldest(pool: &[Voice], pred: impl Fn(&Voice) -> bool) -> Option<usize> {
