@@ -3,7 +3,7 @@
 use crate::fast_tanh::fast_tanh;
 use crate::matrix::{dot, sum, Layout, Recurrent};
 use crate::rng::SeededRng;
-use crate::spectral::spectral_radius;
+use crate::spectral::{one_diagonal_radius, spectral_radius};
 
 /// The largest network the instrument offers (column indices are stored as u16).
 pub const MAX_NEURONS: usize = 1000;
@@ -102,7 +102,10 @@ impl RawRecurrent {
     }
 
     fn radius(&self) -> f64 {
-        spectral_radius(&self.dense(), self.n)
+        match self.offsets[..] {
+            [offset] => one_diagonal_radius(&self.diagonals, offset),
+            _ => spectral_radius(&self.dense(), self.n),
+        }
     }
 }
 
@@ -168,18 +171,18 @@ pub enum Feedback<'a> {
 /// An echo state network: fixed random weights, leaky tanh state, linear readout.
 #[derive(Clone, Debug)]
 pub struct Esn {
-    n: usize,
-    inputs: usize,
-    outputs: usize,
-    feedback: usize,
-    w: Recurrent,
+    pub(crate) n: usize,
+    pub(crate) inputs: usize,
+    pub(crate) outputs: usize,
+    pub(crate) feedback: usize,
+    pub(crate) w: Recurrent,
     /// Column-major (D×N) so each input adds one contiguous column.
-    win: Vec<f32>,
+    pub(crate) win: Vec<f32>,
     /// Column-major (F×N), as `win`.
-    wfb: Vec<f32>,
-    bias: Vec<f32>,
+    pub(crate) wfb: Vec<f32>,
+    pub(crate) bias: Vec<f32>,
     /// Row-major K×N.
-    wout: Vec<f32>,
+    pub(crate) wout: Vec<f32>,
     knobs: EsnKnobs,
     state: Vec<f32>,
     pre: Vec<f32>,
@@ -307,7 +310,7 @@ impl Esn {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn assemble(
+    pub(crate) fn assemble(
         w: Recurrent,
         inputs: usize,
         outputs: usize,
