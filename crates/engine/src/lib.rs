@@ -19,6 +19,7 @@ mod events;
 mod keys;
 mod lfo;
 pub mod melody;
+mod network_bytes;
 pub mod params;
 mod patch;
 pub mod render;
@@ -33,6 +34,7 @@ pub use engine::{
 pub use events::{FixedQueue, Input, InputEvent, NoteEvent, Source};
 pub use lfo::{Destination, Smoothing};
 pub use melody::{Brain, Phase as MelodyPhase};
+pub use network_bytes::{build_network_bytes, network_from_bytes, Which};
 pub use params::{ParamId, ParamSpec, ParamValues, PARAMS};
 pub use patch::{format_value, Parsed, Patch, PatchError, MAX_PATCH_BYTES, VERSION_TAG};
 pub use synth::{Modulation, SynthSettings, CEILING, MAX_VOICES};

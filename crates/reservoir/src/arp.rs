@@ -56,18 +56,28 @@ impl ReservoirArp {
 
     /// As [`ReservoirArp::new`] with W's radius known (see [`Esn::generate_with_radius`]).
     pub fn with_radius(neurons: usize, connectivity: f32, seed: u64, radius: f64) -> Self {
-        let esn = Esn::generate_with_radius(
-            &ReservoirConfig::pulsed(neurons, connectivity, seed, MAX_ARP_NOTES),
-            radius,
-        );
-        Self {
+        Self::from_esn(
+            Esn::generate_with_radius(
+                &ReservoirConfig::pulsed(neurons, connectivity, seed, MAX_ARP_NOTES),
+                radius,
+            ),
+            seed,
+        )
+        .expect("a pulsed network has the arpeggiator's shape")
+    }
+
+    /// The arpeggiator around a network built elsewhere (read from bytes, say), sampling from
+    /// `seed`. It must have one input and m readouts fed back; None otherwise.
+    pub fn from_esn(esn: Esn, seed: u64) -> Option<Self> {
+        let fits = esn.inputs == 1 && esn.outputs == MAX_ARP_NOTES && esn.feedback == MAX_ARP_NOTES;
+        fits.then_some(Self {
             esn,
             seed,
             rng: Self::sampler(seed),
             last: None,
             active: 0,
             probs: [0.0; MAX_ARP_NOTES],
-        }
+        })
     }
 
     fn sampler(seed: u64) -> SeededRng {

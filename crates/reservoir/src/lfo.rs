@@ -28,15 +28,23 @@ impl ReservoirLfo {
 
     /// As [`ReservoirLfo::new`] with W's radius known (see [`Esn::generate_with_radius`]).
     pub fn with_radius(neurons: usize, connectivity: f32, seed: u64, radius: f64) -> Self {
-        let esn = Esn::generate_with_radius(
+        Self::from_esn(Esn::generate_with_radius(
             &ReservoirConfig::pulsed(neurons, connectivity, seed, MAX_LFO_OUTPUTS),
             radius,
-        );
-        Self {
+        ))
+        .expect("a pulsed network has the LFO's shape")
+    }
+
+    /// The LFO around a network built elsewhere (read from bytes, say). It must have one input
+    /// and four readouts fed back; None otherwise.
+    pub fn from_esn(esn: Esn) -> Option<Self> {
+        let fits =
+            esn.inputs == 1 && esn.outputs == MAX_LFO_OUTPUTS && esn.feedback == MAX_LFO_OUTPUTS;
+        fits.then_some(Self {
             esn,
             outputs: 1,
             y_prime: [0.5; MAX_LFO_OUTPUTS],
-        }
+        })
     }
 
     pub fn esn(&self) -> &Esn {

@@ -14,6 +14,7 @@ mod lfo;
 mod matrix;
 mod rng;
 mod spectral;
+mod wire;
 
 pub use arp::{softmax_into, ReservoirArp, MAX_ARP_NOTES};
 pub use esn::{Esn, EsnKnobs, EsnMatrices, Feedback, ReservoirConfig, MAX_NEURONS};

@@ -24,9 +24,9 @@ pub struct Recurrent {
     n: usize,
     layout: Layout,
     /// Sparse: the K diagonal offsets, each < N.
-    offsets: Vec<usize>,
+    pub(crate) offsets: Vec<usize>,
     /// Dense: row-major N×N. Sparse: K×N, `values[k*N + r]` = W[r][(r + offsets[k]) mod N].
-    values: Vec<f32>,
+    pub(crate) values: Vec<f32>,
 }
 
 const LANES: usize = 8;

@@ -19,8 +19,8 @@
 mod json;
 
 use tidepool_engine::{
-    network_radius, Brain, Engine, Input, InputEvent, MelodyPhase, ParamId, Patch, Rebuild, Shape,
-    OUTPUT_CAPACITY,
+    build_network_bytes, network_from_bytes, network_radius, Brain, Built, Engine, Input,
+    InputEvent, MelodyPhase, ParamId, Patch, Shape, Which, OUTPUT_CAPACITY,
 };
 use tidepool_melody::lstm::{Lstm, Stepper};
 use tidepool_melody::quant::QuantLstm;
@@ -62,6 +62,12 @@ pub struct WasmEngine {
     note_buf: Vec<u32>,
     /// The live-view snapshot (see [`WasmEngine::snapshot`]); allocated once.
     view: Vec<f32>,
+    /// Networks built off the audio thread and read in by [`WasmEngine::stage_network`],
+    /// waiting for the block after the one that applies the parameters asking for them.
+    staged: Built,
+    /// The networks they replaced, dropped by the next message handler rather than in
+    /// `process` (freeing megabytes is no job for the audio callback either).
+    retired: Built,
 }
 
 /// Neurons of the LFO reservoir shown in the activity view.
@@ -137,6 +143,8 @@ impl WasmEngine {
             right: vec![0.0; BLOCK_FRAMES],
             note_buf: vec![0; OUTPUT_CAPACITY * 5],
             view: vec![0.0; VIEW_LEN],
+            staged: Built::default(),
+            retired: Built::default(),
         }
     }
 
@@ -200,7 +208,8 @@ impl WasmEngine {
     /// Renders `frames` frames into the output buffers and returns how many the buffers now hold.
     /// Up to [`BLOCK_FRAMES`] (the worklet's case) that is all of them; more are rendered in
     /// 128-frame chunks and only the last chunk stays in the buffers (for skipping ahead and
-    /// benchmarks). Never allocates.
+    /// benchmarks). A staged network the parameters now ask for is swapped in after the block,
+    /// at its boundary (see [`WasmEngine::stage_network`]). Never allocates or frees.
     pub fn process(&mut self, frames: usize) -> usize {
         let mut remaining = frames;
         let mut last = 0;
@@ -210,6 +219,7 @@ impl WasmEngine {
                 .process(&mut self.left[..last], &mut self.right[..last]);
             remaining -= last;
         }
+        self.install_staged();
         last
     }
 
@@ -368,34 +378,38 @@ impl WasmEngine {
         self.view.as_ptr()
     }
 
-    /// Installs an LFO network of `neurons`, `connectivity`, `seed` built with the `radius`
-    /// [`network_radius`] computed for it elsewhere. Only when the patch asks for exactly that
-    /// shape (a stale request after another change is refused: false). O(N·K), about a
-    /// millisecond at N = 1000; the worklet calls it from its message handler, between blocks.
-    pub fn install_lfo(
-        &mut self,
-        neurons: usize,
-        connectivity: f32,
-        seed: f64,
-        radius: f64,
-    ) -> bool {
-        self.install((neurons, connectivity, seed as u64), radius, true)
+    /// Reads a network built off the audio thread ([`network_bytes`], in a worker) and stages
+    /// it: it is swapped in after the first block that finds the parameters asking for exactly
+    /// its shape, a block boundary; a later network of the same kind replaces it. Allocates and
+    /// copies (about 4 MB at 1000 neurons and full connectivity; no weight is drawn or
+    /// normalised here): the worklet calls it from its message handler, between blocks. Drops
+    /// the networks earlier swaps replaced. The error says what is wrong with the bytes.
+    pub fn stage_network(&mut self, bytes: &[u8]) -> Result<(), String> {
+        let built = network_from_bytes(bytes)?;
+        self.drop_retired();
+        if built.lfo.is_some() {
+            self.staged.lfo = built.lfo;
+        }
+        if built.arp.is_some() {
+            self.staged.arp = built.arp;
+        }
+        Ok(())
     }
 
-    /// As [`WasmEngine::install_lfo`], for the arpeggiator's network.
-    pub fn install_arp(
-        &mut self,
-        neurons: usize,
-        connectivity: f32,
-        seed: f64,
-        radius: f64,
-    ) -> bool {
-        self.install((neurons, connectivity, seed as u64), radius, false)
+    /// Drops the networks that swaps replaced (from the worklet's message handler).
+    pub fn drop_retired(&mut self) {
+        self.retired = Built::default();
     }
 
-    /// Builds and installs the networks a changed size, connectivity or seed asks for; true when
-    /// something was installed. Allocates and can take up to about a second at N = 1000: NOT for
-    /// the audio callback (call it from a worker, or between renders).
+    /// A network-shaping parameter changed and its network is not playing yet.
+    pub fn rebuild_pending(&self) -> bool {
+        self.engine.status().rebuild_pending
+    }
+
+    /// Builds and installs the networks a changed size, connectivity or seed asks for, here and
+    /// now; true when something was installed. Allocates and can take up to about a second at
+    /// N = 1000: for renders and tests outside an audio callback, never for the worklet (which
+    /// stages networks built by a worker).
     pub fn rebuild_if_needed(&mut self) -> bool {
         match self.engine.pending_rebuild() {
             Some(rebuild) => {
@@ -423,28 +437,28 @@ impl WasmEngine {
 }
 
 impl WasmEngine {
-    fn install(&mut self, shape: Shape, radius: f64, lfo: bool) -> bool {
-        let pending = self.engine.pending_rebuild();
-        let wanted = pending.and_then(|r| if lfo { r.lfo } else { r.arp });
-        if wanted != Some(shape) {
-            return false;
-        }
-        let rebuild = if lfo {
-            Rebuild {
-                lfo: wanted,
-                arp: None,
-            }
-        } else {
-            Rebuild {
-                lfo: None,
-                arp: wanted,
-            }
+    /// Swaps in the staged networks the parameters ask for now. Moves only: the replaced
+    /// network waits in `retired` (a swap waits while the previous one's is still there).
+    fn install_staged(&mut self) {
+        let Some(wanted) = self.engine.pending_rebuild() else {
+            return;
         };
-        drop(
-            self.engine
-                .install(rebuild.build_with_radii(radius, radius)),
-        );
-        true
+        let lfo_ready = self.staged.lfo.as_ref().map(|(shape, _)| *shape) == wanted.lfo;
+        if wanted.lfo.is_some() && lfo_ready && self.retired.lfo.is_none() {
+            let built = Built {
+                lfo: self.staged.lfo.take(),
+                arp: None,
+            };
+            self.retired.lfo = self.engine.install(built).lfo;
+        }
+        let arp_ready = self.staged.arp.as_ref().map(|(shape, _)| *shape) == wanted.arp;
+        if wanted.arp.is_some() && arp_ready && self.retired.arp.is_none() {
+            let built = Built {
+                lfo: None,
+                arp: self.staged.arp.take(),
+            };
+            self.retired.arp = self.engine.install(built).arp;
+        }
     }
 
     fn push(&mut self, frame: f64, input: Input) -> bool {
@@ -568,6 +582,29 @@ pub fn patch_with(text: &str, key: &str, value: f64) -> String {
 #[wasm_bindgen]
 pub fn network_radius_of(neurons: usize, connectivity: f32, seed: f64) -> f64 {
     network_radius(neurons, connectivity, seed as u64)
+}
+
+/// The network `which` ("lfo" or "arp") of `neurons`, `connectivity`, `seed`, built and written
+/// as bytes for [`WasmEngine::stage_network`]; `radius` is W's radius if known
+/// ([`network_radius_of`]), NaN to compute it here. Takes up to about a second: for a worker.
+#[wasm_bindgen]
+pub fn network_bytes(
+    which: &str,
+    neurons: usize,
+    connectivity: f32,
+    seed: f64,
+    radius: f64,
+) -> Result<Vec<u8>, String> {
+    let which = match which {
+        "lfo" => Which::Lfo,
+        "arp" => Which::Arp,
+        other => return Err(format!("no network called {other:?} (lfo or arp)")),
+    };
+    Ok(build_network_bytes(
+        which,
+        (neurons, connectivity, seed as u64),
+        radius,
+    ))
 }
 
 /// The melody LSTM loaded from a model file's bytes: the page checks a model file with it before

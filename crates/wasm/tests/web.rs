@@ -154,36 +154,52 @@ fn process_renders_more_than_a_block_in_chunks() {
     assert_eq!(engine.frame(), 1000.0);
 }
 
-/// The worklet's order: a network-shaping parameter is queued, applied in the next block, and
-/// the network built for it (radius computed elsewhere) is installed after that block.
+/// The worklet's order: a network-shaping parameter is queued and applied in the next block; the
+/// network, built elsewhere (a worker) and staged from its bytes, is swapped in at the end of the
+/// first block that finds the parameters asking for exactly its shape.
 #[test]
-fn networks_install_only_for_the_shape_the_patch_asks_for() {
+fn staged_networks_swap_in_only_for_the_shape_the_patch_asks_for() {
+    use tidepool_wasm::{network_bytes, network_radius_of};
+    let bytes = |which, n, c, seed: f64| {
+        let radius = network_radius_of(n, c, seed);
+        network_bytes(which, n, c, seed, radius).expect("builds")
+    };
     let mut engine = WasmEngine::new(48000.0, "tp1&lfo.n=40");
-    assert!(!engine.install_lfo(40, 0.1, 1.0, 1.0), "nothing is pending");
+    let installed_lfo = |e: &mut WasmEngine| {
+        let len = e.snapshot();
+        // SAFETY: view_ptr addresses `len` f32s owned by `e`, read before it changes.
+        let view = unsafe { std::slice::from_raw_parts(e.view_ptr(), len) };
+        view[tidepool_wasm::view::NETWORKS] as usize
+    };
+    engine.stage_network(&bytes("lfo", 50, 0.1, 1.0)).unwrap();
+    engine.process(BLOCK_FRAMES);
+    assert_eq!(installed_lfo(&mut engine), 40, "nothing asks for it yet");
     assert!(engine.set_param(0.0, "lfo.n", 50.0));
-    assert!(
-        !engine.install_lfo(50, 0.1, 1.0, 1.0),
-        "the parameter has not been applied yet"
-    );
+    assert_eq!(installed_lfo(&mut engine), 40);
     engine.process(BLOCK_FRAMES);
-    let radius = tidepool_wasm::network_radius_of(50, 0.1, 1.0);
-    assert!(
-        !engine.install_lfo(60, 0.1, 1.0, radius),
-        "a stale or wrong shape is refused"
+    assert_eq!(installed_lfo(&mut engine), 50, "swapped in after the block");
+    assert!(!engine.rebuild_pending());
+    assert!(engine.set_param(engine.frame(), "lfo.n", 60.0));
+    engine.stage_network(&bytes("lfo", 70, 0.1, 1.0)).unwrap();
+    engine.process(BLOCK_FRAMES);
+    assert_eq!(
+        installed_lfo(&mut engine),
+        50,
+        "a wrong shape is never installed"
     );
-    assert!(engine.install_lfo(50, 0.1, 1.0, radius));
-    assert!(
-        !engine.install_lfo(50, 0.1, 1.0, radius),
-        "installed once, not pending any more"
-    );
+    assert!(engine.rebuild_pending());
+    engine.stage_network(&bytes("lfo", 60, 0.1, 1.0)).unwrap();
+    engine.process(BLOCK_FRAMES);
+    assert_eq!(installed_lfo(&mut engine), 60);
     assert!(engine.set_param(engine.frame(), "arp.seed", 9.0));
+    engine.stage_network(&bytes("arp", 100, 0.1, 9.0)).unwrap();
     engine.process(BLOCK_FRAMES);
-    assert!(engine.install_arp(
-        100,
-        0.1,
-        9.0,
-        tidepool_wasm::network_radius_of(100, 0.1, 9.0)
-    ));
+    assert!(!engine.rebuild_pending());
+    assert!(engine
+        .stage_network(&bytes("arp", 100, 0.1, 9.0)[..100])
+        .unwrap_err()
+        .contains("end"));
+    assert!(network_bytes("lfx", 10, 0.1, 1.0, f64::NAN).is_err());
     let n = engine.process(BLOCK_FRAMES);
     let (l, _) = block(&engine, n);
     assert!(l.iter().all(|v| v.is_finite()));
