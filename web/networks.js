@@ -1,9 +1,10 @@
 // Network-shaping parameters (neurons, connectivity, seed of the LFO and the arpeggiator) reach
 // the running instrument here: the parameter goes to the worklet at once, and the new network is
-// installed when its W radius, computed in a worker, is ready. The engine keeps playing the old
-// network meanwhile. This does what Instrument.setParam does for these keys, minus the
-// synchronous radius computation that would block the page for up to a second.
+// built whole in a worker (web/network-worker.js) and handed over as bytes, which the worklet
+// copies in and swaps at a block boundary. The engine keeps playing the old network meanwhile;
+// nothing is built on the audio thread and nothing heavy on this one.
 
+import { network_bytes } from "../pkg/tidepool_wasm.js";
 import { fieldOf, networkRadius, patchWith, shapesOf } from "./engine.js";
 
 const WHICH = ["lfo", "arp"];
@@ -13,13 +14,14 @@ export class Networks {
   constructor(module, table) {
     this.table = table;
     this.structural = table.filter((p) => p.structural);
-    this.radii = new Map();
+    // One build per network at a time; the key of the network last handed to the instrument.
     this.busy = { lfo: false, arp: false };
+    this.sent = { lfo: "", arp: "" };
     this.instrument = null;
     try {
-      this.worker = new Worker(new URL("./radius-worker.js", import.meta.url), { type: "module" });
+      this.worker = new Worker(new URL("./network-worker.js", import.meta.url), { type: "module" });
       this.worker.postMessage({ type: "init", module });
-      this.worker.onmessage = (e) => this.computed(e.data);
+      this.worker.onmessage = (e) => this.built(e.data);
       this.worker.onerror = () => this.fallBack();
     } catch {
       this.worker = null;
@@ -28,9 +30,9 @@ export class Networks {
 
   /** Starts computing the radius of a network `which` ("lfo" or "arp") will probably need. */
   prefetch(which, shape) {
-    if (!this.worker || this.busy[which] || this.radii.has(keyOf(shape))) return;
+    if (!this.worker || this.busy[which]) return;
     this.busy[which] = true;
-    this.worker.postMessage({ id: { which, key: keyOf(shape) }, ...shape });
+    this.worker.postMessage({ id: { which, key: keyOf(shape) }, ...shape, build: false });
   }
 
   /** Brings `instrument`'s network-shaping parameters to those of `patchText`. */
@@ -48,24 +50,32 @@ export class Networks {
     for (const which of changed) this.install(which);
   }
 
+  /** The shape `which` the instrument's parameters ask for now. */
+  wanted(which) {
+    return shapesOf(this.instrument.patch, this.table)[which];
+  }
+
   install(which) {
-    const shape = shapesOf(this.instrument.patch, this.table)[which];
-    const key = keyOf(shape);
-    if (this.radii.has(key)) {
-      // The worklet installs it after the block that applies the parameters sent before it.
-      this.instrument.post({ type: "network", which, ...shape, radius: this.radii.get(key) });
-    } else if (!this.worker) {
-      this.radii.set(key, networkRadius(shape.neurons, shape.connectivity, shape.seed));
-      this.install(which);
+    const shape = this.wanted(which);
+    if (!this.worker) {
+      const radius = networkRadius(shape.neurons, shape.connectivity, shape.seed);
+      const bytes = network_bytes(which, shape.neurons, shape.connectivity, shape.seed, radius);
+      this.send(which, keyOf(shape), bytes.buffer);
     } else if (!this.busy[which]) {
-      // One computation per network at a time: while it runs, later changes just wait for it
-      // and only the shape wanted when it finishes is computed next.
+      // While a build runs, later changes just wait for it, and only the shape wanted when it
+      // finishes is built next.
       this.busy[which] = true;
-      this.worker.postMessage({ id: { which, key }, ...shape });
+      this.worker.postMessage({ id: { which, key: keyOf(shape) }, ...shape, build: true });
     }
   }
 
-  /** Without a worker, radii are computed here: slower, still correct. */
+  /** The network goes to the worklet (transferred, not copied). */
+  send(which, key, bytes) {
+    this.sent[which] = key;
+    this.instrument.post({ type: "network", bytes }, [bytes]);
+  }
+
+  /** Without a worker, networks are built here: the page waits, the audio does not. */
   fallBack() {
     this.worker = null;
     for (const which of WHICH) {
@@ -76,9 +86,12 @@ export class Networks {
     }
   }
 
-  computed({ id, radius }) {
-    this.radii.set(id.key, radius);
+  built({ id, bytes }) {
     this.busy[id.which] = false;
-    if (this.instrument && WHICH.includes(id.which)) this.install(id.which);
+    if (!this.instrument || !WHICH.includes(id.which)) return;
+    const key = keyOf(this.wanted(id.which));
+    if (key === this.sent[id.which]) return;
+    if (bytes && key === id.key) this.send(id.which, key, bytes);
+    else this.install(id.which);
   }
 }

@@ -13,8 +13,9 @@
 //     by name is still understood)                 {type: "refused", what}
 //   {type: "recycle", what: "notes"|"view", array}
 //     (a lent array given back)
-//   {type: "network", which: "lfo"|"arp",         {type: "melody", model, ok, error}
-//     neurons, connectivity, seed, radius}
+//   {type: "network", bytes: ArrayBuffer}          {type: "melody", model, ok, error}
+//     (a whole network built by web/network-        {type: "network", ok, error, ms}
+//     worker.js; swapped in at a block boundary)     (read in, or why not; ms: handler time)
 //   {type: "melody-lstm", bytes: ArrayBuffer}      (a melody model file, validated on the main thread)
 //   {type: "melody-ngram", bytes: ArrayBuffer}     (an n-gram model file, melody-ngram-N.tpng)
 //
@@ -71,7 +72,6 @@ class TidepoolProcessor extends AudioWorkletProcessor {
     this.notesMessage = { type: "notes", origin: 0, count: 0, notes: null };
     this.viewMessage = { type: "view", frame: 0, view: null, load: this.load };
     this.transfer = [null];
-    this.networks = [];
     // Context frame of engine frame 0: known at the first block; until then, the current frame.
     this.origin = null;
     this.port.onmessage = (e) => this.handle(e.data, this.origin ?? currentFrame);
@@ -105,6 +105,8 @@ class TidepoolProcessor extends AudioWorkletProcessor {
 
   handle(m, origin) {
     const e = this.engine;
+    // Networks a swap replaced are freed here, between blocks.
+    e.drop_retired();
     const frame = Math.max(0, (m.frame ?? 0) - origin);
     let ok = true;
     switch (m.type) {
@@ -127,13 +129,25 @@ class TidepoolProcessor extends AudioWorkletProcessor {
         this.port.postMessage(this.installMelody(m));
         return;
       case "network":
-        // The parameters that ask for this network are still queued for the next block; install
-        // it right after that block (a block boundary), when the engine wants exactly it.
-        this.networks.push(m);
+        this.port.postMessage(this.stageNetwork(m.bytes));
         return;
       default: ok = false;
     }
     if (!ok) this.port.postMessage({ type: "refused", what: m.type });
+  }
+
+  // Between blocks, from the message handler: a network built by the worker is only copied in
+  // (nothing drawn or normalised here); the engine swaps it in at the end of the first block
+  // whose parameters ask for exactly its shape, and the network it replaces is freed by the next
+  // handler call, never inside process(). Returns the "network" message that reports it.
+  stageNetwork(bytes) {
+    const started = this.now();
+    try {
+      this.engine.stage_network(new Uint8Array(bytes));
+      return { type: "network", ok: true, error: "", ms: this.now() - started };
+    } catch (error) {
+      return { type: "network", ok: false, error: String(error), ms: this.now() - started };
+    }
   }
 
   // Between blocks, from the message handler: loading costs about 2 ms (the LSTM: f16 to f32)
@@ -156,13 +170,6 @@ class TidepoolProcessor extends AudioWorkletProcessor {
     const out = outputs[0];
     const e = this.engine;
     const n = e.process(out[0].length);
-    for (const m of this.networks.splice(0)) {
-      const installed = m.which === "lfo"
-        ? e.install_lfo(m.neurons, m.connectivity, m.seed, m.radius)
-        : e.install_arp(m.neurons, m.connectivity, m.seed, m.radius);
-      // A refusal means a later change asked for another network: that one is on its way.
-      if (!installed) this.port.postMessage({ type: "refused", what: "network" });
-    }
     const mapped = this.views(n);
     out[0].set(mapped.left);
     if (out[1]) out[1].set(mapped.right);
