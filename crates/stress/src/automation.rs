@@ -30,13 +30,6 @@ pub const SHAPES: &[(f64, f64, f64)] = &[
     (1000.0, 1.0, 1.0),
 ];
 
-/// Whether a network is one of the very sparse shapes (at least 8 neurons, fewer than 8
-/// connections a row: 1–5 hang at 100 neurons) whose spectral radius never comes (see the `networks` check): the
-/// random changes avoid them, or every later check would wait on a spinning eigen-solver.
-pub fn hangs(neurons: f64, connectivity: f64) -> bool {
-    neurons >= 8.0 && (connectivity * neurons).round() < 8.0
-}
-
 /// The largest network a single random structural change may create.
 pub const SMALL_NETWORK: f64 = 120.0;
 
@@ -72,7 +65,6 @@ struct Net {
     ids: [ParamId; 3],
     /// The values the score has set so far (to know when a single change is cheap).
     neurons: f64,
-    connectivity: f64,
 }
 
 /// A random score: `changes` parameter changes and about eight note inputs a second over
@@ -94,7 +86,6 @@ pub fn score(seed: u64, rate: f64, seconds: f64, changes: usize) -> Vec<InputEve
                 ParamId::LfoSeed,
             ],
             neurons: 300.0,
-            connectivity: 0.1,
         },
         Net {
             ids: [
@@ -103,7 +94,6 @@ pub fn score(seed: u64, rate: f64, seconds: f64, changes: usize) -> Vec<InputEve
                 ParamId::ArpSeed,
             ],
             neurons: 100.0,
-            connectivity: 0.1,
         },
     ];
     for frame in frame_list {
@@ -123,27 +113,11 @@ pub fn score(seed: u64, rate: f64, seconds: f64, changes: usize) -> Vec<InputEve
             if id == net.ids[0] {
                 value = 1.0 + (rng.unit_f64() * SMALL_NETWORK).floor();
                 net.neurons = value;
-                if hangs(value, net.connectivity) {
-                    net.connectivity = 1.0;
-                    at(
-                        frame,
-                        Input::SetParam {
-                            id: net.ids[1],
-                            value: 1.0,
-                        },
-                    );
-                }
-            } else if id == net.ids[1] {
-                let c = id.spec().sanitize(value).unwrap_or(net.connectivity);
-                if hangs(net.neurons, c) {
-                    value = 8.0 / net.neurons;
-                }
-                net.connectivity = id.spec().sanitize(value).unwrap_or(net.connectivity);
             }
             at(frame, Input::SetParam { id, value });
         } else {
             let shape = SHAPES[rng.below(SHAPES.len())];
-            (net.neurons, net.connectivity) = (shape.0, shape.1);
+            net.neurons = shape.0;
             for (id, value) in net.ids.iter().zip([shape.0, shape.1, shape.2]) {
                 at(frame, Input::SetParam { id: *id, value });
             }
@@ -196,11 +170,7 @@ pub fn tame(values: &mut ParamValues, rng: &mut SeededRng) {
             ParamId::ArpSeed,
         ],
     ] {
-        let (n, c) = (values.get(ids[0]), values.get(ids[1]));
-        if hangs(n, c) {
-            values.set(ids[1], 1.0);
-        }
-        if n > SMALL_NETWORK {
+        if values.get(ids[0]) > SMALL_NETWORK {
             let shape = SHAPES[rng.below(SHAPES.len())];
             for (id, v) in ids.iter().zip([shape.0, shape.1, shape.2]) {
                 values.set(*id, v);
@@ -319,11 +289,13 @@ fn slow_report(
     );
     if let Some(&i) = worst_small {
         text += &format!(
-            "; slowest without: {:.1} µs = {:.1}× at frame {} (networks {:?}; score near it: {})",
+            "; slowest without: {:.1} µs = {:.1}× at frame {} (networks {:?}, {:?}; score near \
+             it: {})",
             best[i] * 1e6,
             best[i] / med,
             blocks[i].start,
             blocks[i].shapes,
+            blocks[i].context,
             around(events, blocks[i].start, 3000)
         );
     }

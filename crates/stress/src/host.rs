@@ -177,6 +177,32 @@ pub struct BlockTime {
     pub seconds: f64,
     /// The networks that played it (LFO, arpeggiator).
     pub shapes: (Shape, Shape),
+    /// What else costs: the melody's mode and model, the tempo, the LFO's mode (0 synced,
+    /// 1 free) and free rate, at the block's end.
+    pub context: BlockContext,
+}
+
+/// See [`BlockTime::context`].
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct BlockContext {
+    pub melody_mode: u8,
+    pub melody_model: u8,
+    pub tempo: f32,
+    pub lfo_free: bool,
+    pub lfo_hz: f32,
+}
+
+impl BlockContext {
+    pub fn of(engine: &Engine) -> Self {
+        use tidepool_engine::ParamId as P;
+        Self {
+            melody_mode: engine.param(P::MelodyMode) as u8,
+            melody_model: engine.param(P::MelodyModel) as u8,
+            tempo: engine.param(P::Tempo) as f32,
+            lfo_free: engine.param(P::LfoSync) >= 0.5,
+            lfo_hz: engine.param(P::LfoRate) as f32,
+        }
+    }
 }
 
 /// What a render produced and what was seen while it ran.
@@ -282,6 +308,7 @@ pub fn play(
                 frames: n,
                 seconds,
                 shapes: engine.installed_shapes(),
+                context: BlockContext::of(engine),
             });
         }
         for &x in l[..n].iter().chain(&r[..n]) {

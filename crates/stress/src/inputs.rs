@@ -239,8 +239,7 @@ impl Session {
 
 /// Every field of a parsed patch as parameter changes at random frames within `frames`. A
 /// network's three structural fields land on one frame, as a patch load does: one at a time,
-/// they would pass through shapes the patch never asked for (and some sparse ones hang the
-/// radius computation; see the `networks` check).
+/// they would pass through shapes the patch never asked for, each a radius for the host.
 fn patch_events(patch: &Patch, rng: &mut SeededRng, frames: u64) -> Vec<InputEvent> {
     let lfo_frame = rng.below(frames as usize) as u64;
     let arp_frame = rng.below(frames as usize) as u64;

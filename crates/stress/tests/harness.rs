@@ -43,6 +43,7 @@ fn blocks(times: &[f64]) -> Vec<BlockTime> {
             frames: 128,
             seconds,
             shapes: ((300, 0.1, 1), (100, 0.1, 1)),
+            context: Default::default(),
         })
         .collect()
 }
