@@ -39,6 +39,12 @@ pub struct Status {
     pub sounding: usize,
     /// A network change is waiting to be built off the audio path.
     pub rebuild_pending: bool,
+    /// Work done so far: reservoir steps of the LFO and the arpeggiator, tokens fed to the
+    /// melody model. A block's cost follows these (and the networks' shapes), so a host can tell
+    /// a block that did more work from one that was slow for no reason (a denormal, say).
+    pub lfo_steps: u64,
+    pub arp_steps: u64,
+    pub melody_feeds: u64,
 }
 
 /// What identifies a network: neurons, connectivity, seed.
@@ -257,6 +263,7 @@ impl Engine {
             synth_non_finite: self.synth.non_finite(),
             sounding: self.synth.sounding() + self.mel_synth.sounding(),
             rebuild_pending: self.pending_rebuild().is_some(),
+            melody_feeds: self.melody.feeds(),
             ..self.status
         }
     }
@@ -407,6 +414,7 @@ impl Engine {
         };
         let smoothing = Smoothing::from_index(v.index(ParamId::LfoSmoothing));
         self.lfo.step(frame, step_frames, level, smoothing);
+        self.status.lfo_steps += 1;
     }
 
     fn arp_step(&mut self, frame: u64, pos: f64) {
@@ -425,6 +433,9 @@ impl Engine {
             1 => Velocity::Played,
             _ => Velocity::Accent,
         };
+        if mode == Mode::Reservoir && !self.arp.entries().is_empty() {
+            self.status.arp_steps += 1;
+        }
         let Some(note) = self
             .arp
             .choose(mode, v.get(ParamId::ArpConfidence) as f32, velocity)

@@ -115,6 +115,8 @@ pub struct StepOut {
 /// The generator's state; see the module doc.
 pub struct MelodyUnit {
     brains: [Option<Brain>; 5],
+    /// Tokens fed to a model so far (the work done, for load accounting).
+    feeds: u64,
     logits: [f32; VOCAB],
     /// Scratch for sampling (kept here so a step never allocates).
     probs: [f32; VOCAB],
@@ -147,6 +149,7 @@ impl MelodyUnit {
     pub fn new(seed: u64) -> Self {
         Self {
             brains: [None, None, None, None, None],
+            feeds: 0,
             logits: [0.0; VOCAB],
             probs: [0.0; VOCAB],
             history: [0; 3],
@@ -427,10 +430,16 @@ impl MelodyUnit {
         last_possible
     }
 
+    /// Tokens fed to a model so far: each is one model step, the melody's unit of work.
+    pub fn feeds(&self) -> u64 {
+        self.feeds
+    }
+
     fn feed(&mut self, model: usize, token: Token) {
         let Some(brain) = self.brains.get_mut(model).and_then(Option::as_mut) else {
             return;
         };
+        self.feeds += 1;
         match brain {
             Brain::Lstm(lstm) => self.logits.copy_from_slice(lstm.step(token)),
             Brain::NGram(ngram) => {

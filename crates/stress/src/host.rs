@@ -180,6 +180,25 @@ pub struct BlockTime {
     /// What else costs: the melody's mode and model, the tempo, the LFO's mode (0 synced,
     /// 1 free) and free rate, at the block's end.
     pub context: BlockContext,
+    /// The work the block did: LFO and arpeggiator reservoir steps, melody model steps, and the
+    /// synth voices sounding at its end (from the engine's own counters).
+    pub work: [u64; 4],
+}
+
+impl BlockTime {
+    /// Blocks with the same key did the same work: same networks, frames, reservoir and model
+    /// steps and (to four voices) synth voices. Their times should agree; one far slower than
+    /// its kind's median was slow for no reason of its own (a denormal, a build, a lock).
+    pub fn kind(&self) -> impl Eq + std::hash::Hash + Copy {
+        let ((ln, lc, _), (an, ac, _)) = self.shapes;
+        let [lfo, arp, mel, voices] = self.work;
+        (
+            (ln, lc.to_bits(), an, ac.to_bits()),
+            self.frames,
+            (lfo, arp, mel, voices / 4),
+            (self.context.melody_model, self.context.lfo_free),
+        )
+    }
 }
 
 /// See [`BlockTime::context`].
@@ -291,6 +310,7 @@ pub fn play(
             }
         };
         let mut seconds = 0.0;
+        let before = engine.status();
         let mut render = |engine: &mut Engine| {
             push(engine);
             let t = Instant::now();
@@ -303,7 +323,15 @@ pub fn play(
             render(engine);
         }
         if watch.time {
+            let after = engine.status();
+            let work = [
+                after.lfo_steps - before.lfo_steps,
+                after.arp_steps - before.arp_steps,
+                after.melody_feeds - before.melody_feeds,
+                after.sounding as u64,
+            ];
             out.blocks.push(BlockTime {
+                work,
                 start: now,
                 frames: n,
                 seconds,

@@ -4,7 +4,7 @@
 
 use tidepool_engine::{NoteEvent, Source};
 use tidepool_reservoir::SeededRng;
-use tidepool_stress::automation::{confirmed, SLOW_BLOCK};
+use tidepool_stress::automation::{allowances, confirmed, SLOW_BLOCK};
 use tidepool_stress::host::{BlockTime, Ledger};
 use tidepool_stress::inputs::{corrupt, random_midi};
 
@@ -44,6 +44,7 @@ fn blocks(times: &[f64]) -> Vec<BlockTime> {
             seconds,
             shapes: ((300, 0.1, 1), (100, 0.1, 1)),
             context: Default::default(),
+            work: [0, 0, 0, 2],
         })
         .collect()
 }
@@ -52,12 +53,36 @@ fn blocks(times: &[f64]) -> Vec<BlockTime> {
 fn a_block_slow_every_time_stays_slow_and_a_preempted_one_is_forgiven() {
     let mut times = vec![1e-5; 99];
     times.push(1e-5 * (SLOW_BLOCK + 1.0));
+    let over = |best: &[f64], allow: &[Option<f64>]| {
+        best.iter()
+            .zip(allow)
+            .filter(|(t, a)| a.is_some_and(|a| **t > a))
+            .count()
+    };
     // Slow again on every rerun: kept.
-    let (best, med) = confirmed(&blocks(&times), || blocks(&times));
-    assert_eq!(best.iter().filter(|&&s| s > SLOW_BLOCK * med).count(), 1);
+    let (best, allow) = confirmed(&blocks(&times), || blocks(&times));
+    assert_eq!(over(&best, &allow), 1);
     // Fast on the rerun: it was the machine, not the engine.
-    let (best, med) = confirmed(&blocks(&times), || blocks(&[1e-5; 100]));
-    assert_eq!(best.iter().filter(|&&s| s > SLOW_BLOCK * med).count(), 0);
+    let (best, allow) = confirmed(&blocks(&times), || blocks(&[1e-5; 100]));
+    assert_eq!(over(&best, &allow), 0);
+}
+
+#[test]
+fn a_block_doing_more_work_is_judged_by_its_own_kind() {
+    let mut b = blocks(&[1e-5; 100]);
+    // Ten blocks each with a heavy reservoir step: 20× the others, as a dense step is.
+    for x in b.iter_mut().step_by(10) {
+        x.seconds = 2e-4;
+        x.work[0] = 1;
+    }
+    let times: Vec<f64> = b.iter().map(|x| x.seconds).collect();
+    let allow = allowances(&b, &times);
+    assert!(times.iter().zip(&allow).all(|(t, a)| *t <= a.unwrap()));
+    // The same heavy work twice as slow again (a denormal, say) is caught.
+    b[10].seconds = 2e-4 * (SLOW_BLOCK + 1.0);
+    let times: Vec<f64> = b.iter().map(|x| x.seconds).collect();
+    let allow = allowances(&b, &times);
+    assert!(times[10] > allow[10].unwrap());
 }
 
 #[test]
