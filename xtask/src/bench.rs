@@ -81,7 +81,9 @@ pub fn all() -> Result<(), String> {
     println!(
         "\n## Arpeggio under main-thread stalls against Tone.js (tests/bench/stall_tone.mjs)\n"
     );
-    sh("node", &["tests/bench/stall_tone.mjs"], &[])
+    sh("node", &["tests/bench/stall_tone.mjs"], &[])?;
+    println!("\n## The worst-case patch in the worklet (tests/bench/worst_case.mjs)\n");
+    sh("node", &["tests/bench/worst_case.mjs"], &[])
 }
 
 /// Builds the wasm engine for Node and runs tests/bench/wasm_reservoir.mjs.
