@@ -139,7 +139,7 @@ export class Instrument extends EventTarget {
         melodyModel,
       },
     });
-    const instrument = new Instrument(context, node, table, canonical);
+    const instrument = new Instrument(context, node, table, shapes);
     const ready = await new Promise((resolve) => {
       node.port.onmessage = (e) => {
         if (e.data.type === "ready") resolve(e.data);
@@ -152,15 +152,14 @@ export class Instrument extends EventTarget {
     return instrument;
   }
 
-  constructor(context, node, table, patchText) {
+  constructor(context, node, table, shapes) {
     super();
     this.context = context;
     this.node = node;
     this.table = table;
-    // The patch the worklet started with, kept only for networks.js, which tracks in it the
-    // network shapes it has asked the worklet for. Knobs are not written here: the page's one
-    // patch state is PatchState's.
-    this.patch = patchText;
+    // The network shapes ({lfo, arp}: {neurons, connectivity, seed}) the worklet has been asked
+    // for, as numbers: networks.js keeps them. The page's one patch state is PatchState's.
+    this.shapes = shapes;
     this.errors = [];
   }
 

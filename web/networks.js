@@ -5,9 +5,11 @@
 // nothing is built on the audio thread and nothing heavy on this one.
 
 import { network_bytes } from "../pkg/tidepool_wasm.js";
-import { fieldOf, networkRadius, patchWith, shapesOf } from "./engine.js";
+import { networkRadius } from "./engine.js";
 
 const WHICH = ["lfo", "arp"];
+// The field of a shape each network-shaping key sets ("lfo.n" → lfo.neurons, …).
+const FIELD = { n: "neurons", conn: "connectivity", seed: "seed" };
 const keyOf = (shape) => `${shape.neurons}/${shape.connectivity}/${shape.seed}`;
 
 export class Networks {
@@ -35,24 +37,28 @@ export class Networks {
     this.worker.postMessage({ id: { which, key: keyOf(shape) }, ...shape, build: false });
   }
 
-  /** Brings `instrument`'s network-shaping parameters to those of `patchText`. */
-  apply(instrument, patchText) {
+  /**
+   * Brings `instrument`'s network-shaping parameters to `values` (the patch state's numbers, by
+   * parameter id): each differing one is sent by id, and each network it reshapes is built.
+   */
+  apply(instrument, values) {
     this.instrument = instrument;
     const changed = new Set();
     for (const spec of this.structural) {
-      const wanted = fieldOf(patchText, spec.key);
-      if (fieldOf(instrument.patch, spec.key) === wanted) continue;
-      instrument.patch = patchWith(instrument.patch, spec.key, Number(wanted));
-      instrument.post({ type: "param", frame: 0, key: spec.key, value: Number(wanted) });
-      const which = spec.key.split(".")[0];
+      const [which, key] = spec.key.split(".");
+      const shape = instrument.shapes[which];
+      const wanted = values[spec.id];
+      if (shape[FIELD[key]] === wanted) continue;
+      shape[FIELD[key]] = wanted;
+      instrument.setParam(spec.id, wanted);
       changed.add(which);
     }
     for (const which of changed) this.install(which);
   }
 
-  /** The shape `which` the instrument's parameters ask for now. */
+  /** The shape `which` the instrument has been asked for. */
   wanted(which) {
-    return shapesOf(this.instrument.patch, this.table)[which];
+    return this.instrument.shapes[which];
   }
 
   install(which) {

@@ -66,7 +66,7 @@ export class PatchState extends EventTarget {
     if (!this.instrument) return;
     if (spec.structural) {
       clearTimeout(this.structuralTimer);
-      this.structuralTimer = setTimeout(() => this.networks.apply(this.instrument, this.text), STRUCTURAL_DELAY_MS);
+      this.structuralTimer = setTimeout(() => this.networks.apply(this.instrument, this.values), STRUCTURAL_DELAY_MS);
     } else {
       this.instrument.setParam(spec.id, valid);
     }
@@ -97,7 +97,7 @@ export class PatchState extends EventTarget {
     for (const spec of this.table) {
       if (!spec.structural && differs(spec)) instrument.setParam(spec.id, this.values[spec.id]);
     }
-    this.networks.apply(instrument, this.text);
+    this.networks.apply(instrument, this.values);
   }
 
   scheduleUrl() {
