@@ -406,20 +406,6 @@ impl WasmEngine {
         self.engine.status().rebuild_pending
     }
 
-    /// Builds and installs the networks a changed size, connectivity or seed asks for, here and
-    /// now; true when something was installed. Allocates and can take up to about a second at
-    /// N = 1000: for renders and tests outside an audio callback, never for the worklet (which
-    /// stages networks built by a worker).
-    pub fn rebuild_if_needed(&mut self) -> bool {
-        match self.engine.pending_rebuild() {
-            Some(rebuild) => {
-                drop(self.engine.install(rebuild.build()));
-                true
-            }
-            None => false,
-        }
-    }
-
     /// The patch as it stands now (knob changes included), as patch text.
     pub fn patch_text(&self) -> String {
         self.engine.patch().to_text()

@@ -75,7 +75,7 @@ fn render_golden() -> (Vec<f32>, Vec<[u64; 3]>) {
         audio.extend(l.iter().zip(r).flat_map(|(l, r)| [*l, *r]));
         notes.extend(unflatten(&engine.notes_flat()));
         assert!(
-            !engine.rebuild_if_needed(),
+            !engine.rebuild_pending(),
             "the golden scenario has no network change"
         );
     }
