@@ -28,8 +28,12 @@
 // absent) applies at the start of the next block.
 
 import "./text-polyfill.js";
-import { initSync, WasmEngine, wasm_memory } from "../pkg/tidepool_wasm.js";
+import { initSync, WasmEngine, reserve_heap, wasm_memory } from "../pkg/tidepool_wasm.js";
 
+// Heap grown and touched in the constructor: a 1000-neuron, fully connected network swap needs
+// its 4.3 MB of bytes and the 4.3 MB network read from them at once. Measured: the first swap's
+// copy-in took 6.5 ms while the memory grew, later ones 1–3 ms.
+const SWAP_HEAP_BYTES = 9 << 20;
 // Blocks between live-view snapshots (about 30 per second at 44.1–48 kHz).
 const VIEW_EVERY = 12;
 // Arrays per pool for "notes" and "view" messages. Each is transferred to the main thread and
@@ -54,6 +58,7 @@ class TidepoolProcessor extends AudioWorkletProcessor {
     this.engine = WasmEngine.with_radii(sampleRate, patch ?? "", lfoRadius ?? NaN, arpRadius ?? NaN);
     const melody = melodyModel ? this.installMelody({ type: "melody-lstm", bytes: melodyModel }) : null;
     this.warmUp(patch, lfoRadius, arpRadius, melodyModel);
+    reserve_heap(SWAP_HEAP_BYTES);
     this.blocks = 0;
     this.busyMs = 0;
     this.peakMs = 0;

@@ -593,6 +593,16 @@ pub fn network_bytes(
     ))
 }
 
+/// Takes `bytes` of heap, writes them and gives them back, so that later allocations up to that
+/// size find memory already grown and touched: the worklet does this in its constructor for the
+/// largest network swap (its bytes and the network read from them), which then costs the audio
+/// thread a copy instead of a memory growth and page faults as well.
+#[wasm_bindgen]
+pub fn reserve_heap(bytes: usize) {
+    let touched = vec![1u8; bytes];
+    std::hint::black_box(&touched);
+}
+
 /// The melody LSTM loaded from a model file's bytes: the page checks a model file with it before
 /// handing the bytes to the worklet, and the benchmarks time its step, f32 and quantized.
 #[wasm_bindgen]
