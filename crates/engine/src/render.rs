@@ -36,13 +36,7 @@ pub fn render_with(
     block: usize,
 ) -> Rendered {
     let block = block.max(1);
-    let mut events = events.to_vec();
-    events.sort_by_key(|e| e.frame);
-    let structural: Vec<u64> = events
-        .iter()
-        .filter(|e| matches!(e.input, Input::SetParam { id, .. } if id.spec().structural))
-        .map(|e| e.frame)
-        .collect();
+    let (events, structural) = schedule(events);
     let mut out = Rendered {
         left: vec![0.0; frames],
         right: vec![0.0; frames],
@@ -78,6 +72,19 @@ pub fn render_with(
     }
     out.status = engine.status();
     out
+}
+
+/// `events` in frame order, and the frames of the structural changes among them: where a host
+/// that builds networks on the spot ends a block, so the new network plays from the next frame.
+pub fn schedule(events: &[InputEvent]) -> (Vec<InputEvent>, Vec<u64>) {
+    let mut events = events.to_vec();
+    events.sort_by_key(|e| e.frame);
+    let structural = events
+        .iter()
+        .filter(|e| matches!(e.input, Input::SetParam { id, .. } if id.spec().structural))
+        .map(|e| e.frame)
+        .collect();
+    (events, structural)
 }
 
 /// Events that hold `pitches` from frame 0 to `frames` with velocity 100.

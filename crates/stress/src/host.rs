@@ -258,13 +258,7 @@ pub fn play(
     watch: Watch,
     probes: &[u64],
 ) -> Played {
-    let mut events = events.to_vec();
-    events.sort_by_key(|e| e.frame);
-    let structural: Vec<u64> = events
-        .iter()
-        .filter(|e| matches!(e.input, Input::SetParam { id, .. } if id.spec().structural))
-        .map(|e| e.frame)
-        .collect();
+    let (events, structural) = tidepool_engine::render::schedule(events);
     let mut out = Played::default();
     let mut rng = match blocks {
         Blocks::Random { seed, .. } => Some(SeededRng::new(seed, 3)),
