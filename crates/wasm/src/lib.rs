@@ -187,7 +187,8 @@ impl WasmEngine {
 
     /// Queues parameter `key` (a patch-text key such as `"syn.cut"`) to become `value` at
     /// `frame`. False for an unknown key (or a full queue). A network-shaping parameter
-    /// (`lfo.n`, `arp.seed`, …) then needs [`WasmEngine::rebuild_if_needed`].
+    /// (`lfo.n`, `arp.seed`, …) then needs its network, built elsewhere ([`network_bytes`]) and
+    /// handed over with [`WasmEngine::stage_network`].
     pub fn set_param(&mut self, frame: f64, key: &str, value: f64) -> bool {
         match ParamId::from_key(key) {
             Some(id) => self.push(frame, Input::SetParam { id, value }),
@@ -564,7 +565,7 @@ pub fn patch_with(text: &str, key: &str, value: f64) -> String {
 }
 
 /// The spectral radius of W for a network shape, before normalisation: the O(N³) part of a
-/// rebuild, for the main thread (see [`WasmEngine::install_lfo`]).
+/// rebuild, for a worker or the main thread (see [`network_bytes`]).
 #[wasm_bindgen]
 pub fn network_radius_of(neurons: usize, connectivity: f32, seed: f64) -> f64 {
     network_radius(neurons, connectivity, seed as u64)
