@@ -5,7 +5,7 @@
 //! so any block size gives the same output.
 
 use crate::arp::{ArpUnit, Mode, Velocity};
-use crate::events::{FixedQueue, Input, InputEvent, NoteEvent, Source};
+use crate::events::{FixedQueue, Input, InputEvent, MidiEvent, NoteEvent, Source};
 use crate::keys::Keys;
 use crate::lfo::{LfoUnit, Smoothing};
 use crate::melody::{Brain, MelodySettings, MelodyUnit, Phase, StepOut};
@@ -21,6 +21,8 @@ pub const CONTROL_FRAMES: u32 = 16;
 pub const INPUT_CAPACITY: usize = 1024;
 /// Note events one block can produce before the caller drains them.
 pub const OUTPUT_CAPACITY: usize = 1024;
+/// MIDI clock and CC messages one block can produce before the caller drains them.
+pub const MIDI_CAPACITY: usize = 1024;
 
 /// Counters of everything the engine recovered from, for the UI and the CLI to report.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -33,6 +35,8 @@ pub struct Status {
     pub dropped_inputs: u64,
     /// Note events lost because the caller did not drain the output queue.
     pub dropped_notes: u64,
+    /// MIDI clock and CC messages lost because the caller did not drain their queue.
+    pub dropped_midi: u64,
     pub voices_stolen: u64,
     pub synth_non_finite: u64,
     /// Synth voices making sound now (the melody voice included).
@@ -142,6 +146,7 @@ pub struct Engine {
     direct: [bool; 128],
     inputs: FixedQueue<InputEvent>,
     outputs: FixedQueue<NoteEvent>,
+    midi: FixedQueue<MidiEvent>,
     status: Status,
 }
 
@@ -204,6 +209,7 @@ impl Engine {
             direct: [false; 128],
             inputs: FixedQueue::with_capacity(INPUT_CAPACITY),
             outputs: FixedQueue::with_capacity(OUTPUT_CAPACITY),
+            midi: FixedQueue::with_capacity(MIDI_CAPACITY),
             status: Status::default(),
             values: v,
             smoothed,
@@ -252,6 +258,16 @@ impl Engine {
     /// Forgets the notes returned by [`Engine::notes`].
     pub fn clear_notes(&mut self) {
         self.outputs.clear();
+    }
+
+    /// MIDI clock and CC messages produced since the last drain, in frame order.
+    pub fn midi(&self) -> &[MidiEvent] {
+        self.midi.as_slice()
+    }
+
+    /// Forgets the messages returned by [`Engine::midi`].
+    pub fn clear_midi(&mut self) {
+        self.midi.clear();
     }
 
     pub fn status(&self) -> Status {
@@ -608,6 +624,7 @@ impl Engine {
             }
             Input::AllNotesOff => self.all_notes_off(frame),
             Input::SetParam { id, value } => self.set_param(frame, id, value),
+            Input::Clock(_) => {}
         }
     }
 

@@ -20,6 +20,23 @@ pub enum Input {
         id: ParamId,
         value: f64,
     },
+    /// A MIDI clock message from outside, followed when `clock.follow` is on.
+    Clock(ClockIn),
+}
+
+/// The MIDI system real-time and common messages a clock follower reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClockIn {
+    /// Timing Clock (0xF8): 24 per quarter note.
+    Tick,
+    /// Start (0xFA): play from the top at the next tick.
+    Start,
+    /// Continue (0xFB): play on from the song position at the next tick.
+    Continue,
+    /// Stop (0xFC).
+    Stop,
+    /// Song Position Pointer (0xF2), in sixteenths (MIDI beats) from the top.
+    SongPosition(u16),
 }
 
 /// An input at an absolute sample frame (frames count from the engine's start).
@@ -53,6 +70,34 @@ pub struct NoteEvent {
     /// 0 is a note-off.
     pub velocity: u8,
     pub source: Source,
+}
+
+/// A raw MIDI message the engine sends at an exact frame besides its notes: clock (0xF8, 0xFA,
+/// 0xFB, 0xFC, 0xF2 with its two data bytes) and control changes (the LFO's CC outputs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MidiEvent {
+    pub frame: u64,
+    /// The message's bytes; only the first `len` count.
+    pub bytes: [u8; 3],
+    pub len: u8,
+}
+
+impl MidiEvent {
+    pub fn new(frame: u64, bytes: &[u8]) -> Self {
+        let mut b = [0; 3];
+        let len = bytes.len().min(3);
+        b[..len].copy_from_slice(&bytes[..len]);
+        Self {
+            frame,
+            bytes: b,
+            len: len as u8,
+        }
+    }
+
+    /// The message as sent on the wire.
+    pub fn message(&self) -> &[u8] {
+        &self.bytes[..self.len as usize]
+    }
 }
 
 /// A queue with a capacity fixed at construction: pushing never allocates, a full queue refuses.

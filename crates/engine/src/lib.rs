@@ -31,7 +31,7 @@ pub use engine::{
     network_radius, Built, Engine, Rebuild, Shape, Status, CONTROL_FRAMES, INPUT_CAPACITY,
     OUTPUT_CAPACITY,
 };
-pub use events::{FixedQueue, Input, InputEvent, NoteEvent, Source};
+pub use events::{ClockIn, FixedQueue, Input, InputEvent, MidiEvent, NoteEvent, Source};
 pub use lfo::{Destination, Smoothing};
 pub use melody::{Brain, Phase as MelodyPhase};
 pub use network_bytes::{build_network_bytes, network_from_bytes, Which};

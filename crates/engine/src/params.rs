@@ -163,6 +163,8 @@ params! {
     BeatsPerBar: "bpb", "Beats per bar", Transport, int(1.0, 16.0), 4, "", 0, false;
     Playing: "play", "Play", Transport, Kind::Toggle, 1, "", 0, false;
     Swing: "swing", "Swing", Transport, real(50.0, 75.0), 50, "%", 0, false;
+    ClockOut: "clock.out", "Send MIDI clock", Transport, Kind::Toggle, 0, "", 0, false;
+    ClockFollow: "clock.follow", "Follow external clock", Transport, Kind::Toggle, 0, "", 0, false;
 
     LfoNeurons: "lfo.n", "LFO neurons", Lfo, int(1.0, 1000.0), 300, "", 0, true;
     LfoConnectivity: "lfo.conn", "LFO connectivity", Lfo, real(0.01, 1.0), 0.1, "", 0, true;
@@ -194,6 +196,12 @@ params! {
     LfoDest4: "lfo.dest4", "Output 4 destination", Lfo, Kind::Choice(DEST_NAMES), 0, "", 0, false;
     LfoDepth4: "lfo.depth4", "Output 4 depth", Lfo, real(0.0, 1.0), 0.5, "", 20, false;
     LfoOffset4: "lfo.off4", "Output 4 offset", Lfo, real(-1.0, 1.0), 0, "", 20, false;
+    // MIDI CC numbers the outputs are sent as (0: not sent; CC 0 is bank select, never a target).
+    LfoCc1: "lfo.cc1", "Output 1 to MIDI CC", Lfo, int(0.0, 127.0), 0, "", 0, false;
+    LfoCc2: "lfo.cc2", "Output 2 to MIDI CC", Lfo, int(0.0, 127.0), 0, "", 0, false;
+    LfoCc3: "lfo.cc3", "Output 3 to MIDI CC", Lfo, int(0.0, 127.0), 0, "", 0, false;
+    LfoCc4: "lfo.cc4", "Output 4 to MIDI CC", Lfo, int(0.0, 127.0), 0, "", 0, false;
+    LfoCcChannel: "lfo.ccch", "LFO CC channel", Lfo, int(1.0, 16.0), 1, "", 0, false;
 
     ArpMode: "arp.mode", "Arpeggiator mode", Arp, Kind::Choice(ARP_MODE_NAMES), 1, "", 0, false;
     ArpNeurons: "arp.n", "Arp neurons", Arp, int(1.0, 1000.0), 100, "", 0, true;
@@ -246,6 +254,19 @@ params! {
 
 /// Number of parameters.
 pub const PARAM_COUNT: usize = PARAMS.len();
+
+/// The MIDI connection settings: they route messages to and from other gear and never change
+/// the sound, and all default to off. Patch text writes them only when they differ from their
+/// default, so a link stays short and links written before they existed mean the same.
+pub const CONNECTION_PARAMS: &[ParamId] = &[
+    ParamId::ClockOut,
+    ParamId::ClockFollow,
+    ParamId::LfoCc1,
+    ParamId::LfoCc2,
+    ParamId::LfoCc3,
+    ParamId::LfoCc4,
+    ParamId::LfoCcChannel,
+];
 
 impl ParamId {
     /// All ids in table order.

@@ -1,12 +1,13 @@
 //! The patch text codec: one compact, versioned, human-readable form for URLs, files and the CLI.
 //!
 //! `tp1&bpm=120&lfo.sr=1.1&arp.div=1/16&…` — a version tag, then `key=value` fields joined by `&`,
-//! every parameter written (so a link keeps its sound when defaults change), choices by name,
+//! every parameter that shapes the sound written (so a link keeps its sound when defaults
+//! change; the MIDI connection settings only when set), choices by name,
 //! numbers in Rust's shortest round-trip form. It is also valid as a URL fragment as is.
 //! Parsing is forgiving and untrusting: a bad field is reported by name and skipped, the good
 //! fields are kept, input size is bounded.
 
-use crate::params::{Kind, ParamId, ParamValues, PARAM_COUNT};
+use crate::params::{Kind, ParamId, ParamValues, CONNECTION_PARAMS, PARAM_COUNT};
 use std::fmt;
 
 /// The version tag written first; parsing accepts text without it (with a note).
@@ -43,14 +44,18 @@ pub struct Parsed {
 }
 
 impl Patch {
-    /// The text form of every parameter.
+    /// The text form of every parameter (the connection settings only when not at their default).
     pub fn to_text(&self) -> String {
         let mut out = String::from(VERSION_TAG);
         for id in ParamId::all() {
+            let value = self.values.get(*id);
+            if CONNECTION_PARAMS.contains(id) && value == id.spec().default {
+                continue;
+            }
             out.push('&');
             out.push_str(id.spec().key);
             out.push('=');
-            out.push_str(&format_value(*id, self.values.get(*id)));
+            out.push_str(&format_value(*id, value));
         }
         out
     }
@@ -256,6 +261,20 @@ mod tests {
         let parsed = Patch::parse(&text);
         assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
         assert_eq!(parsed.patch, Patch::default());
+    }
+
+    #[test]
+    fn connection_settings_are_written_only_when_set() {
+        let mut patch = Patch::default();
+        assert!(!patch.to_text().contains("clock.out"));
+        patch.values.set(ParamId::ClockOut, 1.0);
+        patch.values.set(ParamId::LfoCc2, 74.0);
+        let text = patch.to_text();
+        assert!(
+            text.contains("&clock.out=1") && text.contains("&lfo.cc2=74"),
+            "{text}"
+        );
+        assert_eq!(Patch::parse(&text).patch, patch);
     }
 
     #[test]

@@ -19,7 +19,7 @@
 mod json;
 
 use tidepool_engine::{
-    build_network_bytes, network_from_bytes, network_radius, Brain, Built, Engine, Input,
+    build_network_bytes, network_from_bytes, network_radius, Brain, Built, ClockIn, Engine, Input,
     InputEvent, MelodyPhase, ParamId, Patch, Shape, Which, OUTPUT_CAPACITY,
 };
 use tidepool_melody::lstm::{Lstm, Stepper};
@@ -183,6 +183,21 @@ impl WasmEngine {
     /// Queues a panic at `frame`: every held, sustained and sounding note stops.
     pub fn all_notes_off(&mut self, frame: f64) -> bool {
         self.push(frame, Input::AllNotesOff)
+    }
+
+    /// Queues a MIDI clock message from outside at `frame`: `status` 0xF8 (tick), 0xFA (start),
+    /// 0xFB (continue), 0xFC (stop) or 0xF2 (song position, `position` in sixteenths). False for
+    /// another status byte (or a full queue).
+    pub fn clock_in(&mut self, frame: f64, status: u32, position: u32) -> bool {
+        let clock = match status {
+            0xF8 => ClockIn::Tick,
+            0xFA => ClockIn::Start,
+            0xFB => ClockIn::Continue,
+            0xFC => ClockIn::Stop,
+            0xF2 => ClockIn::SongPosition(position.min(0x3FFF) as u16),
+            _ => return false,
+        };
+        self.push(frame, Input::Clock(clock))
     }
 
     /// Queues parameter `key` (a patch-text key such as `"syn.cut"`) to become `value` at
