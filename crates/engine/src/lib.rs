@@ -14,6 +14,7 @@
 //! ```
 
 mod arp;
+pub mod bindings;
 mod engine;
 mod events;
 mod keys;

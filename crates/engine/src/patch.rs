@@ -3,10 +3,12 @@
 //! `tp1&bpm=120&lfo.sr=1.1&arp.div=1/16&…` — a version tag, then `key=value` fields joined by `&`,
 //! every parameter that shapes the sound written (so a link keeps its sound when defaults
 //! change; the MIDI connection settings only when set), choices by name,
-//! numbers in Rust's shortest round-trip form. It is also valid as a URL fragment as is.
+//! numbers in Rust's shortest round-trip form, then the MIDI learn bindings when there are some
+//! (`&bind.syn.cut=cc74`, see [`crate::bindings`]). It is also valid as a URL fragment as is.
 //! Parsing is forgiving and untrusting: a bad field is reported by name and skipped, the good
 //! fields are kept, input size is bounded.
 
+use crate::bindings::{Bindings, BIND_PREFIX};
 use crate::params::{Kind, ParamId, ParamValues, CONNECTION_PARAMS, PARAM_COUNT};
 use std::fmt;
 
@@ -40,12 +42,26 @@ impl fmt::Display for PatchError {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Parsed {
     pub patch: Patch,
+    /// The MIDI learn bindings the text carried (the engine never needs them: the page does).
+    pub bindings: Bindings,
     pub errors: Vec<PatchError>,
+}
+
+impl Parsed {
+    /// The canonical text of the patch and its bindings.
+    pub fn text(&self) -> String {
+        self.patch.text_with(&self.bindings)
+    }
 }
 
 impl Patch {
     /// The text form of every parameter (the connection settings only when not at their default).
     pub fn to_text(&self) -> String {
+        self.text_with(&Bindings::default())
+    }
+
+    /// As [`Patch::to_text`], with one `bind.` field per binding after the parameters.
+    pub fn text_with(&self, bindings: &Bindings) -> String {
         let mut out = String::from(VERSION_TAG);
         for id in ParamId::all() {
             let value = self.values.get(*id);
@@ -57,6 +73,7 @@ impl Patch {
             out.push('=');
             out.push_str(&format_value(*id, value));
         }
+        bindings.write(&mut out);
         out
     }
 
@@ -69,6 +86,7 @@ impl Patch {
     /// As [`Patch::parse`], but fields not in the text keep `base`'s values.
     pub fn parse_onto(base: Patch, text: &str) -> Parsed {
         let mut patch = base;
+        let mut bindings = Bindings::default();
         let mut errors = Vec::new();
         let mut text = text.trim();
         if text.len() > MAX_PATCH_BYTES {
@@ -124,7 +142,7 @@ impl Patch {
                     ));
                 }
             }
-            if let Err(mut e) = apply_field(&mut patch.values, field) {
+            if let Err(mut e) = apply_field(&mut patch.values, &mut bindings, field) {
                 if e.field.trim().is_empty() {
                     // `=5` or a key of spaces: name the field by its position instead.
                     e.field = format!("field {}", count + 1);
@@ -132,16 +150,27 @@ impl Patch {
                 errors.push(e);
             }
         }
-        Parsed { patch, errors }
+        Parsed {
+            patch,
+            bindings,
+            errors,
+        }
     }
 }
 
-fn apply_field(values: &mut ParamValues, field: &str) -> Result<(), PatchError> {
+fn apply_field(
+    values: &mut ParamValues,
+    bindings: &mut Bindings,
+    field: &str,
+) -> Result<(), PatchError> {
     let Some((key, raw)) = field.split_once('=') else {
         return Err(err(clip(field), "not a key=value field; ignored".into()));
     };
     let key = percent_decode(key.trim());
     let raw = percent_decode(raw.trim());
+    if let Some(param) = key.strip_prefix(BIND_PREFIX) {
+        return bindings.apply_field(param, &raw);
+    }
     let Some(id) = ParamId::from_key(&key) else {
         return Err(err(clip(&key), "unknown field; ignored".into()));
     };
@@ -362,6 +391,50 @@ mod tests {
         let parsed = Patch::parse("tp1&bpm=90&=3");
         assert_eq!(parsed.errors[0].field, "field 2");
         assert_eq!(parsed.patch.values.get(ParamId::Tempo), 90.0);
+    }
+
+    #[test]
+    fn bindings_travel_after_the_parameters_and_round_trip() {
+        let text = format!(
+            "{}&bind.lfo.sr=CC21:ch2:14:soft&bind.syn.cut=cc74&bind.arp.beta=bend:ch1",
+            Patch::default().to_text()
+        );
+        let parsed = Patch::parse(&text);
+        assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+        assert_eq!(parsed.patch, Patch::default(), "bindings move no knob");
+        assert_eq!(parsed.bindings.len(), 3);
+        let canonical = parsed.text();
+        // After every parameter, in table order.
+        let tail = "&bind.lfo.sr=cc21:14:ch2:soft&bind.arp.beta=bend:ch1&bind.syn.cut=cc74";
+        assert_eq!(canonical, format!("{}{tail}", Patch::default().to_text()));
+        assert!(!Patch::default().to_text().contains("bind."));
+        let again = Patch::parse(&canonical);
+        assert!(again.errors.is_empty(), "{:?}", again.errors);
+        assert_eq!(again.bindings, parsed.bindings);
+        assert_eq!(again.text(), canonical);
+    }
+
+    #[test]
+    fn a_bad_binding_is_named_and_the_rest_still_applies() {
+        let parsed = Patch::parse(
+            "tp1&bpm=90&bind.syn.cut=cc64&bind.nope=cc1&bind.syn.res=cc71:ch99&arp.oct=3",
+        );
+        let fields: Vec<&str> = parsed.errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["bind.syn.cut", "bind.nope", "bind.syn.res"]);
+        assert!(
+            parsed.errors[0].message.contains("sustain"),
+            "{}",
+            parsed.errors[0]
+        );
+        assert!(
+            parsed.errors[2].message.contains("kept cc71"),
+            "{}",
+            parsed.errors[2]
+        );
+        assert_eq!(parsed.patch.values.get(ParamId::Tempo), 90.0);
+        assert_eq!(parsed.patch.values.get(ParamId::ArpOctaves), 3.0);
+        assert_eq!(parsed.bindings.len(), 1);
+        assert!(parsed.text().ends_with("&bind.syn.res=cc71"));
     }
 
     #[test]

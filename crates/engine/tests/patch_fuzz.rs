@@ -1,7 +1,9 @@
 //! Fuzzes the patch parser with thousands of random and mutated strings (a shared link is
 //! untrusted input): it never panics, every error names a field and says what happened, the
-//! result is always a valid patch whose canonical text parses back cleanly to the same patch.
+//! result is always a valid patch whose canonical text parses back cleanly to the same patch,
+//! MIDI learn bindings included (never a refused controller, never two for one parameter).
 
+use tidepool_engine::bindings::{Source, MAX_BINDINGS};
 use tidepool_engine::{ParamId, Patch, MAX_PATCH_BYTES};
 use tidepool_reservoir::SeededRng;
 
@@ -34,6 +36,19 @@ const PIECES: &[&str] = &[
     "&&",
     ";",
     "\u{202e}",
+    "bind.",
+    "bind.syn.cut=",
+    "bind.lfo.sr",
+    "cc74",
+    "cc64",
+    "cc1:14",
+    "cc120",
+    ":14",
+    ":ch2",
+    ":ch17",
+    ":soft",
+    "bend",
+    "pressure",
 ];
 
 fn random_text(rng: &mut SeededRng) -> String {
@@ -96,7 +111,20 @@ fn check(text: &str) {
             spec.key
         );
     }
-    let canonical = parsed.patch.to_text();
+    let bindings: Vec<_> = parsed.bindings.iter().collect();
+    assert!(bindings.len() <= MAX_BINDINGS);
+    for pair in bindings.windows(2) {
+        assert!(
+            pair[0].param.index() < pair[1].param.index(),
+            "one binding per parameter, in table order: {text:?}"
+        );
+    }
+    for b in &bindings {
+        assert_eq!(b.source.refused(), None, "{b:?} from {text:?}");
+        assert!(b.channel.is_none_or(|c| (1..=16).contains(&c)), "{b:?}");
+        assert!(!matches!(b.source, Source::Cc(128..) | Source::Cc14(32..)));
+    }
+    let canonical = parsed.text();
     let again = Patch::parse(&canonical);
     assert!(
         again.errors.is_empty(),
@@ -104,6 +132,8 @@ fn check(text: &str) {
         again.errors
     );
     assert_eq!(again.patch, parsed.patch);
+    assert_eq!(again.bindings, parsed.bindings);
+    assert_eq!(again.text(), canonical, "canonical text is a fixed point");
 }
 
 #[test]
@@ -126,6 +156,40 @@ fn mutated_valid_patches_never_panic_and_keep_what_is_valid() {
     }
     // A handful of mutations break a handful of fields, never the whole patch.
     assert!(worst_errors <= 16, "{worst_errors}");
+}
+
+#[test]
+fn mutated_patches_with_bindings_keep_every_valid_binding() {
+    let mut rng = SeededRng::new(64, 0);
+    let base = format!(
+        "{}&bind.lfo.sr=cc21:14:ch2:soft&bind.arp.beta=bend:ch1&bind.syn.cut=cc74&bind.syn.res=pressure",
+        Patch::default().to_text()
+    );
+    assert_eq!(Patch::parse(&base).bindings.len(), 4);
+    let mut kept = 0;
+    for _ in 0..4000 {
+        let text = mutate(&base, &mut rng);
+        check(&text);
+        kept += Patch::parse(&text).bindings.len();
+    }
+    // A few mutations in 800 characters rarely touch the bindings: most of them survive.
+    assert!(kept > 4000 * 3, "{kept} bindings kept of {}", 4000 * 4);
+}
+
+#[test]
+fn bindings_are_bounded() {
+    let fields: String = ParamId::all()
+        .iter()
+        .map(|id| format!("&bind.{}=cc2", id.spec().key))
+        .collect();
+    let parsed = Patch::parse(&format!("tp1{fields}"));
+    check(&format!("tp1{fields}"));
+    assert_eq!(parsed.bindings.len(), MAX_BINDINGS);
+    assert_eq!(
+        parsed.errors.len(),
+        ParamId::all().len() - MAX_BINDINGS,
+        "each binding past the bound is reported"
+    );
 }
 
 #[test]
