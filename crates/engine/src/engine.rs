@@ -5,10 +5,12 @@
 //! so any block size gives the same output.
 
 use crate::arp::{ArpUnit, Mode, Velocity};
-use crate::events::{FixedQueue, Input, InputEvent, MidiEvent, NoteEvent, Source};
+use crate::events::{ClockIn, FixedQueue, Input, InputEvent, MidiEvent, NoteEvent, Source};
 use crate::keys::Keys;
 use crate::lfo::{LfoUnit, Smoothing};
+use crate::lfo_cc::LfoCc;
 use crate::melody::{Brain, MelodySettings, MelodyUnit, Phase, StepOut};
+use crate::midi_clock::{self, ClockFollower, ClockSender, Follow};
 use crate::params::{ParamId, ParamValues, DIVISION_BEATS, PARAMS, PARAM_COUNT};
 use crate::patch::Patch;
 use crate::synth::{Modulation, Synth, SynthSettings};
@@ -147,6 +149,11 @@ pub struct Engine {
     inputs: FixedQueue<InputEvent>,
     outputs: FixedQueue<NoteEvent>,
     midi: FixedQueue<MidiEvent>,
+    clock_sender: ClockSender,
+    /// A MIDI Start waits for the next bar line (clock out switched on while playing).
+    clock_start_pending: bool,
+    follower: ClockFollower,
+    lfo_cc: LfoCc,
     status: Status,
 }
 
@@ -185,7 +192,12 @@ impl Engine {
         let mut engine = Self {
             sample_rate,
             frame: 0,
-            transport: Transport::new(sample_rate, v.get(ParamId::Tempo), v.on(ParamId::Playing)),
+            // A follower waits for the sender's Start or Continue.
+            transport: Transport::new(
+                sample_rate,
+                v.get(ParamId::Tempo),
+                v.on(ParamId::Playing) && !v.on(ParamId::ClockFollow),
+            ),
             beat_clock: Clock::new(1.0, 0.5),
             bar_clock: Clock::new(v.get(ParamId::BeatsPerBar), 0.5),
             lfo_clock: Clock::new(
@@ -210,6 +222,12 @@ impl Engine {
             inputs: FixedQueue::with_capacity(INPUT_CAPACITY),
             outputs: FixedQueue::with_capacity(OUTPUT_CAPACITY),
             midi: FixedQueue::with_capacity(MIDI_CAPACITY),
+            clock_sender: ClockSender::default(),
+            clock_start_pending: v.on(ParamId::ClockOut)
+                && v.on(ParamId::Playing)
+                && !v.on(ParamId::ClockFollow),
+            follower: ClockFollower::new(60.0 * sample_rate / v.get(ParamId::Tempo)),
+            lfo_cc: LfoCc::new(sample_rate),
             status: Status::default(),
             values: v,
             smoothed,
@@ -356,7 +374,7 @@ impl Engine {
         for (l, r) in left[..len].iter_mut().zip(right[..len].iter_mut()) {
             while self.inputs.peek().is_some_and(|e| e.frame <= self.frame) {
                 if let Some(event) = self.inputs.pop() {
-                    self.apply(event.input);
+                    self.apply(event);
                 }
             }
             self.tick();
@@ -384,6 +402,17 @@ impl Engine {
             if (pulse_mode == 2 && beat) || (pulse_mode == 3 && bar) {
                 self.lfo.pulse_pending = true;
             }
+        }
+        if playing && self.values.on(ParamId::ClockOut) {
+            // Clock switched on while playing: the receiver starts with us on the next bar line.
+            if bar && std::mem::take(&mut self.clock_start_pending) {
+                self.emit_midi(&[midi_clock::START]);
+            }
+            if self.clock_sender.poll(pos) {
+                self.emit_midi(&[midi_clock::TIMING_CLOCK]);
+            }
+        } else if playing {
+            self.clock_sender.poll(pos);
         }
         // Offs before ons: a note ending on the frame where the next begins must not cut it.
         self.end_arp_notes(frame, frame);
@@ -480,6 +509,12 @@ impl Engine {
             frame,
             Smoothing::from_index(self.values.index(ParamId::LfoSmoothing)),
         );
+        let (midi, status) = (&mut self.midi, &mut self.status);
+        self.lfo_cc
+            .update(frame, &values, &self.values, |e| push_midi(midi, status, e));
+        if self.following() && self.follower.silent_at(frame) {
+            self.stop_transport(frame);
+        }
         let outputs = self.lfo.reservoir.outputs();
         let modulation = LfoUnit::modulation(&values, outputs, &self.values, &self.smoothed);
         self.synth.control(
@@ -592,10 +627,14 @@ impl Engine {
         Mode::from_index(self.values.index(ParamId::ArpMode)) != Mode::Off
     }
 
-    fn apply(&mut self, input: Input) {
+    /// Applies an input at the present frame (the event's own frame may be earlier: a late one).
+    fn apply(&mut self, event: InputEvent) {
         let frame = self.frame;
-        match input {
-            Input::NoteOn { pitch, velocity: 0 } => self.apply(Input::NoteOff { pitch }),
+        match event.input {
+            Input::NoteOn { pitch, velocity: 0 } => self.apply(InputEvent {
+                input: Input::NoteOff { pitch },
+                ..event
+            }),
             Input::NoteOn { pitch, velocity } => {
                 let pitch = pitch.min(127);
                 self.melody.key_down(pitch);
@@ -624,7 +663,8 @@ impl Engine {
             }
             Input::AllNotesOff => self.all_notes_off(frame),
             Input::SetParam { id, value } => self.set_param(frame, id, value),
-            Input::Clock(_) => {}
+            // The follower fits the frame the tick was sent at, not the one it arrived by.
+            Input::Clock(message) => self.clock_in(event.frame, message),
         }
     }
 
@@ -681,26 +721,12 @@ impl Engine {
         let v = &self.values;
         match id {
             ParamId::Tempo => self.transport.set_bpm(frame, now),
-            ParamId::Playing => {
-                self.transport.set_playing(frame, now >= 0.5);
-                self.stop_sounding(frame);
-                self.restart_melody(frame);
-                if now >= 0.5 {
-                    for c in [
-                        &mut self.beat_clock,
-                        &mut self.bar_clock,
-                        &mut self.lfo_clock,
-                        &mut self.arp_clock,
-                    ] {
-                        c.realign(0.0);
-                    }
-                    self.arp.restart();
-                    self.mel_clock.realign(0.0);
-                    if self.values.index(ParamId::LfoSync) == 0 {
-                        self.lfo.restart();
-                    }
-                }
-            }
+            // A followed clock's Start and Stop play and stop the transport instead.
+            ParamId::Playing if self.following() => {}
+            ParamId::Playing if now >= 0.5 => self.start_transport(frame, 0.0),
+            ParamId::Playing => self.stop_transport(frame),
+            ParamId::ClockOut => self.clock_start_pending = now >= 0.5 && self.playing(),
+            ParamId::ClockFollow => self.set_following(frame, now >= 0.5),
             ParamId::BeatsPerBar => self.bar_clock.set(now, 0.5, pos),
             ParamId::Swing | ParamId::LfoDivision => {
                 self.lfo_clock.set(
@@ -726,6 +752,112 @@ impl Engine {
             ParamId::ArpHold if now < 0.5 => self.keys.unlatch(),
             _ => self.apply_knobs(),
         }
+    }
+
+    /// Starts the transport at `frame` from `beats`: every step clock aims at its first boundary
+    /// there (which fires on this very frame when it is on one), and a MIDI Start (from the top)
+    /// or Continue goes out.
+    fn start_transport(&mut self, frame: u64, beats: f64) {
+        self.transport.start_at(frame, beats);
+        self.stop_sounding(frame);
+        self.restart_melody(frame);
+        for c in [
+            &mut self.beat_clock,
+            &mut self.bar_clock,
+            &mut self.lfo_clock,
+            &mut self.arp_clock,
+        ] {
+            c.realign(beats);
+        }
+        self.arp.restart();
+        self.mel_clock.realign(beats);
+        if self.values.index(ParamId::LfoSync) == 0 {
+            self.lfo.restart();
+        }
+        self.clock_sender.realign(beats);
+        if self.values.on(ParamId::ClockOut) {
+            let message = if beats == 0.0 {
+                midi_clock::START
+            } else {
+                midi_clock::CONTINUE
+            };
+            self.emit_midi(&[message]);
+        }
+    }
+
+    /// Stops the transport at `frame`: every note the generators play ends there.
+    fn stop_transport(&mut self, frame: u64) {
+        self.transport.set_playing(frame, false);
+        self.stop_sounding(frame);
+        self.restart_melody(frame);
+        if self.values.on(ParamId::ClockOut) {
+            self.emit_midi(&[midi_clock::STOP]);
+        }
+    }
+
+    fn following(&self) -> bool {
+        self.values.on(ParamId::ClockFollow)
+    }
+
+    /// Turning following on stops the transport until the sender's Start or Continue; turning
+    /// it off plays on from where it is at the patch's own tempo.
+    fn set_following(&mut self, frame: u64, on: bool) {
+        let bpm = self.values.get(ParamId::Tempo);
+        self.follower = ClockFollower::new(60.0 * self.sample_rate / bpm);
+        if on {
+            if self.transport.playing() {
+                self.stop_transport(frame);
+            }
+        } else {
+            self.transport.set_bpm(frame, bpm);
+        }
+    }
+
+    /// A MIDI clock message sent at `sent` (a frame at or before the present one).
+    fn clock_in(&mut self, sent: u64, message: ClockIn) {
+        if !self.following() {
+            return;
+        }
+        let frame = self.frame;
+        match self.follower.receive(sent, message) {
+            Follow::Run { beats } => self.start_transport(frame, beats),
+            Follow::Halt => self.stop_transport(frame),
+            Follow::Locate { beats } => {
+                self.transport.locate(beats);
+                if self.values.on(ParamId::ClockOut) {
+                    let sixteenths = libm::round(beats * 4.0) as u32;
+                    push_midi(
+                        &mut self.midi,
+                        &mut self.status,
+                        midi_clock::song_position(frame, sixteenths),
+                    );
+                }
+            }
+            Follow::Nothing => {}
+        }
+        if self.follower.running() {
+            let (anchor, beats, frames_per_beat, limit) = self.follower.anchor();
+            self.transport.follow(anchor, beats, frames_per_beat, limit);
+        }
+    }
+
+    /// The tempo the transport runs at now: the patch's, or the followed clock's.
+    pub fn tempo(&self) -> f64 {
+        if self.following() {
+            self.follower.bpm(self.sample_rate)
+        } else {
+            self.transport.bpm()
+        }
+    }
+
+    /// Whether the transport is playing (its own, or a followed clock's).
+    pub fn playing(&self) -> bool {
+        self.transport.playing()
+    }
+
+    fn emit_midi(&mut self, bytes: &[u8]) {
+        let event = MidiEvent::new(self.frame, bytes);
+        push_midi(&mut self.midi, &mut self.status, event);
     }
 
     /// Pushes the reservoir knobs from the parameters into both networks.
@@ -755,6 +887,12 @@ impl Engine {
     /// network would. The next step detects it, resets and counts it.
     pub fn inject_lfo_state(&mut self, neuron: usize, value: f32) {
         self.lfo.reservoir.esn_mut().poke_state(neuron, value);
+    }
+}
+
+fn push_midi(midi: &mut FixedQueue<MidiEvent>, status: &mut Status, event: MidiEvent) {
+    if !midi.push(event) {
+        status.dropped_midi += 1;
     }
 }
 

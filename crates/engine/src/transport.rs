@@ -2,7 +2,9 @@
 //! frame where their boundary falls, whatever the block size.
 //!
 //! Position is `base_beats + (frame - base_frame) * beats_per_frame`, rebased whenever the tempo
-//! changes, so it never drifts by accumulating increments and a tempo change never jumps.
+//! changes, so it never drifts by accumulating increments and a tempo change never jumps. While an
+//! external MIDI clock is followed, the follower re-anchors it at every tick it receives
+//! ([`Transport::follow`]) and caps how far it runs past the last one.
 
 /// Tempo, play state and position.
 #[derive(Clone, Debug)]
@@ -10,9 +12,12 @@ pub struct Transport {
     sample_rate: f64,
     bpm: f64,
     playing: bool,
-    base_frame: u64,
+    /// A frame, or the fitted (fractional) frame of a followed clock's tick.
+    base_frame: f64,
     base_beats: f64,
     beats_per_frame: f64,
+    /// Beats the position does not pass (a followed clock's last tick plus its run-ahead).
+    limit: f64,
 }
 
 impl Transport {
@@ -21,9 +26,10 @@ impl Transport {
             sample_rate,
             bpm,
             playing,
-            base_frame: 0,
+            base_frame: 0.0,
             base_beats: 0.0,
             beats_per_frame: 0.0,
+            limit: f64::INFINITY,
         };
         t.beats_per_frame = t.rate();
         t
@@ -49,7 +55,9 @@ impl Transport {
     #[inline]
     pub fn position(&self, frame: u64) -> f64 {
         if self.playing {
-            self.base_beats + frame.saturating_sub(self.base_frame) as f64 * self.beats_per_frame
+            // Exact for the integer frames of the own clock (both below 2^53).
+            let beats = self.base_beats + (frame as f64 - self.base_frame) * self.beats_per_frame;
+            beats.min(self.limit)
         } else {
             self.base_beats
         }
@@ -63,20 +71,46 @@ impl Transport {
     /// A new tempo from `frame` on; the position is continuous.
     pub fn set_bpm(&mut self, frame: u64, bpm: f64) {
         self.base_beats = self.position(frame);
-        self.base_frame = frame;
+        self.base_frame = frame as f64;
         self.bpm = bpm;
         self.beats_per_frame = self.rate();
+        self.limit = f64::INFINITY;
     }
 
     /// Starts from beat 0 at `frame`, or stops (position kept until the next start).
     pub fn set_playing(&mut self, frame: u64, playing: bool) {
         if playing && !self.playing {
-            self.base_beats = 0.0;
+            self.start_at(frame, 0.0);
+            return;
         } else if !playing {
             self.base_beats = self.position(frame);
         }
-        self.base_frame = frame;
+        self.base_frame = frame as f64;
         self.playing = playing;
+    }
+
+    /// Starts playing at `frame` from `beats` (0: the top; a song position otherwise).
+    pub fn start_at(&mut self, frame: u64, beats: f64) {
+        self.base_beats = beats;
+        self.base_frame = frame as f64;
+        self.playing = true;
+    }
+
+    /// Moves a stopped transport to `beats` (a song position pointer).
+    pub fn locate(&mut self, beats: f64) {
+        if !self.playing {
+            self.base_beats = beats;
+        }
+    }
+
+    /// Follows an external clock: `beats` at (fractional) frame `anchor`, `frames_per_beat` from
+    /// there, never past `limit` beats.
+    pub fn follow(&mut self, anchor: f64, beats: f64, frames_per_beat: f64, limit: f64) {
+        self.base_frame = anchor;
+        self.base_beats = beats;
+        self.beats_per_frame = 1.0 / frames_per_beat;
+        self.bpm = 60.0 * self.sample_rate / frames_per_beat;
+        self.limit = limit;
     }
 }
 

@@ -1,0 +1,281 @@
+//! MIDI clock out and in, through the whole engine: ticks sent on exact frames with Start and
+//! Stop, and an external clock with jitter and a tempo change followed closely enough that the
+//! arpeggio lands on the sender's grid; a clock that stops leaves no note on.
+
+use tidepool_engine::{ClockIn, Engine, Input, InputEvent, MidiEvent, NoteEvent, ParamId, Patch};
+
+const SR: f64 = 48_000.0;
+const BLOCK: usize = 128;
+
+fn engine(text: &str) -> Engine {
+    let parsed = Patch::parse(text);
+    assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+    Engine::new(SR, &parsed.patch)
+}
+
+/// Runs `frames` in blocks, pushing each `(arrival, event)` before the block its arrival falls
+/// in (an event may carry an earlier frame: it arrived late). Returns notes and MIDI messages.
+fn run(
+    e: &mut Engine,
+    mut events: Vec<(u64, InputEvent)>,
+    frames: u64,
+) -> (Vec<NoteEvent>, Vec<MidiEvent>) {
+    events.sort_by_key(|(arrival, _)| *arrival);
+    let (mut notes, mut midi) = (Vec::new(), Vec::new());
+    let (mut l, mut r) = (vec![0.0; BLOCK], vec![0.0; BLOCK]);
+    let mut next = 0;
+    while e.frame() < frames {
+        let end = e.frame() + BLOCK as u64;
+        while next < events.len() && events[next].0 < end {
+            assert!(e.push_event(events[next].1));
+            next += 1;
+        }
+        e.process(&mut l, &mut r);
+        notes.extend_from_slice(e.notes());
+        e.clear_notes();
+        midi.extend_from_slice(e.midi());
+        e.clear_midi();
+    }
+    (notes, midi)
+}
+
+fn at(frame: u64, input: Input) -> (u64, InputEvent) {
+    (frame, InputEvent { frame, input })
+}
+
+#[test]
+fn clock_out_ticks_on_exact_frames_with_start_and_stop() {
+    let mut e = engine("tp1&bpm=120&clock.out=1&arp.mode=off");
+    let stop = 30 * 48_000 + 500;
+    let events = vec![at(
+        stop,
+        Input::SetParam {
+            id: ParamId::Playing,
+            value: 0.0,
+        },
+    )];
+    let (_, midi) = run(&mut e, events, stop + 48_000);
+    // The patch plays from frame 0: Start, then the first tick, on frame 0.
+    assert_eq!(midi[0].message(), [0xFA]);
+    assert_eq!((midi[1].frame, midi[1].message()), (0, &[0xF8][..]));
+    let ticks: Vec<u64> = midi
+        .iter()
+        .filter(|m| m.message() == [0xF8])
+        .map(|m| m.frame)
+        .collect();
+    // 120 BPM at 48 kHz: 24 000 frames a beat, 1000 a tick; 30 s hold 1440 ticks and one more.
+    assert_eq!(ticks.len(), 30 * 48 + 1);
+    for (k, f) in ticks.iter().enumerate() {
+        assert_eq!(*f, k as u64 * 1000, "tick {k}");
+    }
+    let last = midi.last().expect("messages");
+    assert_eq!((last.frame, last.message()), (stop, &[0xFC][..]));
+
+    // Play on again: Start, then the first tick on the same frame, after it.
+    let restart = e.frame();
+    let events = vec![at(
+        restart + 10,
+        Input::SetParam {
+            id: ParamId::Playing,
+            value: 1.0,
+        },
+    )];
+    let (_, midi) = run(&mut e, events, restart + 3000);
+    let got: Vec<(u64, Vec<u8>)> = midi
+        .iter()
+        .map(|m| (m.frame - restart, m.message().to_vec()))
+        .collect();
+    assert_eq!(
+        &got[..3],
+        &[(10, vec![0xFA]), (10, vec![0xF8]), (1010, vec![0xF8])]
+    );
+}
+
+/// A seeded uniform jitter in ±`max` frames (xorshift: no dependency needed for a test signal).
+struct Jitter(u64);
+
+impl Jitter {
+    fn next(&mut self, max: f64) -> f64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        ((self.0 >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0) * max
+    }
+}
+
+#[test]
+fn follows_a_jittery_clock_and_its_tempo_change_onto_the_grid() {
+    let mut e = engine("tp1&bpm=120&clock.follow=1&arp.mode=up&arp.div=1/16&arp.gate=0.5");
+    let ms = SR / 1000.0;
+    // 100 BPM for 16 beats, then 140 BPM for 16 beats; ±2 ms uniform jitter; every tick
+    // arrives 10 ms after it was sent (an output latency's worth).
+    let (t100, t140) = (SR * 60.0 / 100.0 / 24.0, SR * 60.0 / 140.0 / 24.0);
+    let start = 20_000.0;
+    let change_tick = 16 * 24;
+    let ideal = |k: usize| {
+        if k <= change_tick {
+            start + k as f64 * t100
+        } else {
+            start + change_tick as f64 * t100 + (k - change_tick) as f64 * t140
+        }
+    };
+    let mut jitter = Jitter(0x5eed);
+    let mut events = vec![];
+    for pitch in [60, 64, 67] {
+        events.push(at(
+            0,
+            Input::NoteOn {
+                pitch,
+                velocity: 100,
+            },
+        ));
+    }
+    let late = (10.0 * ms) as u64;
+    let start_sent = (start - 100.0) as u64;
+    events.push((
+        start_sent + late,
+        InputEvent {
+            frame: start_sent,
+            input: Input::Clock(ClockIn::Start),
+        },
+    ));
+    let ticks = 32 * 24;
+    for k in 0..ticks {
+        let sent = (ideal(k) + jitter.next(2.0 * ms)).round() as u64;
+        events.push((
+            sent + late,
+            InputEvent {
+                frame: sent,
+                input: Input::Clock(ClockIn::Tick),
+            },
+        ));
+    }
+    let end = ideal(ticks) as u64;
+    let (notes, _) = run(&mut e, events, end + 3 * SR as u64);
+
+    let ons: Vec<u64> = notes
+        .iter()
+        .filter(|n| n.velocity > 0)
+        .map(|n| n.frame)
+        .collect();
+    // Each note-on is the 16th step whose ideal tick (6 per 16th) is nearest.
+    let mut worst_settled: f64 = 0.0;
+    let mut checked = 0;
+    // Up to the last tick sent: beyond it the position runs on at most half a beat (the
+    // run-ahead that absorbs late ticks) before it stops, which is not the sender's grid.
+    for &f in ons
+        .iter()
+        .filter(|&&f| (f as f64) < ideal(ticks - 1) + 10.0 * ms)
+    {
+        let f = f as f64;
+        let Some(k) = (0..=ticks).step_by(6).min_by(|&a, &b| {
+            (ideal(a) - f)
+                .abs()
+                .partial_cmp(&(ideal(b) - f).abs())
+                .expect("finite")
+        }) else {
+            continue;
+        };
+        let error_ms = (f - ideal(k)) / ms;
+        // Settled: two beats (48 ticks) after the start and after the change.
+        let settled = (48..change_tick).contains(&k) || k >= change_tick + 48;
+        if settled {
+            worst_settled = worst_settled.max(error_ms.abs());
+            checked += 1;
+        }
+    }
+    eprintln!(
+        "followed clock: {checked} settled arp notes, worst {worst_settled:.3} ms off the grid"
+    );
+    assert!(checked > 90, "{checked} settled notes");
+    assert!(worst_settled < 2.0, "worst {worst_settled:.3} ms");
+    assert!(
+        (e.tempo() - 140.0).abs() < 0.5,
+        "followed tempo {}",
+        e.tempo()
+    );
+
+    // The sender fell silent at the end: the transport stopped within about a beat and no note
+    // was left on.
+    assert!(!e.playing(), "stopped after a silent beat");
+    let mut on = [0i32; 128];
+    for n in &notes {
+        on[n.pitch as usize] += if n.velocity > 0 { 1 } else { -1 };
+    }
+    assert!(on.iter().all(|&c| c == 0), "notes left on: {on:?}");
+}
+
+#[test]
+fn clock_switched_on_while_playing_starts_the_receiver_on_the_next_bar() {
+    let mut e = engine("tp1&bpm=120&arp.mode=off");
+    let on_at = 30_000; // beat 1.25: the next bar line is beat 4, frame 96 000
+    let events = vec![at(
+        on_at,
+        Input::SetParam {
+            id: ParamId::ClockOut,
+            value: 1.0,
+        },
+    )];
+    let (_, midi) = run(&mut e, events, 100_000);
+    let start = midi
+        .iter()
+        .position(|m| m.message() == [0xFA])
+        .expect("Start");
+    assert_eq!(midi[start].frame, 96_000);
+    assert_eq!(
+        (midi[start + 1].frame, midi[start + 1].message()),
+        (96_000, &[0xF8][..])
+    );
+    assert_eq!(midi[0].frame, 30_000, "ticks from the next tick on");
+}
+
+#[test]
+fn stop_and_continue_from_a_song_position() {
+    let mut e = engine("tp1&clock.follow=1&clock.out=1&arp.mode=up");
+    let mut events = vec![at(
+        0,
+        Input::NoteOn {
+            pitch: 60,
+            velocity: 90,
+        },
+    )];
+    let tick = 1000u64;
+    events.push(at(100, Input::Clock(ClockIn::Start)));
+    for k in 0..96u64 {
+        events.push(at(1000 + k * tick, Input::Clock(ClockIn::Tick)));
+    }
+    let stop_at = 1000 + 96 * tick;
+    events.push(at(stop_at, Input::Clock(ClockIn::Stop)));
+    events.push(at(stop_at + 5000, Input::Clock(ClockIn::SongPosition(32))));
+    events.push(at(stop_at + 6000, Input::Clock(ClockIn::Continue)));
+    for k in 0..48u64 {
+        events.push(at(stop_at + 7000 + k * tick, Input::Clock(ClockIn::Tick)));
+    }
+    let (notes, midi) = run(&mut e, events, stop_at + 7000 + 80 * tick);
+    let sent: Vec<Vec<u8>> = midi
+        .iter()
+        .filter(|m| m.message() != [0xF8])
+        .map(|m| m.message().to_vec())
+        .collect();
+    // Start and Stop forwarded, the pointer (32 sixteenths) and Continue, and a Stop when the
+    // sender fell silent for a beat.
+    assert_eq!(
+        sent,
+        [
+            vec![0xFA],
+            vec![0xFC],
+            vec![0xF2, 32, 0],
+            vec![0xFB],
+            vec![0xFC]
+        ]
+    );
+    // Nothing sounds between Stop and Continue, and no note is left on at the end.
+    assert!(!notes
+        .iter()
+        .any(|n| n.velocity > 0 && n.frame > stop_at && n.frame < stop_at + 7000));
+    let mut on = [0i32; 128];
+    for n in &notes {
+        on[n.pitch as usize] += if n.velocity > 0 { 1 } else { -1 };
+    }
+    assert!(on.iter().all(|&c| c == 0), "notes left on: {on:?}");
+}
