@@ -88,8 +88,14 @@ fn install_melody(engine: &mut Engine, dir: &str) -> Result<(), String> {
 }
 
 fn load_patch(arg: Option<String>) -> Result<Patch, String> {
+    load_parsed(arg).map(|parsed| parsed.patch)
+}
+
+/// The patch (and MIDI learn bindings) of `arg`: patch text, a URL or a file; its problems are
+/// reported on stderr.
+fn load_parsed(arg: Option<String>) -> Result<tidepool_engine::Parsed, String> {
     let Some(arg) = arg else {
-        return Ok(Patch::default());
+        return Ok(Patch::parse(""));
     };
     let text = if Path::new(&arg).is_file() {
         std::fs::read_to_string(&arg).map_err(|e| format!("cannot read patch file {arg}: {e}"))?
@@ -103,7 +109,7 @@ fn load_patch(arg: Option<String>) -> Result<Patch, String> {
     if !parsed.errors.is_empty() {
         eprintln!("patch: the other fields were applied");
     }
-    Ok(parsed.patch)
+    Ok(parsed)
 }
 
 fn cmd_render(mut args: Args) -> Result<(), String> {
@@ -222,7 +228,7 @@ fn cmd_render(mut args: Args) -> Result<(), String> {
 
 fn cmd_patch(mut args: Args) -> Result<(), String> {
     let reseed = args.value(&["--reseed"])?;
-    let mut patch = load_patch(args.positional())?;
+    let mut parsed = load_parsed(args.positional())?;
     args.finish()?;
     let targets: &[ParamId] = match reseed.as_deref() {
         None => &[],
@@ -232,9 +238,10 @@ fn cmd_patch(mut args: Args) -> Result<(), String> {
         Some(other) => return Err(format!("--reseed takes lfo, arp or all, not `{other}`")),
     };
     for &id in targets {
-        patch.values.set(id, fresh_seed() as f64);
+        parsed.patch.values.set(id, fresh_seed() as f64);
     }
-    println!("{}", patch.to_text());
+    // The bindings are canonicalised with the parameters: a link's text, whole.
+    println!("{}", parsed.text());
     Ok(())
 }
 

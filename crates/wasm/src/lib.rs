@@ -18,6 +18,8 @@
 
 mod json;
 
+use std::fmt::Write;
+use tidepool_engine::bindings::{Binding, Bindings, Source, SOURCE_NAMES};
 use tidepool_engine::{
     build_network_bytes, network_from_bytes, network_radius, Brain, Built, ClockIn, Engine, Input,
     InputEvent, MelodyPhase, ParamId, Patch, Shape, Which, OUTPUT_CAPACITY,
@@ -524,8 +526,9 @@ pub fn param_table() -> String {
 }
 
 /// Parses patch text (or a URL, or a fragment) and returns JSON `{"text": canonical patch text,
-/// "values": [one number per row of the parameter table], "errors": ["field: message", …]}`:
-/// the page's URL codec, the same code as the CLI's.
+/// "values": [one number per row of the parameter table], "errors": ["field: message", …],
+/// "bindings": [{"id", "source": "cc"|"cc14"|"bend"|"pressure", "cc", "channel" (0: any),
+/// "soft"}, …]}`: the page's URL codec, the same code as the CLI's.
 #[wasm_bindgen]
 pub fn parse_patch(text: &str) -> String {
     let parsed = Patch::parse(text);
@@ -534,19 +537,51 @@ pub fn parse_patch(text: &str) -> String {
         .iter()
         .map(|&id| parsed.patch.values.get(id))
         .collect();
-    json::patch_result(&parsed.patch.to_text(), &values, &errors)
+    let mut out = json::patch_result(&parsed.text(), &values, &errors);
+    // The MIDI learn bindings join the object before its closing brace.
+    out.pop();
+    out.push_str(",\"bindings\":[");
+    for (i, b) in parsed.bindings.iter().enumerate() {
+        let (kind, cc) = b.source.code();
+        let comma = if i > 0 { "," } else { "" };
+        let (id, channel) = (b.param.index(), b.channel.unwrap_or(0));
+        let source = SOURCE_NAMES[kind];
+        let soft = b.soft;
+        let _ = write!(
+            out,
+            "{comma}{{\"id\":{id},\"source\":\"{source}\",\"cc\":{cc},\"channel\":{channel},\"soft\":{soft}}}"
+        );
+    }
+    out.push_str("]}");
+    out
 }
 
 /// Canonical patch text of `values`, one per row of the parameter table in table order (each
-/// sanitised; missing ones keep their defaults): how the page writes its numeric patch state
-/// into the URL.
+/// sanitised; missing ones keep their defaults), and of `bindings`, five numbers per MIDI learn
+/// binding: parameter id, source (its index in "cc", "cc14", "bend", "pressure"), controller
+/// number, channel (0: any) and soft takeover (0 or 1); invalid ones are left out. How the page
+/// writes its patch state into the URL.
 #[wasm_bindgen]
-pub fn patch_text_of(values: &[f64]) -> String {
+pub fn patch_text_of(values: &[f64], bindings: Option<Vec<u32>>) -> String {
     let mut patch = Patch::default();
     for (&id, &value) in ParamId::all().iter().zip(values) {
         patch.values.set(id, value);
     }
-    patch.to_text()
+    let mut list = Bindings::default();
+    for b in bindings.unwrap_or_default().chunks_exact(5) {
+        let param = ParamId::from_index(b[0] as usize);
+        if let (Some(param), Some(source)) = (param, Source::from_code(b[1] as usize, b[2])) {
+            let channel = u8::try_from(b[3]).ok().filter(|c| (1..=16).contains(c));
+            let soft = b[4] != 0;
+            let _ = list.insert(Binding {
+                param,
+                source,
+                channel,
+                soft,
+            });
+        }
+    }
+    patch.text_with(&list)
 }
 
 /// The value parameter number `id` takes when set to `value`: clamped to its range, whole

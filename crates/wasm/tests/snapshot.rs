@@ -3,7 +3,7 @@
 //! headless Chromium with the wasm target, as `tests/web.rs`).
 
 use tidepool_engine::{ParamId, Patch};
-use tidepool_wasm::{param_sanitize, patch_text_of, view, WasmEngine, VIEW_LEN};
+use tidepool_wasm::{param_sanitize, parse_patch, patch_text_of, view, WasmEngine, VIEW_LEN};
 
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
@@ -108,10 +108,47 @@ fn numeric_patch_state_writes_the_canonical_text() {
         .iter()
         .map(|&id| patch.values.get(id))
         .collect();
-    assert_eq!(patch_text_of(&values), patch.to_text());
+    assert_eq!(patch_text_of(&values, None), patch.to_text());
     assert_eq!(
-        patch_text_of(&[]),
+        patch_text_of(&[], None),
         Patch::default().to_text(),
         "missing values keep defaults"
     );
+}
+
+#[test]
+fn bindings_cross_to_the_page_and_back() {
+    let text = "tp1&bpm=90&bind.lfo.sr=cc21:14:ch2:soft&bind.arp.beta=bend&bind.syn.cut=cc64";
+    let json = parse_patch(text);
+    let tail = json.split("\"bindings\":").nth(1).expect("a bindings list");
+    let (sr, beta) = (id("lfo.sr"), id("arp.beta"));
+    assert_eq!(
+        tail,
+        format!(
+            "[{{\"id\":{sr},\"source\":\"cc14\",\"cc\":21,\"channel\":2,\"soft\":true}},\
+             {{\"id\":{beta},\"source\":\"bend\",\"cc\":0,\"channel\":0,\"soft\":false}}]}}"
+        )
+    );
+    assert!(
+        json.contains("bind.syn.cut: `cc64` is the sustain pedal"),
+        "{json}"
+    );
+    let values: Vec<f64> = ParamId::all().iter().map(|id| id.spec().default).collect();
+    let bindings = [sr, 1, 21, 2, 1, beta, 2, 0, 0, 0];
+    let written = patch_text_of(&values, Some(bindings.to_vec()));
+    assert!(
+        written.ends_with("&bind.lfo.sr=cc21:14:ch2:soft&bind.arp.beta=bend"),
+        "{written}"
+    );
+    // Nonsense is left out: an unknown id, a refused controller, a 14-bit CC above 31, a channel
+    // of 17 (read as any), a trailing partial binding.
+    let junk = [
+        999, 0, 1, 0, 0, sr, 0, 64, 0, 0, sr, 1, 40, 0, 0, beta, 3, 0, 17, 1, beta,
+    ];
+    let written = patch_text_of(&values, Some(junk.to_vec()));
+    assert!(
+        written.ends_with("&bind.arp.beta=pressure:soft"),
+        "{written}"
+    );
+    assert_eq!(written.matches("bind.").count(), 1, "{written}");
 }
