@@ -4,15 +4,12 @@ mod args;
 mod bench_esn;
 mod esn_trace;
 mod melody_cmd;
-mod midi_file;
 mod notes;
-mod wav;
+mod render_cmd;
 
 use args::Args;
-use std::io::BufWriter;
 use std::path::Path;
-use std::time::Instant;
-use tidepool_engine::{format_value, render::render_with, Brain, Engine, ParamId, Patch, PARAMS};
+use tidepool_engine::{format_value, Brain, Engine, ParamId, Patch, PARAMS};
 use tidepool_reservoir::Layout;
 
 const HELP: &str = "tidepool — reservoir LFO and arpeggiator instrument
@@ -20,13 +17,18 @@ const HELP: &str = "tidepool — reservoir LFO and arpeggiator instrument
 USAGE
   tidepool render [--patch TEXT|URL|FILE] [--notes \"C4 E4 G4\" | --score \"C4/90@0-2 E4@0.5-2\"]
                   [--seconds 10] [--sample-rate 48000] [--block 128] [-o out.wav] [--midi out.mid]
-                  [--notes-json notes.json] [--models web/models]
+                  [--notes-json notes.json] [--models web/models] [--tempo-map \"0:120 8.5:140\"]
+  tidepool render --performance perf.json [-o out.wav] [--midi out.mid] [--tempo-map …]
       Renders the patch (default patch when --patch is omitted) with the notes held from the
       start to the end, or with timed notes (NOTE[/VELOCITY]@START-END in seconds), to a 32-bit
       float WAV and a standard MIDI file (and the notes as JSON [[frame, pitch, velocity], …]).
       Prints level, notes and anything the engine recovered from. A patch with the melody on
       plays it with the model files the page uses (mel.model: melody-lstm.safetensors or
-      melody-ngram-N.tpng in --models).
+      melody-ngram-N.tpng in --models). --performance renders a recording from the page (its
+      patch, sample rate, length and inputs; the page's own render is bit-identical). The MIDI
+      file has a tempo track and one track per source, every note closed. --tempo-map puts a
+      tempo change at each SECONDS:BPM (clock following off: a clock-followed recording is
+      re-rendered at the tempi given).
   tidepool patch [TEXT|URL|FILE] [--reseed lfo|arp|all]
       Prints the patch in canonical form and what was wrong with it; --reseed picks new network
       seeds (a new random reservoir) and writes them into the patch.
@@ -45,7 +47,7 @@ USAGE
 fn main() {
     let mut args = Args::new(std::env::args().skip(1));
     let result = match args.positional().as_deref() {
-        Some("render") => cmd_render(args),
+        Some("render") => render_cmd::run(args),
         Some("patch") => cmd_patch(args),
         Some("params") => args.finish().map(|_| print_params()),
         Some("esn-trace") => cmd_esn_trace(args),
@@ -110,120 +112,6 @@ fn load_parsed(arg: Option<String>) -> Result<tidepool_engine::Parsed, String> {
         eprintln!("patch: the other fields were applied");
     }
     Ok(parsed)
-}
-
-fn cmd_render(mut args: Args) -> Result<(), String> {
-    let patch = load_patch(args.value(&["--patch", "-p"])?)?;
-    let seconds: f64 = args.parsed(&["--seconds", "-s"], 10.0)?;
-    let sample_rate: f64 = args.parsed(&["--sample-rate"], 48000.0)?;
-    let block: usize = args.parsed(&["--block"], 128)?;
-    let wav = args.value(&["-o", "--out"])?;
-    let midi = args.value(&["--midi"])?;
-    let notes_json = args.value(&["--notes-json"])?;
-    let held = args.value(&["--notes", "-n"])?;
-    let timed = args.value(&["--score"])?;
-    let models = args
-        .value(&["--models"])?
-        .unwrap_or_else(|| "web/models".into());
-    args.finish()?;
-    if !(seconds.is_finite() && seconds > 0.0 && seconds <= 3600.0) {
-        return Err("--seconds must be between 0 and 3600".into());
-    }
-    if !(8000.0..=384_000.0).contains(&sample_rate) {
-        return Err("--sample-rate must be between 8000 and 384000".into());
-    }
-    let frames = (seconds * sample_rate).round() as usize;
-    let events = match (held, timed) {
-        (Some(_), Some(_)) => return Err("give --notes or --score, not both".into()),
-        (Some(spec), None) => notes::held(&spec, frames as u64)?,
-        (None, Some(spec)) => notes::score(&spec, sample_rate)?,
-        (None, None) => notes::held("C4 E4 G4", frames as u64)?,
-    };
-    let start = Instant::now();
-    let mut engine = Engine::new(sample_rate, &patch);
-    install_melody(&mut engine, &models)?;
-    let out = render_with(&mut engine, &events, frames, block);
-    let elapsed = start.elapsed().as_secs_f64();
-    let peak = out
-        .left
-        .iter()
-        .chain(&out.right)
-        .fold(0.0f32, |m, v| m.max(v.abs()));
-    let rms = (out
-        .left
-        .iter()
-        .chain(&out.right)
-        .map(|v| (*v as f64).powi(2))
-        .sum::<f64>()
-        / (2 * frames) as f64)
-        .sqrt();
-    let db = |v: f64| {
-        if v > 0.0 {
-            20.0 * v.log10()
-        } else {
-            f64::NEG_INFINITY
-        }
-    };
-    let ons: Vec<_> = out.notes.iter().filter(|n| n.velocity > 0).collect();
-    println!(
-        "rendered {seconds} s at {sample_rate} Hz in {elapsed:.3} s ({:.0}x real time)",
-        seconds / elapsed
-    );
-    println!("peak {:.2} dBFS, rms {:.2} dBFS", db(peak as f64), db(rms));
-    let first: Vec<String> = ons.iter().take(16).map(|n| n.pitch.to_string()).collect();
-    println!("{} notes played; first: {}", ons.len(), first.join(" "));
-    let st = out.status;
-    let recovered = [
-        (
-            st.lfo_nan_resets,
-            "LFO reservoir went non-finite and was reset",
-        ),
-        (
-            st.arp_nan_resets,
-            "arpeggiator reservoir went non-finite and was reset",
-        ),
-        (st.synth_non_finite, "non-finite synth frames were silenced"),
-        (st.dropped_inputs, "input events were dropped (queue full)"),
-        (st.dropped_notes, "note events were dropped (queue full)"),
-    ];
-    for (count, what) in recovered.iter().filter(|(c, _)| *c > 0) {
-        println!("warning: {count} times: {what}; playing went on");
-    }
-    if st.voices_stolen > 0 {
-        println!(
-            "{} voices stolen (more notes than voices)",
-            st.voices_stolen
-        );
-    }
-    if let Some(path) = wav {
-        let file = std::fs::File::create(&path).map_err(|e| format!("cannot write {path}: {e}"))?;
-        wav::write_wav(
-            BufWriter::new(file),
-            sample_rate as u32,
-            &out.left,
-            &out.right,
-        )
-        .map_err(|e| e.to_string())?;
-        println!("wrote {path}");
-    }
-    if let Some(path) = midi {
-        let file = std::fs::File::create(&path).map_err(|e| format!("cannot write {path}: {e}"))?;
-        let bpm = patch.values.get(ParamId::Tempo);
-        midi_file::write_midi(BufWriter::new(file), &out.notes, sample_rate, bpm)
-            .map_err(|e| e.to_string())?;
-        println!("wrote {path}");
-    }
-    if let Some(path) = notes_json {
-        let rows: Vec<String> = out
-            .notes
-            .iter()
-            .map(|n| format!("[{},{},{}]", n.frame, n.pitch, n.velocity))
-            .collect();
-        std::fs::write(&path, format!("[{}]\n", rows.join(",")))
-            .map_err(|e| format!("cannot write {path}: {e}"))?;
-        println!("wrote {path}");
-    }
-    Ok(())
 }
 
 fn cmd_patch(mut args: Args) -> Result<(), String> {

@@ -25,9 +25,12 @@ pub mod midi_clock;
 mod network_bytes;
 pub mod params;
 mod patch;
+pub mod performance;
 pub mod render;
+pub mod smf;
 mod synth;
 mod transport;
+pub mod wav;
 
 pub use arp::{Mode as ArpMode, Velocity as ArpVelocity};
 pub use engine::{

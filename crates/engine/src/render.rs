@@ -28,50 +28,124 @@ pub fn render(
     render_with(&mut engine, events, frames, block)
 }
 
-/// As [`render`], continuing an existing engine.
+/// As [`render`], continuing an existing engine: a [`Renderer`] run to the end in one call.
 pub fn render_with(
     engine: &mut Engine,
     events: &[InputEvent],
     frames: usize,
     block: usize,
 ) -> Rendered {
-    let block = block.max(1);
-    let (events, structural) = schedule(events);
-    let mut out = Rendered {
-        left: vec![0.0; frames],
-        right: vec![0.0; frames],
-        notes: Vec::new(),
-        status: Status::default(),
-    };
-    let start = engine.frame();
-    let mut next_event = 0;
-    let mut done = 0;
-    while done < frames {
-        let now = start + done as u64;
-        let mut end = (done + block).min(frames);
-        // Stop right after a structural change so the new network starts on the next frame.
-        if let Some(&f) = structural
-            .iter()
-            .find(|&&f| f >= now && f < start + end as u64)
-        {
-            end = (f - start) as usize + 1;
+    let mut renderer = Renderer::new(engine, events, frames, block);
+    renderer.run(engine, frames);
+    renderer.finish(engine)
+}
+
+/// An offline render that can be run a piece at a time (so a worker can report progress between
+/// pieces) and gives the same samples however it is cut: pieces end on the block grid a one-call
+/// render uses, so every block, event and network install lands exactly where it would.
+#[derive(Clone, Debug)]
+pub struct Renderer {
+    events: Vec<InputEvent>,
+    structural: Vec<u64>,
+    next_event: usize,
+    /// The engine's frame when the render began.
+    start: u64,
+    frames: usize,
+    block: usize,
+    done: usize,
+    out: Rendered,
+}
+
+impl Renderer {
+    /// A render of `frames` frames of `engine` (from its current frame) with `events` (any order,
+    /// absolute frames) in blocks of `block` frames. Allocates the output.
+    pub fn new(engine: &Engine, events: &[InputEvent], frames: usize, block: usize) -> Self {
+        let (events, structural) = schedule(events);
+        Self {
+            events,
+            structural,
+            next_event: 0,
+            start: engine.frame(),
+            frames,
+            block: block.max(1),
+            done: 0,
+            out: Rendered {
+                left: vec![0.0; frames],
+                right: vec![0.0; frames],
+                notes: Vec::new(),
+                status: Status::default(),
+            },
         }
-        while next_event < events.len() && events[next_event].frame < start + end as u64 {
-            if !engine.push_event(events[next_event]) {
-                break;
-            }
-            next_event += 1;
-        }
-        engine.process(&mut out.left[done..end], &mut out.right[done..end]);
-        out.notes.extend_from_slice(engine.notes());
-        engine.clear_notes();
-        if let Some(rebuild) = engine.pending_rebuild() {
-            drop(engine.install(rebuild.build()));
-        }
-        done = end;
     }
-    out.status = engine.status();
-    out
+
+    /// Renders on until at least `max_frames` more frames are done (the last block may go a little
+    /// past it) or the render is complete; returns the frames done so far. `engine` must be the
+    /// one the renderer was made for, untouched in between.
+    pub fn run(&mut self, engine: &mut Engine, max_frames: usize) -> usize {
+        let target = self.done.saturating_add(max_frames.max(1)).min(self.frames);
+        let start = self.start;
+        while self.done < target {
+            let done = self.done;
+            let now = start + done as u64;
+            let mut end = (done + self.block).min(self.frames);
+            // Stop right after a structural change so the new network starts on the next frame.
+            if let Some(&f) = self
+                .structural
+                .iter()
+                .find(|&&f| f >= now && f < start + end as u64)
+            {
+                end = (f - start) as usize + 1;
+            }
+            let events = &self.events;
+            while self.next_event < events.len()
+                && events[self.next_event].frame < start + end as u64
+            {
+                if !engine.push_event(events[self.next_event]) {
+                    break;
+                }
+                self.next_event += 1;
+            }
+            engine.process(
+                &mut self.out.left[done..end],
+                &mut self.out.right[done..end],
+            );
+            self.out.notes.extend_from_slice(engine.notes());
+            engine.clear_notes();
+            // Nobody sends an offline render's clock and CC messages: dropped so the queue never
+            // fills up.
+            engine.clear_midi();
+            if let Some(rebuild) = engine.pending_rebuild() {
+                drop(engine.install(rebuild.build()));
+            }
+            self.done = end;
+        }
+        self.done
+    }
+
+    /// Frames rendered so far.
+    pub fn done(&self) -> usize {
+        self.done
+    }
+
+    /// Frames the whole render has.
+    pub fn frames(&self) -> usize {
+        self.frames
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.done >= self.frames
+    }
+
+    /// The output so far (samples past [`Renderer::done`] are still zero).
+    pub fn output(&self) -> &Rendered {
+        &self.out
+    }
+
+    /// The output, with the engine's counters as they stand now.
+    pub fn finish(mut self, engine: &Engine) -> Rendered {
+        self.out.status = engine.status();
+        self.out
+    }
 }
 
 /// `events` in frame order, and the frames of the structural changes among them: where a host
@@ -174,4 +248,40 @@ pub fn parse_notes_file(text: &str) -> Vec<[u64; 3]> {
         .chunks_exact(3)
         .map(|c| [c[0], c[1], c[2]])
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_render_in_uneven_pieces_is_the_one_call_render_bit_for_bit() {
+        let (patch, mut events, sample_rate, frames) = golden_scenario();
+        // A network rebuild mid-render: its install frame must not move with the pieces.
+        events.push(InputEvent {
+            frame: 20_003,
+            input: Input::SetParam {
+                id: ParamId::ArpNeurons,
+                value: 40.0,
+            },
+        });
+        let whole = render(&patch, sample_rate, &events, frames, 128);
+        let mut engine = Engine::new(sample_rate, &patch);
+        let mut renderer = Renderer::new(&engine, &events, frames, 128);
+        let mut progress = Vec::new();
+        for piece in [1, 1000, 7, 4096, 333].iter().cycle() {
+            if renderer.is_finished() {
+                break;
+            }
+            progress.push(renderer.run(&mut engine, *piece));
+        }
+        assert!(progress.windows(2).all(|w| w[0] < w[1]), "{progress:?}");
+        assert_eq!(renderer.done(), frames);
+        let pieces = renderer.finish(&engine);
+        let bits = |v: &[f32]| v.iter().map(|s| s.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&pieces.left), bits(&whole.left));
+        assert_eq!(bits(&pieces.right), bits(&whole.right));
+        assert_eq!(pieces.notes, whole.notes);
+        assert!(whole.notes.len() > 10 && whole.left.iter().any(|s| s.abs() > 0.01));
+    }
 }
