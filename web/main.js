@@ -9,6 +9,7 @@ import { MelodyPanel } from "./melody-panel.js";
 import { loadModel, loadNgram } from "./melody-model.js";
 import { showPatchErrors } from "./messages.js";
 import { MidiIo } from "./midi-io.js";
+import { MidiLearn } from "./midi-learn.js";
 import { MidiOut } from "./midi-out.js";
 import { Networks } from "./networks.js";
 import { NoteHub } from "./note-hub.js";
@@ -71,6 +72,8 @@ const midi = new MidiIo({
   onAllSoundOff: panic,
 });
 midi.start();
+let learn = null; // MIDI learn, made with the controls
+midi.onControl = (message) => learn?.control(message);
 
 function onNotes({ data }) {
   const notes = decodeNotes(data);
@@ -210,11 +213,14 @@ async function boot() {
   const parsed = parsePatch(location.hash);
   const networks = new Networks(module, table);
   shapes = new StartShapes(table, networks);
-  state = new PatchState(table, parsed.values, networks);
+  state = new PatchState(table, parsed.values, networks, parsed.bindings);
   showPatchErrors($("messages"), parsed.errors);
   buildPanels({
     transport: $("transport-controls"), lfo: $("lfo-controls"), arp: $("arp-controls"),
     melody: $("melody-controls"), synth: $("synth-controls"),
+  }, state);
+  learn = new MidiLearn({
+    toggle: $("midi-learn"), clear: $("midi-learn-clear"), status: $("midi-learn-status"), root: $("panels"),
   }, state);
   melodyPanel = new MelodyPanel({ model: $("melody-model"), live: $("melody-live") }, state, snapshotLayout());
   views = new LiveViews({

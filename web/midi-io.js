@@ -112,6 +112,9 @@ export class MidiIo {
       if (m.type === "noteon") this.hub.press(source, m.pitch, m.velocity, time);
       else if (m.type === "noteoff") this.hub.release(source, m.pitch, time);
       else if (m.type === "cc") this.control(source, m.controller, m.value, time);
+      // Controllers (CC, pitch bend, channel pressure) also go to MIDI learn, which the page
+      // sets as `onControl` (sustain and the mode messages above keep their meaning there too).
+      if (m.type === "cc" || m.type === "pitchbend" || m.type === "pressure") this.onControl?.(m, time);
     }
     this.blink();
   }

@@ -1,15 +1,28 @@
 // The patch being edited, the page's only copy of it: one number per parameter (a Float64Array
 // indexed by the table's ids), kept whether or not audio runs. A knob move sanitises one number
 // by the engine's own rule and sends it to the running instrument by id, at once; the patch text
-// is written only for the URL's fragment (debounced) and for network rebuilds.
+// is written only for the URL's fragment (debounced) and for network rebuilds. The MIDI learn
+// bindings (web/midi-learn.js) are part of the patch: kept here, written into the URL with it.
 
-import { parsePatch, patchText, sanitize } from "./engine.js";
+import { parsePatch, sanitize } from "./engine.js";
+// engine.js's patchText writes the values only; the URL needs the bindings too.
+import { patch_text_of } from "../pkg/tidepool_wasm.js";
+
+/** Binding sources in the order of the codec's SOURCE_NAMES (crates/engine/src/bindings.rs). */
+export const BINDING_SOURCES = ["cc", "cc14", "bend", "pressure"];
 
 // The URL is written this long after a change (a drag writes it every this often, not only when it
 // stops): current whenever a link is copied, rare enough not to flood the browser's history API.
 const URL_DELAY_MS = 200;
 // Network-shaping parameters rebuild a reservoir: wait until a drag settles.
 const STRUCTURAL_DELAY_MS = 150;
+
+/** Dispatched as "bindings" when a MIDI learn binding is made, changed or removed. */
+export class BindingsChange extends Event {
+  constructor() {
+    super("bindings");
+  }
+}
 
 /** Dispatched with the key that changed ("*": possibly all of them). */
 export class PatchChange extends Event {
@@ -21,14 +34,17 @@ export class PatchChange extends Event {
 
 export class PatchState extends EventTarget {
   /**
-   * `table`: the parameter table; `values`: one valid number per parameter, by id (as
-   * `parsePatch` returns them); `networks`: a Networks for rebuilds.
+   * `table`: the parameter table; `values`: one valid number per parameter, by id, and
+   * `bindings`: the MIDI learn bindings (as `parsePatch` returns both); `networks`: a Networks
+   * for rebuilds.
    */
-  constructor(table, values, networks) {
+  constructor(table, values, networks, bindings = []) {
     super();
     this.table = table;
     this.specs = new Map(table.map((p) => [p.key, p]));
     this.values = Float64Array.from(values);
+    // {id, source: "cc"|"cc14"|"bend"|"pressure", cc, channel (0: any), soft}, one per id at most.
+    this.bindings = bindings;
     this.networks = networks;
     this.instrument = null;
     this.urlTimer = 0;
@@ -49,7 +65,33 @@ export class PatchState extends EventTarget {
 
   /** The patch as canonical text: serialised on each call, so only for the URL and rebuilds. */
   get text() {
-    return patchText(this.values);
+    const flat = this.bindings.flatMap((b) => [b.id, BINDING_SOURCES.indexOf(b.source), b.cc, b.channel, b.soft ? 1 : 0]);
+    return patch_text_of(this.values, Uint32Array.from(flat));
+  }
+
+  /** The binding of parameter `key`, if it has one. */
+  binding(key) {
+    const id = this.specs.get(key)?.id;
+    return this.bindings.find((b) => b.id === id);
+  }
+
+  /** Binds (or rebinds) `binding.id`; the URL follows. */
+  bind(binding) {
+    this.bindings = [...this.bindings.filter((b) => b.id !== binding.id), binding];
+    this.bindingsChanged();
+  }
+
+  /** Removes the bindings `drop` picks (all of them without it). */
+  unbind(drop = () => true) {
+    const kept = this.bindings.filter((b) => !drop(b));
+    if (kept.length === this.bindings.length) return;
+    this.bindings = kept;
+    this.bindingsChanged();
+  }
+
+  bindingsChanged() {
+    this.dispatchEvent(new BindingsChange());
+    this.scheduleUrl();
   }
 
   /** Sets one parameter (clamped and rounded as the engine does); heard at once, in the URL soon. */
@@ -77,7 +119,9 @@ export class PatchState extends EventTarget {
     const parsed = parsePatch(text);
     const before = this.values;
     this.values = Float64Array.from(parsed.values);
+    this.bindings = parsed.bindings;
     this.dispatchEvent(new PatchChange("*"));
+    this.dispatchEvent(new BindingsChange());
     this.sync((spec) => before[spec.id] !== this.values[spec.id]);
     return parsed.errors;
   }
