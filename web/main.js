@@ -17,6 +17,7 @@ import { decodeNotes, noteName } from "./notes.js";
 import { buildPanels } from "./panels.js";
 import { PatchState } from "./patch-state.js";
 import { Piano } from "./piano.js";
+import { Recorder } from "./recorder.js";
 import { StartShapes } from "./start-shapes.js";
 
 const $ = (id) => document.getElementById(id);
@@ -52,6 +53,7 @@ let instrument = null;
 let state = null;
 let shapes = null;
 let views = null; // the live views, made once the wasm tells the snapshot's layout
+let recorder = null; // the Record panel, made once the parameter table is known
 let starting = false;
 
 function panic() {
@@ -120,6 +122,7 @@ async function start() {
     instrument = created;
     if (melody.bytes && !melody.handed) handModel();
     hub.attach(instrument, initial);
+    recorder.attach(instrument);
     state.attach(instrument);
     context.addEventListener("statechange", contextState);
     contextState();
@@ -226,6 +229,11 @@ async function boot() {
   views = new LiveViews({
     scope: $("scope"), neurons: $("neurons"), arp: $("arp-probs"), recent: $("recent-notes"), meter: $("meter"),
   }, snapshotLayout());
+  recorder = new Recorder({
+    panel: $("record-panel"), record: $("record"), render: $("record-render"), discard: $("record-discard"),
+    status: $("record-status"), progress: $("record-progress"),
+    wav: $("record-wav"), midi: $("record-midi"), performance: $("record-performance"),
+  }, table);
   state.addEventListener("change", () => views.describe(state));
   views.describe(state);
   // A patch link pasted into the address bar of the open page.

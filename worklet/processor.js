@@ -19,6 +19,12 @@
 //   {type: "melody-lstm", bytes: ArrayBuffer}      (a melody model file, validated on the main thread)
 //   {type: "melody-ngram", bytes: ArrayBuffer}     (an n-gram model file, melody-ngram-N.tpng)
 //
+// Recording (web/recorder.js): {type: "record", on: true, keys} starts it (keys: the parameter keys
+// by id, for the performance file), {type: "record", on: false} stops it and the worklet answers
+// {type: "recording", sampleRate, patch, frames, events, dropped}: every input the engine took
+// since the start, at the engine frame it applied at, as crates/engine/src/performance.rs writes
+// events. Appended here in the message handler, never in process().
+//
 // Lent arrays come from the worklet's pools: their buffers are transferred, and the main thread
 // gives each back with "recycle" once its listeners have read it.
 //
@@ -44,6 +50,8 @@ const POOL_SIZE = 4;
 // Blocks the load meter averages over (about 3 s): Date.now() ticks in whole milliseconds, so a
 // long window is what makes the mean usable when a block takes a few microseconds.
 const LOAD_WINDOW = 1024;
+// Inputs one recording keeps (the performance reader's limit is 2 000 000): hours of playing.
+const MAX_RECORDED_EVENTS = 1_000_000;
 
 class TidepoolProcessor extends AudioWorkletProcessor {
   constructor(options) {
@@ -136,9 +144,65 @@ class TidepoolProcessor extends AudioWorkletProcessor {
       case "network":
         this.port.postMessage(this.stageNetwork(m.bytes));
         return;
+      case "record":
+        this.setRecording(m);
+        return;
       default: ok = false;
     }
     if (!ok) this.port.postMessage({ type: "refused", what: m.type });
+    else if (this.recording) this.record(m, frame);
+  }
+
+  // Starts or stops a recording (see the header). The patch is the engine's as it stands, so the
+  // offline render starts from the sound heard when Record was pressed.
+  setRecording(m) {
+    const e = this.engine;
+    if (m.on) {
+      this.recording = { start: e.frame(), patch: e.patch_text(), keys: m.keys ?? [], events: [], end: 0, dropped: 0 };
+      return;
+    }
+    const r = this.recording;
+    if (!r) return;
+    this.recording = null;
+    // Inputs may be queued for frames after Stop (the page schedules ahead): the length covers them.
+    const frames = Math.max(e.frame() - r.start, r.end);
+    this.port.postMessage({ type: "recording", sampleRate, patch: r.patch, frames, events: r.events, dropped: r.dropped });
+  }
+
+  // Appends input `m`, which the engine took for `frame`, as a performance event at the frame the
+  // engine applies it: one in the past plays at the next block's first frame, and the engine
+  // truncates a fractional frame and clamps bytes as the wasm exports do.
+  record(m, frame) {
+    const r = this.recording;
+    if (r.events.length >= MAX_RECORDED_EVENTS) {
+      r.dropped += 1;
+      return;
+    }
+    const at = Math.max(Math.floor(frame), this.engine.frame()) - r.start;
+    const byte = (v) => Math.min(127, v >>> 0);
+    let event;
+    switch (m.type) {
+      case "note-on": event = [at, "on", byte(m.pitch), byte(m.velocity)]; break;
+      case "note-off": event = [at, "off", byte(m.pitch)]; break;
+      case "sustain": event = [at, "sustain", m.down ? 1 : 0]; break;
+      case "all-notes-off": event = [at, "panic"]; break;
+      case "param": {
+        const value = Number(m.value);
+        // NaN is ignored by the engine; ±Infinity clamps as the largest finite numbers do.
+        if (Number.isNaN(value)) return;
+        const key = m.id === undefined ? String(m.key) : r.keys[m.id];
+        event = [at, "param", key, Math.max(-Number.MAX_VALUE, Math.min(Number.MAX_VALUE, value))];
+        break;
+      }
+      case "clock": {
+        const name = { 0xf8: "tick", 0xfa: "start", 0xfb: "continue", 0xfc: "stop", 0xf2: "spp" }[m.status];
+        event = name === "spp" ? [at, "clock", "spp", Math.min(0x3fff, (m.position ?? 0) >>> 0)] : [at, "clock", name];
+        break;
+      }
+      default: return;
+    }
+    r.events.push(event);
+    r.end = Math.max(r.end, at + 1);
   }
 
   // Between blocks, from the message handler: a network built by the worker is only copied in

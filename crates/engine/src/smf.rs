@@ -4,6 +4,7 @@
 
 use crate::events::{Input, InputEvent, NoteEvent, Source};
 use crate::params::{ParamId, ParamValues};
+use crate::render::schedule;
 
 /// Ticks per quarter note: about half a millisecond at 120 BPM.
 pub const PPQ: u16 = 960;
@@ -21,18 +22,17 @@ impl TempoMap {
     /// clamped as the engine clamps it, at its frame (changes to the same tempo are left out).
     pub fn of_render(sample_rate: f64, values: &ParamValues, events: &[InputEvent]) -> Self {
         let mut values = values.clone();
-        let mut tempo: Vec<(u64, f64)> = events
-            .iter()
+        // In the order the engine applies them (the renderer's own sort, so the wasm carries one).
+        let tempo = schedule(events)
+            .0
+            .into_iter()
             .filter_map(|e| match e.input {
                 Input::SetParam {
                     id: ParamId::Tempo,
                     value,
                 } => Some((e.frame, value)),
                 _ => None,
-            })
-            .collect();
-        // The engine applies events in frame order, equal frames in the order given.
-        tempo.sort_by_key(|&(frame, _)| frame);
+            });
         let mut changes = vec![(0, values.get(ParamId::Tempo))];
         for (frame, value) in tempo {
             let before = values.get(ParamId::Tempo);

@@ -17,6 +17,7 @@
 //! ```
 
 mod json;
+mod offline;
 
 use std::fmt::Write;
 use tidepool_engine::bindings::{Binding, Bindings, Source, SOURCE_NAMES};

@@ -1,0 +1,161 @@
+// The performance round trip: record a short performance in the page (computer keys, a MIDI note,
+// a knob move), render it in the page's worker, and check the WAV is bit for bit the one
+// `tidepool render --performance` writes from the same file, the MIDI file closes every note, and
+// the recording is still there after a reload.
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { CLI, requireArtifacts, startServer, launchBrowser, openReady, closePage, midi, sleep } from "./harness.mjs";
+
+let server, browser, work;
+
+before(async () => {
+  requireArtifacts();
+  requireArtifacts(CLI);
+  work = mkdtempSync(path.join(tmpdir(), "tidepool-record-"));
+  server = await startServer();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+/** Clicks a download link and returns the file's bytes. */
+async function download(page, selector) {
+  const [file] = await Promise.all([page.waitForEvent("download"), page.click(selector)]);
+  const to = path.join(work, file.suggestedFilename());
+  await file.saveAs(to);
+  return readFileSync(to);
+}
+
+const panelState = (page, state, timeout = 20_000) =>
+  page.waitForSelector(`#record-panel[data-state="${state}"]`, { state: "attached", timeout });
+
+/** A standard MIDI file's tracks: [{name, notes: [{channel, pitch, on, off}], unclosed, strayOffs}]. */
+function readSmf(bytes) {
+  assert.equal(bytes.toString("ascii", 0, 4), "MThd");
+  const tracks = [];
+  let at = 14;
+  while (at < bytes.length) {
+    assert.equal(bytes.toString("ascii", at, at + 4), "MTrk");
+    const end = at + 8 + bytes.readUInt32BE(at + 4);
+    let i = at + 8;
+    let tick = 0;
+    const vlq = () => {
+      let v = 0;
+      for (;;) {
+        const b = bytes[i++];
+        v = v * 128 + (b & 0x7f);
+        if (b < 0x80) return v;
+      }
+    };
+    const track = { name: "", notes: [], unclosed: 0, strayOffs: 0 };
+    const open = new Map();
+    while (i < end) {
+      tick += vlq();
+      const status = bytes[i++];
+      if (status === 0xff) {
+        const type = bytes[i++];
+        const length = vlq();
+        if (type === 0x03) track.name = bytes.toString("utf8", i, i + length);
+        i += length;
+      } else {
+        assert.ok(status >= 0x80 && status < 0xf0, `a channel message at byte ${i - 1}`);
+        const [pitch, velocity] = [bytes[i], bytes[i + 1]];
+        i += 2;
+        const kind = status & 0xf0;
+        const key = `${status & 15}/${pitch}`;
+        if (kind === 0x90 && velocity > 0) {
+          if (open.has(key)) track.unclosed += 1;
+          open.set(key, tick);
+        } else if (kind === 0x80 || kind === 0x90) {
+          if (!open.has(key)) track.strayOffs += 1;
+          else track.notes.push({ channel: status & 15, pitch, on: open.get(key), off: tick });
+          open.delete(key);
+        }
+      }
+    }
+    track.unclosed += open.size;
+    tracks.push(track);
+    at = end;
+  }
+  return tracks;
+}
+
+test("a recorded performance renders in the page bit for bit as the CLI renders it, and survives a reload", { timeout: 180_000 }, async (t) => {
+  const page = await openReady(browser, `${server.url}/`);
+  try {
+    await page.click("#record");
+    await panelState(page, "recording");
+    await page.keyboard.down("a");
+    await page.keyboard.down("g");
+    await sleep(400);
+    await midi(page, [0x90, 72, 90]);
+    await page.focus('input[data-key="syn.cut"]');
+    for (let i = 0; i < 5; i++) await page.keyboard.press("ArrowRight");
+    await page.evaluate(() => document.activeElement?.blur());
+    await sleep(400);
+    await page.keyboard.up("a");
+    await page.keyboard.up("g");
+    await midi(page, [0x80, 72, 0]);
+    await sleep(300);
+    await page.click("#record");
+    await panelState(page, "recorded");
+
+    const performance = await download(page, "#record-performance");
+    const perf = JSON.parse(performance.toString("utf8"));
+    assert.equal(perf.format, "tidepool-performance");
+    const kinds = perf.events.map((e) => (e[1] === "param" ? `param ${e[2]}` : e[1]));
+    t.diagnostic(`${perf.frames} frames at ${perf.sample_rate} Hz, events: ${kinds.join(", ")}`);
+    assert.ok(kinds.filter((k) => k === "on").length >= 3, "three note-ons (two keys, one MIDI note)");
+    assert.ok(kinds.filter((k) => k === "off").length >= 3, "their note-offs");
+    assert.ok(kinds.includes("param syn.cut"), "the knob move");
+    assert.ok(perf.events.every((e) => e[0] >= 0 && e[0] <= perf.frames), "frames inside the recording");
+    assert.ok(perf.frames > 0.8 * perf.sample_rate, `about a second recorded: ${perf.frames}`);
+
+    await page.click("#record-render");
+    await page.waitForSelector("#record-wav:not([hidden])", { timeout: 60_000 });
+    const progress = await page.evaluate(() => {
+      const bar = document.querySelector("#record-progress");
+      return { value: bar.value, updates: Number(bar.dataset.updates) };
+    });
+    t.diagnostic(`progress: ${JSON.stringify(progress)}`);
+    assert.equal(progress.value, 1, "the progress bar reached the end");
+    assert.ok(progress.updates > 2, "the progress bar moved along the way");
+    const pageWav = await download(page, "#record-wav");
+    const pageMidi = await download(page, "#record-midi");
+
+    const perfFile = path.join(work, "perf.json");
+    const [cliWav, cliMidi] = [path.join(work, "cli.wav"), path.join(work, "cli.mid")];
+    writeFileSync(perfFile, performance);
+    execFileSync(CLI, ["render", "--performance", perfFile, "-o", cliWav, "--midi", cliMidi], { stdio: ["ignore", "pipe", "pipe"] });
+    assert.equal(readFileSync(cliWav).length, 44 + 8 * perf.frames, "the CLI rendered the whole recording");
+    assert.ok(pageWav.equals(readFileSync(cliWav)), "the page's WAV is the CLI's, bit for bit");
+    assert.ok(pageMidi.equals(readFileSync(cliMidi)), "the page's MIDI file is the CLI's, byte for byte");
+    const samples = new Float32Array(pageWav.buffer.slice(pageWav.byteOffset + 44, pageWav.byteOffset + pageWav.length));
+    assert.ok(samples.some((s) => Math.abs(s) > 0.01), "the render is not silent");
+
+    const tracks = readSmf(pageMidi);
+    t.diagnostic(`MIDI tracks: ${tracks.map((k) => `${k.name} (${k.notes.length} notes)`).join(", ")}`);
+    assert.deepEqual(tracks.map((k) => k.name).slice(0, 2), ["tidepool", "keys + arpeggio"]);
+    assert.ok(tracks[1].notes.length >= 3, "the notes played are in the keys track");
+    assert.deepEqual(tracks.map((k) => [k.unclosed, k.strayOffs]), tracks.map(() => [0, 0]), "every note closed");
+
+    await page.reload();
+    await panelState(page, "recorded");
+    const status = await page.locator("#record-status").innerText();
+    assert.match(status, /Recorded \d/, status);
+    const again = await download(page, "#record-performance");
+    assert.ok(again.equals(performance), "the same recording after the reload");
+    assert.deepEqual(page.problems, [], "no console errors or warnings, no page errors");
+  } finally {
+    await closePage(page);
+  }
+});

@@ -1,0 +1,51 @@
+// Renders a recorded performance off the main thread: the same wasm module as the page and the
+// engine crate's offline renderer (crates/wasm/src/offline.rs), so the WAV is byte for byte the one
+// `tidepool render --performance` writes. Renders in pieces and reports progress between them.
+//
+// main thread → worker: {type: "render", module: WebAssembly.Module, performance: string}
+// worker → main thread: {type: "progress", done: 0..1}
+//                       {type: "done", wav: ArrayBuffer, midi: ArrayBuffer, errors: [string]}
+//                       {type: "failed", error: string}
+
+import { initSync, OfflineRender } from "../pkg/tidepool_wasm.js";
+
+// Frames per piece: a tenth of a second at 48 kHz renders in a few milliseconds, so progress moves
+// often and a long recording still takes few messages.
+const PIECE_FRAMES = 4800;
+// The melody models the CLI renders with (`--models web/models`).
+const MODELS = new URL("./models/", import.meta.url);
+
+/** Fetches and installs the melody model the patch asks for, if any (as `tidepool render` does). */
+async function installMelody(job) {
+  const missing = job.missing_melody_model();
+  if (missing < 0) return;
+  const file = missing === 0 ? "melody-lstm.safetensors" : `melody-ngram-${missing}.tpng`;
+  const response = await fetch(new URL(file, MODELS));
+  if (!response.ok) throw new Error(`the melody model ${file} could not be fetched (${response.status})`);
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  if (missing === 0) job.install_melody_lstm(bytes);
+  else job.install_melody_ngram(bytes);
+}
+
+self.onmessage = async (e) => {
+  const m = e.data;
+  if (m.type !== "render") return;
+  let job = null;
+  try {
+    initSync({ module: m.module });
+    job = new OfflineRender(m.performance);
+    await installMelody(job);
+    let done = 0;
+    while (done < 1) {
+      done = job.run(PIECE_FRAMES);
+      self.postMessage({ type: "progress", done });
+    }
+    const wav = job.wav();
+    const midi = job.midi();
+    self.postMessage({ type: "done", wav: wav.buffer, midi: midi.buffer, errors: job.errors() }, [wav.buffer, midi.buffer]);
+  } catch (error) {
+    self.postMessage({ type: "failed", error: String(error && error.message ? error.message : error) });
+  } finally {
+    job?.free();
+  }
+};
