@@ -12,6 +12,8 @@ import { loadWasm } from "./engine.js";
 const DB_NAME = "tidepool";
 const STORE = "recordings";
 const KEY = "last";
+// How often a recording in progress is saved, so a reload loses at most this much of it.
+const FLUSH_MS = 3000;
 
 /** The one kept recording in IndexedDB: `{json, seconds, events, dropped, at, exported}` or null. */
 const storage = {
@@ -73,6 +75,7 @@ export class Recorder {
   attach(instrument) {
     this.instrument = instrument;
     instrument.addEventListener("recording", (e) => this.stopped(e.data));
+    instrument.addEventListener("recording-part", (e) => this.flushed(e.data));
     this.show();
   }
 
@@ -91,31 +94,50 @@ export class Recorder {
     this.recording = true;
     this.startedAt = this.instrument.context.currentTime;
     this.instrument.post({ type: "record", on: true, keys: this.keys });
+    this.partial = [];
+    this.startedOn = Date.now();
     this.ticker = setInterval(() => this.show(), 500);
+    this.flusher = setInterval(() => this.instrument.post({ type: "record", flush: true }), FLUSH_MS);
     this.show();
   }
 
   stop() {
     this.instrument.post({ type: "record", on: false });
     clearInterval(this.ticker);
+    clearInterval(this.flusher);
     this.recording = false;
     this.stopping = true;
     this.show();
   }
 
-  async stopped(m) {
+  stopped(m) {
     this.message = "";
     this.stopping = false;
+    this.partial = null;
     this.clearRender();
+    this.keep(m, false);
+    this.show();
+  }
+
+  /** The events so far of the recording in progress: saved, in case a reload cuts it short. */
+  flushed(m) {
+    if (!this.partial) return;
+    for (const e of m.events) this.partial.push(e);
+    this.keep({ ...m, events: this.partial }, true);
+  }
+
+  /** Makes a worklet recording message the kept recording, and saves it. */
+  async keep(m, cut) {
     this.kept = {
       json: performanceText(m),
       seconds: m.frames / m.sampleRate,
       events: m.events.length,
       dropped: m.dropped,
-      at: Date.now(),
+      // When Record was pressed: the files' names, the same from the first save to the last.
+      at: this.startedOn,
       exported: false,
+      cut,
     };
-    this.show();
     try {
       await storage.put(this.kept);
     } catch (e) {
@@ -215,17 +237,18 @@ export class Recorder {
     el.discard.disabled = !kept || this.recording || !!this.worker;
     el.progress.hidden = state !== "rendering" && el.wav.hidden;
     if (kept) {
-      if (!el.performance.href || el.performance.dataset.at !== String(kept.at)) {
+      if (this.linked !== kept.json) {
         if (el.performance.href) URL.revokeObjectURL(el.performance.href);
         el.performance.href = URL.createObjectURL(new Blob([kept.json], { type: "application/json" }));
         el.performance.download = `tidepool-performance-${kept.at}.json`;
-        el.performance.dataset.at = String(kept.at);
+        this.linked = kept.json;
       }
     } else if (el.performance.href) {
       URL.revokeObjectURL(el.performance.href);
       el.performance.removeAttribute("href");
+      this.linked = null;
     }
-    el.performance.hidden = !kept;
+    el.performance.hidden = !kept || this.recording;
     let text;
     if (state === "recording") text = `Recording… ${seconds(this.instrument.context.currentTime - this.startedAt)}`;
     else if (state === "stopping") text = "Stopping…";
@@ -233,7 +256,8 @@ export class Recorder {
     else if (kept) {
       const lost = kept.dropped ? ` (${kept.dropped} inputs past the limit were not kept)` : "";
       const fate = kept.exported ? "exported" : "kept in this browser until exported or discarded";
-      text = `Recorded ${seconds(kept.seconds)}, ${kept.events} inputs${lost}: ${fate}.`;
+      const cut = kept.cut ? " (cut short: the page was left while recording)" : "";
+      text = `Recorded ${seconds(kept.seconds)}${cut}, ${kept.events} inputs${lost}: ${fate}.`;
     } else text = this.instrument ? "Press Record to capture what you play." : "Start audio to record.";
     if (this.message) text += ` ${this.message}`;
     if (el.status.textContent !== text) el.status.textContent = text;

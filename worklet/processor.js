@@ -23,7 +23,9 @@
 // by id, for the performance file), {type: "record", on: false} stops it and the worklet answers
 // {type: "recording", sampleRate, patch, frames, events, dropped}: every input the engine took
 // since the start, at the engine frame it applied at, as crates/engine/src/performance.rs writes
-// events. Appended here in the message handler, never in process().
+// events. {type: "record", flush: true} while recording answers {type: "recording-part", …} with
+// the events since the last flush (and the frames so far), so the page can keep a recording that
+// a reload cuts short. Appended here in the message handler, never in process().
 //
 // Lent arrays come from the worklet's pools: their buffers are transferred, and the main thread
 // gives each back with "recycle" once its listeners have read it.
@@ -158,14 +160,20 @@ class TidepoolProcessor extends AudioWorkletProcessor {
   setRecording(m) {
     const e = this.engine;
     if (m.on) {
-      this.recording = { start: e.frame(), patch: e.patch_text(), keys: m.keys ?? [], events: [], end: 0, dropped: 0 };
+      this.recording = { start: e.frame(), patch: e.patch_text(), keys: m.keys ?? [], events: [], end: 0, dropped: 0, flushed: 0 };
       return;
     }
     const r = this.recording;
     if (!r) return;
-    this.recording = null;
     // Inputs may be queued for frames after Stop (the page schedules ahead): the length covers them.
     const frames = Math.max(e.frame() - r.start, r.end);
+    if (m.flush) {
+      const events = r.events.slice(r.flushed);
+      r.flushed = r.events.length;
+      this.port.postMessage({ type: "recording-part", sampleRate, patch: r.patch, frames, events, dropped: r.dropped });
+      return;
+    }
+    this.recording = null;
     this.port.postMessage({ type: "recording", sampleRate, patch: r.patch, frames, events: r.events, dropped: r.dropped });
   }
 

@@ -155,6 +155,26 @@ test("a recorded performance renders in the page bit for bit as the CLI renders 
     const again = await download(page, "#record-performance");
     assert.ok(again.equals(performance), "the same recording after the reload");
     assert.deepEqual(page.problems, [], "no console errors or warnings, no page errors");
+
+    // A reload while recording keeps what was saved so far (every 3 s).
+    await page.click("#start");
+    await page.waitForSelector("#record:not([disabled])");
+    await page.evaluate(() => document.activeElement?.blur());
+    await page.click("#record");
+    await panelState(page, "recording");
+    await page.evaluate(() => document.activeElement?.blur());
+    await page.keyboard.down("j");
+    await sleep(300);
+    await page.keyboard.up("j");
+    await sleep(3500);
+    await page.reload();
+    await panelState(page, "recorded");
+    const cut = await page.locator("#record-status").innerText();
+    assert.match(cut, /cut short/, cut);
+    const partial = JSON.parse((await download(page, "#record-performance")).toString("utf8"));
+    t.diagnostic(`cut short: ${partial.frames} frames, events ${JSON.stringify(partial.events)}`);
+    assert.deepEqual(partial.events.map((e) => e[1]), ["on", "off"], "the note played before the reload");
+    assert.ok(partial.frames >= partial.events[1][0], "the length covers the events");
   } finally {
     await closePage(page);
   }
