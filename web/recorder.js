@@ -39,12 +39,11 @@ const storage = {
   remove() { return this.run("readwrite", (s) => s.delete(KEY)); },
 };
 
-/** The performance file's text of a worklet "recording" message. */
-function performanceText(m) {
+/** The performance file's text: the head of a worklet "recording" message and the event lines. */
+function performanceText(m, lines) {
   const head = { format: "tidepool-performance", version: 1, sample_rate: m.sampleRate, frames: m.frames, patch: m.patch };
   // One event a line: diffable, and still what JSON.parse and the Rust reader read.
-  const events = m.events.map((e) => JSON.stringify(e)).join(",\n");
-  return `${JSON.stringify(head).slice(0, -1)},"events":[\n${events}]}\n`;
+  return `${JSON.stringify(head).slice(0, -1)},"events":[\n${lines.join(",\n")}]}\n`;
 }
 
 function seconds(s) {
@@ -94,7 +93,8 @@ export class Recorder {
     this.recording = true;
     this.startedAt = this.instrument.context.currentTime;
     this.instrument.post({ type: "record", on: true, keys: this.keys });
-    this.partial = [];
+    // The recording's events as JSON lines, each written once as its part arrives.
+    this.lines = [];
     this.startedOn = Date.now();
     this.ticker = setInterval(() => this.show(), 500);
     this.flusher = setInterval(() => this.instrument.post({ type: "record", flush: true }), FLUSH_MS);
@@ -111,27 +111,27 @@ export class Recorder {
   }
 
   stopped(m) {
+    if (!this.lines) return;
     this.message = "";
     this.stopping = false;
-    this.partial = null;
     this.clearRender();
     this.keep(m, false);
+    this.lines = null;
     this.show();
   }
 
   /** The events so far of the recording in progress: saved, in case a reload cuts it short. */
   flushed(m) {
-    if (!this.partial) return;
-    for (const e of m.events) this.partial.push(e);
-    this.keep({ ...m, events: this.partial }, true);
+    if (this.lines) this.keep(m, true);
   }
 
-  /** Makes a worklet recording message the kept recording, and saves it. */
+  /** Adds the events of a worklet recording message to the recording, keeps it and saves it. */
   async keep(m, cut) {
+    for (const e of m.events) this.lines.push(JSON.stringify(e));
     this.kept = {
-      json: performanceText(m),
+      json: performanceText(m, this.lines),
       seconds: m.frames / m.sampleRate,
-      events: m.events.length,
+      events: this.lines.length,
       dropped: m.dropped,
       // When Record was pressed: the files' names, the same from the first save to the last.
       at: this.startedOn,

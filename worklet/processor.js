@@ -21,11 +21,12 @@
 //
 // Recording (web/recorder.js): {type: "record", on: true, keys} starts it (keys: the parameter keys
 // by id, for the performance file), {type: "record", on: false} stops it and the worklet answers
-// {type: "recording", sampleRate, patch, frames, events, dropped}: every input the engine took
-// since the start, at the engine frame it applied at, as crates/engine/src/performance.rs writes
+// {type: "recording", sampleRate, patch, frames, events, dropped}: the inputs the engine took since
+// the last flush, at the engine frame each applied at, as crates/engine/src/performance.rs writes
 // events. {type: "record", flush: true} while recording answers {type: "recording-part", …} with
-// the events since the last flush (and the frames so far), so the page can keep a recording that
-// a reload cuts short. Appended here in the message handler, never in process().
+// the events since the last flush (and the frames so far): the page saves a recording as it goes,
+// so a reload cannot lose it, and the audio thread never copies a long recording at once.
+// Appended here in the message handler, never in process().
 //
 // Lent arrays come from the worklet's pools: their buffers are transferred, and the main thread
 // gives each back with "recycle" once its listeners have read it.
@@ -160,21 +161,17 @@ class TidepoolProcessor extends AudioWorkletProcessor {
   setRecording(m) {
     const e = this.engine;
     if (m.on) {
-      this.recording = { start: e.frame(), patch: e.patch_text(), keys: m.keys ?? [], events: [], end: 0, dropped: 0, flushed: 0 };
+      this.recording = { start: e.frame(), patch: e.patch_text(), keys: m.keys ?? [], events: [], count: 0, end: 0, dropped: 0 };
       return;
     }
     const r = this.recording;
     if (!r) return;
     // Inputs may be queued for frames after Stop (the page schedules ahead): the length covers them.
     const frames = Math.max(e.frame() - r.start, r.end);
-    if (m.flush) {
-      const events = r.events.slice(r.flushed);
-      r.flushed = r.events.length;
-      this.port.postMessage({ type: "recording-part", sampleRate, patch: r.patch, frames, events, dropped: r.dropped });
-      return;
-    }
-    this.recording = null;
-    this.port.postMessage({ type: "recording", sampleRate, patch: r.patch, frames, events: r.events, dropped: r.dropped });
+    const type = m.flush ? "recording-part" : "recording";
+    if (!m.flush) this.recording = null;
+    this.port.postMessage({ type, sampleRate, patch: r.patch, frames, events: r.events, dropped: r.dropped });
+    r.events = [];
   }
 
   // Appends input `m`, which the engine took for `frame`, as a performance event at the frame the
@@ -182,7 +179,7 @@ class TidepoolProcessor extends AudioWorkletProcessor {
   // truncates a fractional frame and clamps bytes as the wasm exports do.
   record(m, frame) {
     const r = this.recording;
-    if (r.events.length >= MAX_RECORDED_EVENTS) {
+    if (r.count >= MAX_RECORDED_EVENTS) {
       r.dropped += 1;
       return;
     }
@@ -210,6 +207,7 @@ class TidepoolProcessor extends AudioWorkletProcessor {
       default: return;
     }
     r.events.push(event);
+    r.count += 1;
     r.end = Math.max(r.end, at + 1);
   }
 
