@@ -6,6 +6,7 @@
 import initWasm, {
   parse_patch, patch_with, patch_text_of, param_sanitize, param_table, snapshot_layout, network_radius_of,
 } from "../pkg/tidepool_wasm.js";
+import { OutputClock } from "./midi-out.js";
 
 const WASM_URL = new URL("../pkg/tidepool_wasm_bg.wasm", import.meta.url);
 const WORKLET_URL = new URL("../worklet/processor.js", import.meta.url);
@@ -206,6 +207,20 @@ export class Instrument extends EventTarget {
 
   sustain(down, timeStamp) {
     this.post({ type: "sustain", frame: this.frameAt(timeStamp), down });
+  }
+
+  /**
+   * A MIDI clock message received at `timeStamp`: `status` 0xF8 tick, 0xFA start, 0xFB continue,
+   * 0xFC stop, or 0xF2 song position (`position` in sixteenths). The engine follows it when the
+   * patch's `clock.follow` is on: it fits the tempo to the frames the ticks arrived at.
+   */
+  clockIn(status, position, timeStamp) {
+    // The frame heard at the tick's time, through the clock MIDI out stamps with (not frameAt's
+    // "as soon as possible"): the follower extrapolates the sender's grid from these frames, so
+    // the notes it places are heard, and sent out, on that grid. Never backwards.
+    const frame = Math.max(this.lastClockFrame ?? 0, OutputClock.of(this.context).frameAt(timeStamp));
+    this.lastClockFrame = frame;
+    this.post({ type: "clock", frame, status, position });
   }
 
   /** Hands a validated melody model file (ArrayBuffer) to the engine; a "melody" event reports it. */

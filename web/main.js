@@ -13,7 +13,7 @@ import { MidiLearn } from "./midi-learn.js";
 import { MidiOut } from "./midi-out.js";
 import { Networks } from "./networks.js";
 import { NoteHub } from "./note-hub.js";
-import { decodeNotes, noteName } from "./notes.js";
+import { decodeMidi, decodeNotes, noteName } from "./notes.js";
 import { buildPanels } from "./panels.js";
 import { PatchState } from "./patch-state.js";
 import { Piano } from "./piano.js";
@@ -72,6 +72,7 @@ const midi = new MidiIo({
   outputSelect: $("midi-output"),
   activity: $("midi-activity"),
   onAllSoundOff: panic,
+  onClock: (status, position, time) => instrument?.clockIn(status, position, time),
 });
 midi.start();
 let learn = null; // MIDI learn, made with the controls
@@ -79,7 +80,7 @@ midi.onControl = (message) => learn?.control(message);
 
 function onNotes({ data }) {
   const notes = decodeNotes(data);
-  midiOut.play(notes, instrument.context);
+  midiOut.play(notes, instrument.context, decodeMidi(data));
   for (const n of notes) piano.setSounding(n.pitch, n.velocity > 0);
   views.played(notes, instrument.context.sampleRate);
 }
@@ -114,6 +115,7 @@ async function start() {
     created.addEventListener("view", (e) => {
       views.snapshot(e.data, context.sampleRate);
       melodyPanel.snapshot(e.data.view);
+      showClock(e.data.view);
       requestMissingModel(e.data.view);
     });
     created.addEventListener("melody", (e) => melodyInstalled(e.data));
@@ -133,6 +135,19 @@ async function start() {
     setStatus("error", `Audio could not start: ${plain(e)}. Try another browser, or reload.`);
     startButton.disabled = false;
   }
+}
+
+/** The followed MIDI clock's tempo and state, from a "view" snapshot (hidden when not following). */
+function showClock(view) {
+  const at = snapshotLayout().clock;
+  const el = $("clock-status");
+  const following = view[at.following] > 0.5;
+  const bpm = view[at.bpm].toFixed(1);
+  const text = !following ? "" : view[at.playing] > 0.5
+    ? `Following the external MIDI clock: ${bpm} BPM`
+    : `Following the external MIDI clock: waiting for its Start or Continue (${bpm} BPM)`;
+  if (el.textContent !== text) el.textContent = text;
+  el.hidden = !following;
 }
 
 /** Running, or paused by the browser (another tab took the device, a phone call …). */

@@ -19,8 +19,8 @@ function portsOf(map) {
 }
 
 export class MidiIo {
-  constructor({ hub, out, status, inputSelect, outputSelect, activity, onAllSoundOff }) {
-    Object.assign(this, { hub, out, status, inputSelect, outputSelect, activity, onAllSoundOff });
+  constructor({ hub, out, status, inputSelect, outputSelect, activity, onAllSoundOff, onClock = () => {} }) {
+    Object.assign(this, { hub, out, status, inputSelect, outputSelect, activity, onAllSoundOff, onClock });
     this.access = null;
     this.wantedInput = "all";
     this.wantedOutput = "";
@@ -112,6 +112,8 @@ export class MidiIo {
       if (m.type === "noteon") this.hub.press(source, m.pitch, m.velocity, time);
       else if (m.type === "noteoff") this.hub.release(source, m.pitch, time);
       else if (m.type === "cc") this.control(source, m.controller, m.value, time);
+      else if (m.type === "clock") this.onClock(m.status, 0, time);
+      else if (m.type === "songposition") this.onClock(0xf2, m.position, time);
       // Controllers (CC, pitch bend, channel pressure) also go to MIDI learn, which the page
       // sets as `onControl` (sustain and the mode messages above keep their meaning there too).
       if (m.type === "cc" || m.type === "pitchbend" || m.type === "pressure") this.onControl?.(m, time);

@@ -4,8 +4,10 @@
 // A browser normally delivers one complete message per event, but a device or a driver can send
 // anything, so the bytes are read as a MIDI 1.0 byte stream:
 // - running status: data bytes after a complete channel message repeat its status;
-// - real-time bytes (0xF8–0xFF) may sit anywhere, even inside a message, and are skipped;
-// - SysEx (0xF0 … 0xF7) and system common messages are skipped and cancel running status;
+// - real-time bytes (0xF8–0xFF) may sit anywhere, even inside a message: the clock's (Timing
+//   Clock, Start, Continue, Stop) come out as they are met, the others are skipped;
+// - SysEx (0xF0 … 0xF7) and system common messages cancel running status; all but the Song
+//   Position Pointer are skipped;
 // - data bytes with no status before them, truncated messages and non-byte values are dropped;
 // - at most MAX_MESSAGES come out of one event and MAX_BYTES are read, so a flood cannot stall
 //   the page.
@@ -18,10 +20,16 @@
 //   {type: "program", channel, program}
 //   {type: "pressure", channel, pressure}
 //   {type: "pitchbend", channel, value}               -8192 … 8191
+//   {type: "clock", status}                           0xF8 tick, 0xFA start, 0xFB continue, 0xFC stop
+//   {type: "songposition", position}                  0xF2: sixteenths from the top, 0 … 16383
 
 export const MAX_MESSAGES = 256;
 // Bytes read from one event at most: beyond this only an endless SysEx or garbage could follow.
 export const MAX_BYTES = 65536;
+
+// The real-time bytes of the MIDI clock.
+const CLOCK_BYTES = new Set([0xf8, 0xfa, 0xfb, 0xfc]);
+const SONG_POSITION = 0xf2;
 
 // Data bytes that follow each channel status (high nibble 0x8–0xE).
 const DATA_LENGTH = { 0x8: 2, 0x9: 2, 0xa: 2, 0xb: 2, 0xc: 1, 0xd: 1, 0xe: 2 };
@@ -50,16 +58,28 @@ function readStream(bytes, out) {
       data.length = 0;
       continue;
     }
-    if (byte >= 0xf8) continue; // real-time: clock, start, stop, active sensing, reset …
+    if (byte >= 0xf8) {
+      // Real-time: leaves the message being read alone. Active sensing and reset are skipped.
+      if (CLOCK_BYTES.has(byte)) out.push({ type: "clock", status: byte });
+      continue;
+    }
     if (byte & 0x80) {
       data.length = 0;
       inSysex = byte === 0xf0;
-      // System common (0xF1–0xF7) carries nothing we play and cancels running status.
-      status = byte < 0xf0 ? byte : 0;
+      // System common (0xF1–0xF7) cancels running status; only the song position is read.
+      status = byte < 0xf0 || byte === SONG_POSITION ? byte : 0;
       continue;
     }
     if (inSysex || status === 0) continue; // SysEx payload, or data without a status
     data.push(byte);
+    if (status === SONG_POSITION) {
+      if (data.length === 2) {
+        out.push({ type: "songposition", position: (data[1] << 7) | data[0] });
+        status = 0; // system common: no running status
+        data.length = 0;
+      }
+      continue;
+    }
     if (data.length === DATA_LENGTH[status >> 4]) {
       out.push(channelMessage(status, data[0], data[1]));
       data.length = 0; // status stays: running status

@@ -19,16 +19,32 @@ export function isBlack(pitch) {
  * `origin` turns the engine frame into the AudioContext's frame.
  */
 const SOURCES = ["keys", "arp", "melody"];
+// The source number of an entry that is a MIDI message (clock, CC) rather than a note:
+// [frame lo, frame hi, bytes (first in the low 8 bits), byte count, 3].
+const MIDI_SOURCE = 3;
 
 export function decodeNotes({ notes, origin = 0 }) {
   const out = [];
   for (let i = 0; i + 4 < notes.length; i += 5) {
+    if (notes[i + 4] === MIDI_SOURCE) continue;
     out.push({
       frame: notes[i + 1] * 2 ** 32 + notes[i] + origin,
       pitch: notes[i + 2],
       velocity: notes[i + 3],
       source: SOURCES[notes[i + 4]] ?? "keys",
     });
+  }
+  return out;
+}
+
+/** The MIDI messages (clock, CC) of a "notes" event: `{frame, bytes}` in the engine's order. */
+export function decodeMidi({ notes, origin = 0 }) {
+  const out = [];
+  for (let i = 0; i + 4 < notes.length; i += 5) {
+    if (notes[i + 4] !== MIDI_SOURCE) continue;
+    const packed = notes[i + 2];
+    const bytes = [packed & 0xff, (packed >> 8) & 0xff, (packed >> 16) & 0xff].slice(0, notes[i + 3]);
+    out.push({ frame: notes[i + 1] * 2 ** 32 + notes[i] + origin, bytes });
   }
   return out;
 }

@@ -7,6 +7,8 @@
 //   {type: "note-off", frame, pitch}               {type: "notes", origin, count, notes: Uint32Array}
 //   {type: "sustain", frame, down}                   (lent; 5 numbers per note in its first 5·count:
 //   {type: "all-notes-off", frame}                   engine frame lo, hi, pitch, velocity, source;
+//   {type: "clock", frame, status, position}         then MIDI clock/CC messages as lo, hi, bytes,
+//     (MIDI clock in: 0xF8/FA/FB/FC, 0xF2 + position)  byte count, 3 (see drain_notes in crates/wasm);
 //   {type: "param", frame, id, value}                context frame = engine frame + origin)
 //     (id: a row of param_table(); value as        {type: "view", frame, view: Float32Array, load}
 //     param_sanitize() gives it; {key, value}        (lent; laid out as snapshot_layout() says)
@@ -88,7 +90,7 @@ class TidepoolProcessor extends AudioWorkletProcessor {
     this.notesMessage = { type: "notes", origin: 0, count: 0, notes: null };
     this.viewMessage = { type: "view", frame: 0, view: null, load: this.load };
     this.transfer = [null];
-    // Context frame of engine frame 0: known at the first block; until then, the current frame.
+    // Context frame of engine frame 0: set at each block; until the first, the current frame.
     this.origin = null;
     this.port.onmessage = (e) => this.handle(e.data, this.origin ?? currentFrame);
     for (const message of initial ?? []) this.handle(message, 0);
@@ -130,6 +132,7 @@ class TidepoolProcessor extends AudioWorkletProcessor {
       case "note-off": ok = e.note_off(frame, m.pitch); break;
       case "sustain": ok = e.sustain(frame, !!m.down); break;
       case "all-notes-off": ok = e.all_notes_off(frame); break;
+      case "clock": ok = e.clock_in(frame, m.status, m.position ?? 0); break;
       case "param":
         ok = m.id === undefined ? e.set_param(frame, String(m.key), Number(m.value)) : e.set_param_id(frame, m.id, Number(m.value));
         break;
@@ -241,7 +244,10 @@ class TidepoolProcessor extends AudioWorkletProcessor {
 
   process(_inputs, outputs) {
     const started = this.now();
-    if (this.origin === null) this.origin = currentFrame;
+    // Context frame of engine frame 0, taken again every block: when the audio thread was late
+    // and Chromium skipped render quanta, the context's clock moved on without the engine, and
+    // the engine's later frames are heard that much later.
+    this.origin = currentFrame - this.engine.frame();
     const out = outputs[0];
     const e = this.engine;
     const n = e.process(out[0].length);

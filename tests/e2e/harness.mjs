@@ -141,7 +141,8 @@ export function ensureScreenshotDir() {
 // Fake Web MIDI (installed with page.addInitScript before any page script runs).
 //
 // In the page, `window.__fakeMidi` drives it (the product never sees it unless it looks):
-//   send(inputId, bytes)   an input dispatches a real MIDIMessageEvent
+//   send(inputId, bytes, timeStamp?)  an input dispatches a real MIDIMessageEvent (stamped
+//                          `timeStamp` when given: the time a driver received it)
 //   unplug(portId)         the port disconnects: state 'disconnected', removed from the map,
 //                          statechange (MIDIConnectionEvent) on the MIDIAccess and the port
 //   plug(kind, id, name)   a new port connects (statechange with state 'connected')
@@ -239,11 +240,14 @@ export function fakeMidiInit(arg) {
     inputs,
     outputs,
     hasRealEvents: !!MessageEvent_,
-    send(inputId, bytes) {
+    send(inputId, bytes, timeStamp) {
       const port = inputs.get(inputId);
       if (!port || port.state !== "connected") return false;
       const data = Uint8Array.from(bytes);
       const event = MessageEvent_ ? new MessageEvent_("midimessage", { data }) : Object.assign(new Event("midimessage"), { data });
+      // A driver stamps a message when it arrives, and the browser dispatches it later: a given
+      // `timeStamp` plays that arrival time (the event stays a real MIDIMessageEvent).
+      if (timeStamp !== undefined) Object.defineProperty(event, "timeStamp", { value: timeStamp });
       port.dispatchEvent(event);
       return true;
     },

@@ -150,6 +150,8 @@ pub struct Engine {
     outputs: FixedQueue<NoteEvent>,
     midi: FixedQueue<MidiEvent>,
     clock_sender: ClockSender,
+    /// Frames a tick is announced ahead of itself ([`midi_clock::CLOCK_LOOKAHEAD_S`]).
+    clock_lookahead: u64,
     /// A MIDI Start waits for the next bar line (clock out switched on while playing).
     clock_start_pending: bool,
     follower: ClockFollower,
@@ -223,6 +225,7 @@ impl Engine {
             outputs: FixedQueue::with_capacity(OUTPUT_CAPACITY),
             midi: FixedQueue::with_capacity(MIDI_CAPACITY),
             clock_sender: ClockSender::default(),
+            clock_lookahead: libm::round(midi_clock::CLOCK_LOOKAHEAD_S * sample_rate) as u64,
             clock_start_pending: v.on(ParamId::ClockOut)
                 && v.on(ParamId::Playing)
                 && !v.on(ParamId::ClockFollow),
@@ -403,16 +406,8 @@ impl Engine {
                 self.lfo.pulse_pending = true;
             }
         }
-        if playing && self.values.on(ParamId::ClockOut) {
-            // Clock switched on while playing: the receiver starts with us on the next bar line.
-            if bar && std::mem::take(&mut self.clock_start_pending) {
-                self.emit_midi(&[midi_clock::START]);
-            }
-            if self.clock_sender.poll(pos) {
-                self.emit_midi(&[midi_clock::TIMING_CLOCK]);
-            }
-        } else if playing {
-            self.clock_sender.poll(pos);
+        if playing {
+            self.send_clock(frame, pos);
         }
         // Offs before ons: a note ending on the frame where the next begins must not cut it.
         self.end_arp_notes(frame, frame);
@@ -603,6 +598,38 @@ impl Engine {
     /// What the melody generator does now.
     pub fn melody_phase(&self) -> Phase {
         self.melody.phase()
+    }
+
+    /// Announces the MIDI clock's ticks [`midi_clock::CLOCK_LOOKAHEAD_S`] before they happen, each
+    /// stamped with its own frame (where the transport will cross it), and a Start waiting for a
+    /// bar line just before that bar's first tick. Without clock out the ticks are only counted,
+    /// so switching it on carries on the same grid.
+    fn send_clock(&mut self, frame: u64, pos: f64) {
+        let ahead = self.transport.position(frame + self.clock_lookahead);
+        let on = self.values.on(ParamId::ClockOut);
+        let frames_per_beat = self.transport.frames_per_beat();
+        let bar_ticks = (midi_clock::PPQ * self.values.get(ParamId::BeatsPerBar)) as u64;
+        while let Some(k) = self.clock_sender.poll(ahead) {
+            if !on {
+                continue;
+            }
+            let beats = k as f64 / midi_clock::PPQ;
+            let at = frame + libm::round(((beats - pos) * frames_per_beat).max(0.0)) as u64;
+            // Clock switched on while playing: the receiver starts with us on a bar line.
+            if self.clock_start_pending && k.is_multiple_of(bar_ticks.max(1)) {
+                self.clock_start_pending = false;
+                push_midi(
+                    &mut self.midi,
+                    &mut self.status,
+                    MidiEvent::new(at, &[midi_clock::START]),
+                );
+            }
+            push_midi(
+                &mut self.midi,
+                &mut self.status,
+                MidiEvent::new(at, &[midi_clock::TIMING_CLOCK]),
+            );
+        }
     }
 
     /// Ends, at `frame`, the arpeggiated notes whose off is due by `due` (u64::MAX: all of them).

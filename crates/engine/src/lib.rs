@@ -35,7 +35,7 @@ pub mod wav;
 pub use arp::{Mode as ArpMode, Velocity as ArpVelocity};
 pub use engine::{
     network_radius, Built, Engine, Rebuild, Shape, Status, CONTROL_FRAMES, INPUT_CAPACITY,
-    OUTPUT_CAPACITY,
+    MIDI_CAPACITY, OUTPUT_CAPACITY,
 };
 pub use events::{ClockIn, FixedQueue, Input, InputEvent, MidiEvent, NoteEvent, Source};
 pub use lfo::{Destination, Smoothing};

@@ -225,6 +225,12 @@ impl ClockFollower {
     }
 }
 
+/// How long before its frame a tick is announced. A tick's frame is known ahead (the transport
+/// is a straight line between tempo changes), so it goes out stamped for its own frame this much
+/// early: a main thread busy for up to this long still hands it to the MIDI port in time. A tempo
+/// change moves the ticks already announced by at most the change's effect over this window.
+pub const CLOCK_LOOKAHEAD_S: f64 = 0.1;
+
 /// Sends 24 ticks per beat on the frames where the transport's position crosses them.
 #[derive(Clone, Debug, Default)]
 pub struct ClockSender {
@@ -238,14 +244,14 @@ impl ClockSender {
         self.next = libm::ceil(beats * PPQ - 1e-9).max(0.0) as u64;
     }
 
-    /// True when `beats` has reached the next tick; then aims at the one after.
+    /// The next tick's index when `beats` has reached it; then aims at the one after.
     #[inline]
-    pub fn poll(&mut self, beats: f64) -> bool {
+    pub fn poll(&mut self, beats: f64) -> Option<u64> {
         if beats * PPQ >= self.next as f64 - 1e-9 {
             self.next += 1;
-            true
+            Some(self.next - 1)
         } else {
-            false
+            None
         }
     }
 }
@@ -265,12 +271,14 @@ mod tests {
     fn sender_ticks_every_24th_of_a_beat_once() {
         let mut s = ClockSender::default();
         s.realign(0.0);
-        let fired: Vec<u32> = (0..=48)
-            .filter(|&i| s.poll(i as f64 / 48.0))
-            .map(|i| i as u32)
+        let fired: Vec<(u32, u64)> = (0..=48)
+            .filter_map(|i| s.poll(i as f64 / 48.0).map(|k| (i, k)))
             .collect();
         // Half-tick steps: every second one reaches a tick.
-        assert_eq!(fired, (0..=24).map(|k| 2 * k).collect::<Vec<_>>());
+        assert_eq!(
+            fired,
+            (0..=24).map(|k| (2 * k, k as u64)).collect::<Vec<_>>()
+        );
     }
 
     #[test]

@@ -58,9 +58,10 @@ fn clock_out_ticks_on_exact_frames_with_start_and_stop() {
     // The patch plays from frame 0: Start, then the first tick, on frame 0.
     assert_eq!(midi[0].message(), [0xFA]);
     assert_eq!((midi[1].frame, midi[1].message()), (0, &[0xF8][..]));
+    // Ticks are announced 0.1 s ahead, each with its own frame: up to the stop.
     let ticks: Vec<u64> = midi
         .iter()
-        .filter(|m| m.message() == [0xF8])
+        .filter(|m| m.message() == [0xF8] && m.frame <= stop)
         .map(|m| m.frame)
         .collect();
     // 120 BPM at 48 kHz: 24 000 frames a beat, 1000 a tick; 30 s hold 1440 ticks and one more.
@@ -68,8 +69,16 @@ fn clock_out_ticks_on_exact_frames_with_start_and_stop() {
     for (k, f) in ticks.iter().enumerate() {
         assert_eq!(*f, k as u64 * 1000, "tick {k}");
     }
-    let last = midi.last().expect("messages");
-    assert_eq!((last.frame, last.message()), (stop, &[0xFC][..]));
+    let stops: Vec<u64> = midi
+        .iter()
+        .filter(|m| m.message() == [0xFC])
+        .map(|m| m.frame)
+        .collect();
+    assert_eq!(stops, [stop]);
+    assert!(
+        midi.iter().all(|m| m.frame <= stop + 4800),
+        "nothing announced beyond the lookahead"
+    );
 
     // Play on again: Start, then the first tick on the same frame, after it.
     let restart = e.frame();
@@ -226,7 +235,11 @@ fn clock_switched_on_while_playing_starts_the_receiver_on_the_next_bar() {
         (midi[start + 1].frame, midi[start + 1].message()),
         (96_000, &[0xF8][..])
     );
-    assert_eq!(midi[0].frame, 30_000, "ticks from the next tick on");
+    // Ticks already inside the 0.1 s lookahead when it was switched on went unannounced.
+    assert_eq!(
+        midi[0].frame, 35_000,
+        "ticks from the first one beyond the lookahead"
+    );
 }
 
 #[test]

@@ -94,7 +94,7 @@ fn offsets(names: &[&str], at: usize) -> String {
 pub fn snapshot_layout() -> String {
     let per = view::NETWORK_NAMES.len();
     format!(
-        "{{\"length\":{},\"lfo\":{},\"lfoCount\":{},\"neurons\":{},\"neuronCount\":{},\"entries\":{},\"maxEntries\":{},\"pitches\":{},\"probs\":{},\"status\":{},\"melody\":{},\"networks\":{{\"lfo\":{},\"arp\":{}}}}}",
+        "{{\"length\":{},\"lfo\":{},\"lfoCount\":{},\"neurons\":{},\"neuronCount\":{},\"entries\":{},\"maxEntries\":{},\"pitches\":{},\"probs\":{},\"status\":{},\"melody\":{},\"networks\":{{\"lfo\":{},\"arp\":{}}},\"clock\":{}}}",
         view::LEN,
         view::LFO,
         MAX_LFO_OUTPUTS,
@@ -108,6 +108,7 @@ pub fn snapshot_layout() -> String {
         offsets(&view::MELODY_NAMES, view::MELODY),
         offsets(&view::NETWORK_NAMES, view::NETWORKS),
         offsets(&view::NETWORK_NAMES, view::NETWORKS + per),
+        offsets(&view::CLOCK_NAMES, view::CLOCK),
     )
 }
 
@@ -138,8 +139,10 @@ mod tests {
             view::NETWORKS
         )));
         // Every offset of the named parts appears exactly once, and they end where the snapshot does.
-        let named =
-            view::STATUS_NAMES.len() + view::MELODY_NAMES.len() + 2 * view::NETWORK_NAMES.len();
+        let named = view::STATUS_NAMES.len()
+            + view::MELODY_NAMES.len()
+            + 2 * view::NETWORK_NAMES.len()
+            + view::CLOCK_NAMES.len();
         for at in view::STATUS..view::LEN {
             assert_eq!(
                 layout.matches(&format!(":{at},")).count()

@@ -23,7 +23,7 @@ use std::fmt::Write;
 use tidepool_engine::bindings::{Binding, Bindings, Source, SOURCE_NAMES};
 use tidepool_engine::{
     build_network_bytes, network_from_bytes, network_radius, Brain, Built, ClockIn, Engine, Input,
-    InputEvent, MelodyPhase, ParamId, Patch, Shape, Which, OUTPUT_CAPACITY,
+    InputEvent, MelodyPhase, ParamId, Patch, Shape, Which, MIDI_CAPACITY, OUTPUT_CAPACITY,
 };
 use tidepool_melody::lstm::{Lstm, Stepper};
 use tidepool_melody::quant::QuantLstm;
@@ -112,9 +112,19 @@ pub mod view {
     /// LFO's, then the arpeggiator's. A seed is split in 16-bit halves, each exact in an f32.
     pub const NETWORKS: usize = MELODY + MELODY_NAMES.len();
     pub const NETWORK_NAMES: [&str; 4] = ["neurons", "connectivity", "seedLow", "seedHigh"];
+    /// The transport: tempo in force (the followed clock's when following), 1 when following
+    /// an external MIDI clock, 1 when playing.
+    pub const CLOCK: usize = NETWORKS + 2 * NETWORK_NAMES.len();
+    pub const CLOCK_NAMES: [&str; 3] = ["bpm", "following", "playing"];
     /// Values in the snapshot.
-    pub const LEN: usize = NETWORKS + 2 * NETWORK_NAMES.len();
+    pub const LEN: usize = CLOCK + CLOCK_NAMES.len();
 }
+
+/// The source code of a MIDI message entry in [`WasmEngine::drain_notes`]'s buffer.
+const MIDI_SOURCE: u32 = 3;
+
+/// Entries of the buffer [`WasmEngine::drain_notes`] fills: the notes, then the MIDI messages.
+const NOTE_SLOTS: usize = OUTPUT_CAPACITY + MIDI_CAPACITY;
 
 /// Length of [`WasmEngine::snapshot`] (see [`view`] for its layout).
 pub const VIEW_LEN: usize = view::LEN;
@@ -144,7 +154,7 @@ impl WasmEngine {
             errors: parsed.errors.iter().map(ToString::to_string).collect(),
             left: vec![0.0; BLOCK_FRAMES],
             right: vec![0.0; BLOCK_FRAMES],
-            note_buf: vec![0; OUTPUT_CAPACITY * 5],
+            note_buf: vec![0; NOTE_SLOTS * 5],
             view: vec![0.0; VIEW_LEN],
             staged: Built::default(),
             retired: Built::default(),
@@ -273,8 +283,10 @@ impl WasmEngine {
 
     /// Copies the notes played since the last call into a preallocated buffer, five numbers each:
     /// `[frame_lo32, frame_hi32, pitch, velocity (0 = off), source (0 = keys, 1 = arpeggiator, 2 = melody)]`,
-    /// forgets them, and returns how many notes there are. Never allocates: the worklet calls it
-    /// every block and reads [`WasmEngine::notes_ptr`].
+    /// then the MIDI clock and CC messages sent since, as
+    /// `[frame_lo32, frame_hi32, bytes (first in the low 8 bits), byte count, 3]`; forgets them all
+    /// and returns how many entries there are. Never allocates: the worklet calls it every block
+    /// and reads [`WasmEngine::notes_ptr`].
     pub fn drain_notes(&mut self) -> usize {
         let notes = self.engine.notes();
         for (slot, n) in self.note_buf.chunks_exact_mut(5).zip(notes) {
@@ -288,6 +300,20 @@ impl WasmEngine {
         }
         let count = notes.len().min(OUTPUT_CAPACITY);
         self.engine.clear_notes();
+        // Then the MIDI clock and CC messages, on the same path so MIDI out keeps one order.
+        let midi = self.engine.midi();
+        for (slot, m) in self.note_buf[5 * count..].chunks_exact_mut(5).zip(midi) {
+            let [a, b, c] = m.bytes;
+            slot.copy_from_slice(&[
+                m.frame as u32,
+                (m.frame >> 32) as u32,
+                u32::from_le_bytes([a, b, c, 0]),
+                m.len as u32,
+                MIDI_SOURCE,
+            ]);
+        }
+        let count = count + midi.len().min(MIDI_CAPACITY);
+        self.engine.clear_midi();
         count
     }
 
@@ -296,9 +322,9 @@ impl WasmEngine {
         self.note_buf.as_ptr()
     }
 
-    /// Most notes [`WasmEngine::drain_notes`] returns at once (its buffer holds five u32s each).
+    /// Most entries [`WasmEngine::drain_notes`] returns at once (its buffer holds five u32s each).
     pub fn notes_capacity(&self) -> usize {
-        OUTPUT_CAPACITY
+        NOTE_SLOTS
     }
 
     /// Fills the live-view buffer ([`VIEW_LEN`] f32s at [`WasmEngine::view_ptr`], laid out as
@@ -364,7 +390,13 @@ impl WasmEngine {
         };
         let per = view::NETWORK_NAMES.len();
         v[view::NETWORKS..view::NETWORKS + per].copy_from_slice(&shape(lfo));
-        v[view::NETWORKS + per..view::LEN].copy_from_slice(&shape(arp));
+        v[view::NETWORKS + per..view::CLOCK].copy_from_slice(&shape(arp));
+        let clock = [
+            self.engine.tempo() as f32,
+            self.engine.param(ParamId::ClockFollow) as f32,
+            f32::from(u8::from(self.engine.playing())),
+        ];
+        v[view::CLOCK..view::LEN].copy_from_slice(&clock);
         VIEW_LEN
     }
 
