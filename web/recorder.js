@@ -172,8 +172,8 @@ export class Recorder {
     const worker = new Worker(new URL("./render-worker.js", import.meta.url), { type: "module" });
     this.worker = worker;
     this.show();
+    // The worker closes itself after its answer (see render-worker.js).
     const finished = () => {
-      worker.terminate();
       this.worker = null;
       this.show();
     };
@@ -191,6 +191,7 @@ export class Recorder {
       }
     };
     worker.onerror = (e) => {
+      worker.terminate();
       finished();
       this.note(`The render worker failed: ${e.message}`);
     };
@@ -200,15 +201,15 @@ export class Recorder {
   /** Download links for a finished render. */
   offer({ wav, midi }) {
     const name = `tidepool-${new Date(this.kept.at).toISOString().slice(0, 19).replace(/[-:T]/g, "")}`;
-    const link = (a, bytes, type, ext) => {
-      const url = URL.createObjectURL(new Blob([bytes], { type }));
+    const link = (a, blob, ext) => {
+      const url = URL.createObjectURL(blob);
       this.urls.push(url);
       a.href = url;
       a.download = `${name}.${ext}`;
       a.hidden = false;
     };
-    link(this.el.wav, wav, "audio/wav", "wav");
-    link(this.el.midi, midi, "audio/midi", "mid");
+    link(this.el.wav, wav, "wav");
+    link(this.el.midi, midi, "mid");
   }
 
   clearRender() {

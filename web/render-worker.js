@@ -4,7 +4,9 @@
 //
 // main thread → worker: {type: "render", module: WebAssembly.Module, performance: string}
 // worker → main thread: {type: "progress", done: 0..1}
-//                       {type: "done", wav: ArrayBuffer, midi: ArrayBuffer, errors: [string]}
+//                       {type: "done", wav: Blob, midi: Blob, errors: [string]}
+//   (Blobs made here: copying a long WAV into a Blob takes a good part of a second, which the page's
+//   main thread is spared)
 //                       {type: "failed", error: string}
 
 import { initSync, OfflineRender } from "../pkg/tidepool_wasm.js";
@@ -40,12 +42,15 @@ self.onmessage = async (e) => {
       done = job.run(PIECE_FRAMES);
       self.postMessage({ type: "progress", done });
     }
-    const wav = job.wav();
-    const midi = job.midi();
-    self.postMessage({ type: "done", wav: wav.buffer, midi: midi.buffer, errors: job.errors() }, [wav.buffer, midi.buffer]);
+    const wav = new Blob([job.wav()], { type: "audio/wav" });
+    const midi = new Blob([job.midi()], { type: "audio/midi" });
+    self.postMessage({ type: "done", wav, midi, errors: job.errors() });
   } catch (error) {
     self.postMessage({ type: "failed", error: String(error && error.message ? error.message : error) });
   } finally {
     job?.free();
+    // One render per worker. Closing from here rather than terminate() on the page: tearing down
+    // hundreds of megabytes of wasm memory then happens on this thread, not the page's.
+    self.close();
   }
 };
