@@ -597,6 +597,42 @@ mod tests {
     }
 
     #[test]
+    fn numbers_as_javascript_writes_them() {
+        let text = r#"{"format":"tidepool-performance","version":1,"sample_rate":4.41e4,
+            "frames":1E3,"patch":"","events":[[0,"param","syn.cut",1e+21],
+            [1,"param","syn.cut",-0.5],[2,"param","syn.cut",2.5E-3],[3,"param","syn.cut",1e999]]}"#;
+        let err = Performance::parse(text).unwrap_err();
+        assert!(err.contains("bad number `1e999`"), "{err}");
+        let read =
+            Performance::parse(&text.replace(",[3,\"param\",\"syn.cut\",1e999]", "")).unwrap();
+        let values: Vec<f64> = read
+            .performance
+            .events
+            .iter()
+            .map(|e| match e.input {
+                Input::SetParam { value, .. } => value,
+                _ => f64::NAN,
+            })
+            .collect();
+        assert_eq!(values, [1e21, -0.5, 2.5e-3]);
+        assert_eq!(
+            (read.performance.sample_rate, read.performance.frames),
+            (44100.0, 1000)
+        );
+    }
+
+    #[test]
+    fn at_most_max_events_are_read() {
+        let mut text = String::from(
+            r#"{"format":"tidepool-performance","version":1,"sample_rate":48000,"frames":0,"patch":"","events":["#,
+        );
+        text.push_str(&"[0,\"panic\"],".repeat(MAX_EVENTS));
+        text.push_str("[0,\"panic\"]]}");
+        let err = Performance::parse(&text).unwrap_err();
+        assert!(err.contains("more than the 2000000"), "{err}");
+    }
+
+    #[test]
     fn non_finite_values_are_written_as_json_can_hold_them() {
         let mut p = every_variant();
         p.events = vec![
