@@ -3,6 +3,7 @@
 mod args;
 mod bench_esn;
 mod esn_trace;
+mod lfo_shapes;
 mod melody_cmd;
 mod notes;
 mod render_cmd;
@@ -40,6 +41,11 @@ USAGE
       Counts the n-gram melody models (orders 1–4) and writes the files the page loads.
   tidepool train melody [--out web/models/melody-lstm.safetensors] [--epochs 40] [--patience 3] [--seed 1]
       Trains the melody LSTM on data/chorales (needs a build with --features train).
+  tidepool lfo-shapes [--candidates 3000] [--refine 400] [--seed 1]
+                      [--presets web/presets/factory.json | --patch TEXT|URL|FILE]
+      Searches LFO settings whose output matches a sine, triangle, saw and square (ReMi Fig. 1)
+      and prints each shape's error; --presets measures the presets that name a shape instead,
+      --patch one patch against all four shapes.
   tidepool bench-esn [--n 300] [--connectivity 0.1] [--steps 10000] [--layout auto|dense|sparse]
       Reservoir steps per second (1-D input, no feedback), as JSON.
 ";
@@ -52,6 +58,7 @@ fn main() {
         Some("params") => args.finish().map(|_| print_params()),
         Some("esn-trace") => cmd_esn_trace(args),
         Some("bench-esn") => cmd_bench_esn(args),
+        Some("lfo-shapes") => cmd_lfo_shapes(args),
         Some("melody") => melody_cmd::run(args),
         Some("train") => melody_cmd::train(args),
         None | Some("help") => {
@@ -174,6 +181,46 @@ fn cmd_esn_trace(mut args: Args) -> Result<(), String> {
         serde_json::from_str(&text).map_err(|e| format!("{path} is not JSON: {e}"))?;
     let out = esn_trace::trace(&case).map_err(|e| format!("{path}: {e}"))?;
     println!("{out}");
+    Ok(())
+}
+
+fn cmd_lfo_shapes(mut args: Args) -> Result<(), String> {
+    use lfo_shapes::{measure, row, search, Shape, TABLE_HEAD};
+    let presets = args.value(&["--presets"])?;
+    let one = args.value(&["--patch"])?;
+    let candidates: usize = args.parsed(&["--candidates"], 3000)?;
+    let refine: usize = args.parsed(&["--refine"], 400)?;
+    let seed: u64 = args.parsed(&["--seed"], 1)?;
+    args.finish()?;
+    println!("{TABLE_HEAD}");
+    if let Some(text) = one {
+        let patch = load_patch(Some(text))?;
+        for shape in Shape::ALL {
+            println!("{}", row(shape, &measure(&patch, shape), "--patch"));
+        }
+        return Ok(());
+    }
+    if let Some(path) = presets {
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
+        let bank: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| format!("{path}: {e}"))?;
+        for p in bank["presets"].as_array().ok_or("no \"presets\" list")? {
+            let Some(shape) = p["shape"].as_str() else {
+                continue;
+            };
+            let shape = Shape::from_label(shape).ok_or(format!("unknown shape `{shape}`"))?;
+            let patch = Patch::parse(p["patch"].as_str().unwrap_or_default()).patch;
+            let name = p["name"].as_str().unwrap_or_default();
+            println!("{}", row(shape, &measure(&patch, shape), name));
+        }
+        return Ok(());
+    }
+    for found in search(candidates, refine, seed, |line| eprintln!("{line}")) {
+        println!(
+            "{}",
+            row(found.shape, &found.fit, &found.candidate.fields())
+        );
+    }
     Ok(())
 }
 
