@@ -25,6 +25,7 @@ use std::fmt::Write;
 pub const BIND_PREFIX: &str = "bind.";
 /// At most this many parameters are bound (a patch link is untrusted input).
 pub const MAX_BINDINGS: usize = 64;
+const TOO_MANY: &str = "more than 64 bindings";
 
 /// What a binding listens to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,12 +92,13 @@ impl Binding {
     pub fn value_text(&self) -> String {
         let mut out = String::new();
         match self.source {
-            Source::Cc(n) => write!(out, "cc{n}"),
-            Source::Cc14(n) => write!(out, "cc{n}:14"),
-            Source::Bend => write!(out, "bend"),
-            Source::Pressure => write!(out, "pressure"),
+            Source::Cc(n) | Source::Cc14(n) => write!(out, "cc{n}").ok(),
+            Source::Bend => out.write_str("bend").ok(),
+            Source::Pressure => out.write_str("pressure").ok(),
+        };
+        if let Source::Cc14(_) = self.source {
+            out.push_str(":14");
         }
-        .ok();
         if let Some(ch) = self.channel {
             write!(out, ":ch{ch}").ok();
         }
@@ -106,24 +108,25 @@ impl Binding {
         out
     }
 
-    /// Reads a field's value for `param`. Ok: the binding and, when an option was not
-    /// understood (it is left out), what was wrong; Err: why nothing can be bound.
+    /// Reads a field's value for `param` (letters in any case). Ok: the binding and, when an
+    /// option was not understood (it is left out), what was wrong; Err: why nothing is bound.
     pub fn parse(param: ParamId, raw: &str) -> Result<(Binding, Option<String>), String> {
-        let raw = raw.to_ascii_lowercase();
         let mut parts = raw.split(':');
         let first = parts.next().unwrap_or_default();
-        let source = match first {
-            "bend" => Source::Bend,
-            "pressure" => Source::Pressure,
-            _ => match first.strip_prefix("cc").and_then(|n| n.parse::<u8>().ok()) {
-                Some(n) if n < 128 => Source::Cc(n),
+        let source = if same(first, "bend") {
+            Source::Bend
+        } else if same(first, "pressure") {
+            Source::Pressure
+        } else {
+            match number_after(first, "cc") {
+                Some(n @ 0..=127) => Source::Cc(n as u8),
                 _ => {
                     return Err(format!(
                         "`{}` is not a source (cc0 to cc127, bend or pressure); not bound",
-                        clip(first)
+                        clip(first, 40)
                     ))
                 }
-            },
+            }
         };
         if let Some(why) = source.refused() {
             return Err(format!(
@@ -136,29 +139,48 @@ impl Binding {
             channel: None,
             soft: false,
         };
-        let mut problems = Vec::new();
+        let mut problem = None;
         for option in parts {
-            let channel = option.strip_prefix("ch").and_then(|c| c.parse::<u8>().ok());
-            match (option, binding.source, channel) {
-                ("soft", ..) => binding.soft = true,
-                ("jump", ..) => binding.soft = false,
-                ("14", Source::Cc(n), _) if n < 32 => binding.source = Source::Cc14(n),
-                ("14", Source::Cc14(_), _) => {}
-                ("14", ..) => problems.push("14-bit pairs are CC 0 to 31 (with CC 32 to 63)"),
-                (_, _, Some(ch @ 1..=16)) => binding.channel = Some(ch),
-                _ => problems.push("options are 14, ch1 to ch16, soft and jump"),
+            if same(option, "soft") {
+                binding.soft = true;
+            } else if same(option, "jump") {
+                binding.soft = false;
+            } else if option == "14" {
+                match binding.source {
+                    Source::Cc(n @ 0..=31) | Source::Cc14(n) => binding.source = Source::Cc14(n),
+                    _ => problem = Some("14-bit pairs are CC 0 to 31 (with CC 32 to 63)"),
+                }
+            } else if let Some(ch @ 1..=16) = number_after(option, "ch") {
+                binding.channel = Some(ch as u8);
+            } else {
+                problem = Some("options are 14, ch1 to ch16, soft and jump");
             }
         }
-        let note = (!problems.is_empty()).then(|| {
-            format!(
-                "{} in `{}`; kept {}",
-                problems.join("; "),
-                clip(&raw),
-                binding.value_text()
-            )
+        let note = problem.map(|p| {
+            let kept = binding.value_text();
+            format!("{p} in `{}`; kept {kept}", clip(raw, 40))
         });
         Ok((binding, note))
     }
+}
+
+/// `a` and `b` are the same word, in any case. Not inlined: at opt-level 3 each comparison
+/// would become its own vectorised loop, and this code is in the page's wasm, whose size counts.
+#[inline(never)]
+fn same(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
+}
+
+/// The number after `prefix` (in any case) that is all of the rest of `s`: one to three digits.
+#[inline(never)]
+fn number_after(s: &str, prefix: &str) -> Option<u32> {
+    let (head, digits) = (s.get(..prefix.len())?, s.get(prefix.len()..)?);
+    if !same(head, prefix) || digits.is_empty() || digits.len() > 3 {
+        return None;
+    }
+    digits.bytes().try_fold(0, |n, b| {
+        b.is_ascii_digit().then(|| n * 10 + u32::from(b - b'0'))
+    })
 }
 
 /// The bindings of a patch: at most one per parameter, at most [`MAX_BINDINGS`], in table order.
@@ -184,9 +206,9 @@ impl Bindings {
 
     /// Binds `binding.param`, replacing its binding if it had one (returned). Err: why not (a
     /// controller that keeps its meaning, or too many bindings).
-    pub fn insert(&mut self, binding: Binding) -> Result<Option<Binding>, String> {
-        if let Some(why) = binding.source.refused() {
-            return Err(format!("{why} cannot be bound"));
+    pub fn insert(&mut self, binding: Binding) -> Result<Option<Binding>, &'static str> {
+        if binding.source.refused().is_some() {
+            return Err("a controller that keeps its meaning cannot be bound");
         }
         let at = self
             .0
@@ -195,7 +217,7 @@ impl Bindings {
             return Ok(Some(std::mem::replace(&mut self.0[at], binding)));
         }
         if self.0.len() == MAX_BINDINGS {
-            return Err(format!("more than {MAX_BINDINGS} bindings"));
+            return Err(TOO_MANY);
         }
         self.0.insert(at, binding);
         Ok(None)
@@ -210,41 +232,39 @@ impl Bindings {
     /// Appends `&bind.key=value` for each binding.
     pub fn write(&self, out: &mut String) {
         for b in &self.0 {
-            write!(
-                out,
-                "&{BIND_PREFIX}{}={}",
-                b.param.spec().key,
-                b.value_text()
-            )
-            .ok();
+            let (key, value) = (b.param.spec().key, b.value_text());
+            write!(out, "&{BIND_PREFIX}{key}={value}").ok();
         }
     }
 
     /// Applies the field `bind.<key>=<raw>` (`key` without the prefix); Err says what was wrong
     /// and what was kept (the binding is applied when only an option was bad).
     pub fn apply_field(&mut self, key: &str, raw: &str) -> Result<(), PatchError> {
-        let field = |message: String| PatchError {
-            field: clip(&format!("{BIND_PREFIX}{key}")).to_string(),
+        let message = match ParamId::from_key(key) {
+            None => format!("no parameter `{}` to bind; ignored", clip(key, 40)),
+            Some(param) => match Binding::parse(param, raw) {
+                Err(why) => why,
+                Ok((binding, note)) => match self.insert(binding) {
+                    Err(why) => format!("{why}; ignored"),
+                    Ok(Some(_)) => "given more than once; the last one counts".into(),
+                    Ok(None) => match note {
+                        Some(note) => note,
+                        None => return Ok(()),
+                    },
+                },
+            },
+        };
+        Err(PatchError {
+            // Within the 40 characters every error's name keeps to.
+            field: BIND_PREFIX.to_string() + clip(key, 40 - BIND_PREFIX.len()),
             message,
-        };
-        let Some(param) = ParamId::from_key(key) else {
-            return Err(field(format!(
-                "no parameter `{}` to bind; ignored",
-                clip(key)
-            )));
-        };
-        let (binding, note) = Binding::parse(param, raw).map_err(field)?;
-        match self.insert(binding) {
-            Err(why) => Err(field(format!("{why}; ignored"))),
-            Ok(Some(_)) => Err(field("given more than once; the last one counts".into())),
-            Ok(None) => note.map_or(Ok(()), |n| Err(field(n))),
-        }
+        })
     }
 }
 
-/// At most 40 characters of untrusted text, for messages.
-fn clip(s: &str) -> &str {
-    match s.char_indices().nth(40) {
+/// At most `n` characters of untrusted text, for messages.
+fn clip(s: &str, n: usize) -> &str {
+    match s.char_indices().nth(n) {
         Some((i, _)) => &s[..i],
         None => s,
     }
@@ -377,6 +397,7 @@ mod tests {
             assert_eq!(result.is_ok(), i < MAX_BINDINGS, "binding {i}");
         }
         assert_eq!(full.len(), MAX_BINDINGS);
+        assert_eq!(TOO_MANY, format!("more than {MAX_BINDINGS} bindings"));
         // Replacing one of them is still allowed at the bound.
         assert!(full
             .apply_field("bpm", "bend")

@@ -560,7 +560,7 @@ pub fn param_table() -> String {
 
 /// Parses patch text (or a URL, or a fragment) and returns JSON `{"text": canonical patch text,
 /// "values": [one number per row of the parameter table], "errors": ["field: message", …],
-/// "bindings": [{"id", "source": "cc"|"cc14"|"bend"|"pressure", "cc", "channel" (0: any),
+/// "bindings": [{"id", "cc", "channel" (0: any), "source": "cc"|"cc14"|"bend"|"pressure",
 /// "soft"}, …]}`: the page's URL codec, the same code as the CLI's.
 #[wasm_bindgen]
 pub fn parse_patch(text: &str) -> String {
@@ -574,16 +574,24 @@ pub fn parse_patch(text: &str) -> String {
     // The MIDI learn bindings join the object before its closing brace.
     out.pop();
     out.push_str(",\"bindings\":[");
-    for (i, b) in parsed.bindings.iter().enumerate() {
+    for b in parsed.bindings.iter() {
         let (kind, cc) = b.source.code();
-        let comma = if i > 0 { "," } else { "" };
-        let (id, channel) = (b.param.index(), b.channel.unwrap_or(0));
-        let source = SOURCE_NAMES[kind];
-        let soft = b.soft;
+        if !out.ends_with('[') {
+            out.push(',');
+        }
+        // One formatting call, all numbers u32: the page's wasm is kept small.
+        let (id, channel) = (b.param.index() as u32, u32::from(b.channel.unwrap_or(0)));
+        let cc = u32::from(cc);
         let _ = write!(
             out,
-            "{comma}{{\"id\":{id},\"source\":\"{source}\",\"cc\":{cc},\"channel\":{channel},\"soft\":{soft}}}"
+            "{{\"id\":{id},\"cc\":{cc},\"channel\":{channel},\"source\":\""
         );
+        out.push_str(SOURCE_NAMES[kind]);
+        out.push_str(if b.soft {
+            "\",\"soft\":true}"
+        } else {
+            "\",\"soft\":false}"
+        });
     }
     out.push_str("]}");
     out

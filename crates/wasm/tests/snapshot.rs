@@ -125,8 +125,8 @@ fn bindings_cross_to_the_page_and_back() {
     assert_eq!(
         tail,
         format!(
-            "[{{\"id\":{sr},\"source\":\"cc14\",\"cc\":21,\"channel\":2,\"soft\":true}},\
-             {{\"id\":{beta},\"source\":\"bend\",\"cc\":0,\"channel\":0,\"soft\":false}}]}}"
+            "[{{\"id\":{sr},\"cc\":21,\"channel\":2,\"source\":\"cc14\",\"soft\":true}},\
+             {{\"id\":{beta},\"cc\":0,\"channel\":0,\"source\":\"bend\",\"soft\":false}}]}}"
         )
     );
     assert!(
