@@ -146,8 +146,9 @@ macro_rules! params {
         #[repr(u8)]
         pub enum ParamId { $($id),* }
 
-        /// The parameter table, in [`ParamId`] order.
-        pub const PARAMS: &[ParamSpec] = &[$(ParamSpec {
+        /// The parameter table, in [`ParamId`] order. A `static`, not a `const`: a const table
+        /// was copied into the wasm module once per crate that read it (10 KB of strings twice).
+        pub static PARAMS: &[ParamSpec] = &[$(ParamSpec {
             key: $key, name: $name, group: Group::$group, kind: $kind, default: $default as f64,
             unit: $unit, smoothing_ms: $smooth as f32, structural: $structural,
         }),*];
@@ -253,7 +254,7 @@ params! {
 }
 
 /// Number of parameters.
-pub const PARAM_COUNT: usize = PARAMS.len();
+pub const PARAM_COUNT: usize = ALL.len();
 
 /// The MIDI connection settings: they route messages to and from other gear and never change
 /// the sound, and all default to off. Patch text writes them only when they differ from their
