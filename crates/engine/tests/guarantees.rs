@@ -3,7 +3,9 @@
 
 use tidepool_alloc_count::{allocations_during, CountingAlloc};
 use tidepool_engine::render::{held_notes, render, Rendered};
-use tidepool_engine::{Brain, Engine, Input, InputEvent, ParamId, Patch, Source, CEILING, PARAMS};
+use tidepool_engine::{
+    Brain, ClockIn, Engine, Input, InputEvent, ParamId, Patch, Source, CEILING, PARAMS,
+};
 
 #[global_allocator]
 static GLOBAL: CountingAlloc = CountingAlloc;
@@ -154,6 +156,47 @@ fn process_does_not_allocate() {
     assert_eq!(count, 0, "process allocated {count} times");
     // The counter is live: the same closure shape does see an allocation.
     assert!(allocations_during(|| drop(vec![0u8; 16])) > 0);
+}
+
+#[test]
+fn midi_clock_in_and_out_and_lfo_ccs_do_not_allocate() {
+    // Following a clock (Start, ticks, a song position, Stop, Continue) while sending clock and
+    // two LFO outputs as CCs, with the arpeggio playing.
+    let text = "tp1&clock.follow=1&clock.out=1&lfo.cc1=74&lfo.cc2=1&lfo.hz=200&lfo.sync=free";
+    let mut engine = Engine::new(SR, &Patch::parse(text).patch);
+    let (mut l, mut r) = (vec![0.0f32; 128], vec![0.0f32; 128]);
+    let mut events = held_notes(&[60, 64, 67], 3 * 44100);
+    let at = |frame, input| InputEvent { frame, input };
+    events.push(at(100, Input::Clock(ClockIn::Start)));
+    for k in 0..120u64 {
+        events.push(at(1000 + k * 919, Input::Clock(ClockIn::Tick)));
+    }
+    events.push(at(120_000, Input::Clock(ClockIn::Stop)));
+    events.push(at(121_000, Input::Clock(ClockIn::SongPosition(8))));
+    events.push(at(122_000, Input::Clock(ClockIn::Continue)));
+    for k in 0..20u64 {
+        events.push(at(123_000 + k * 919, Input::Clock(ClockIn::Tick)));
+    }
+    let mut sent = 0;
+    let mut notes = 0;
+    let count = allocations_during(|| {
+        for e in &events {
+            engine.push_event(*e);
+        }
+        for _ in 0..(3 * 44100 / 128) {
+            engine.process(&mut l, &mut r);
+            sent += engine.midi().len();
+            notes += engine.notes().len();
+            engine.clear_notes();
+            engine.clear_midi();
+        }
+    });
+    assert_eq!(count, 0, "allocated {count} times");
+    assert!(
+        sent > 200 && notes > 20,
+        "{sent} MIDI messages, {notes} notes"
+    );
+    assert_eq!(engine.status().dropped_midi, 0);
 }
 
 #[test]

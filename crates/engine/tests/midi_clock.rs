@@ -17,15 +17,25 @@ fn engine(text: &str) -> Engine {
 /// in (an event may carry an earlier frame: it arrived late). Returns notes and MIDI messages.
 fn run(
     e: &mut Engine,
+    events: Vec<(u64, InputEvent)>,
+    frames: u64,
+) -> (Vec<NoteEvent>, Vec<MidiEvent>) {
+    run_in(e, events, frames, BLOCK)
+}
+
+/// As [`run`], in blocks of `block` frames.
+fn run_in(
+    e: &mut Engine,
     mut events: Vec<(u64, InputEvent)>,
     frames: u64,
+    block: usize,
 ) -> (Vec<NoteEvent>, Vec<MidiEvent>) {
     events.sort_by_key(|(arrival, _)| *arrival);
     let (mut notes, mut midi) = (Vec::new(), Vec::new());
-    let (mut l, mut r) = (vec![0.0; BLOCK], vec![0.0; BLOCK]);
+    let (mut l, mut r) = (vec![0.0; block], vec![0.0; block]);
     let mut next = 0;
     while e.frame() < frames {
-        let end = e.frame() + BLOCK as u64;
+        let end = e.frame() + block as u64;
         while next < events.len() && events[next].0 < end {
             assert!(e.push_event(events[next].1));
             next += 1;
@@ -291,4 +301,36 @@ fn stop_and_continue_from_a_song_position() {
         on[n.pitch as usize] += if n.velocity > 0 { 1 } else { -1 };
     }
     assert!(on.iter().all(|&c| c == 0), "notes left on: {on:?}");
+}
+
+#[test]
+fn clock_out_follow_and_ccs_do_not_depend_on_the_block_size() {
+    // Events all on time (arrival = frame), so every block size applies them on their frame.
+    let mut events = vec![
+        at(
+            0,
+            Input::NoteOn {
+                pitch: 62,
+                velocity: 100,
+            },
+        ),
+        at(500, Input::Clock(ClockIn::Start)),
+    ];
+    for k in 0..150u64 {
+        events.push(at(1000 + k * 1003, Input::Clock(ClockIn::Tick)));
+    }
+    let text = "tp1&clock.follow=1&clock.out=1&lfo.cc1=74&lfo.cc3=10&lfo.outs=3&arp.mode=up";
+    // What happened before frame 200 000 (block sizes overshoot the end differently).
+    let render = |block| {
+        let mut e = engine(text);
+        let (mut notes, mut midi) = run_in(&mut e, events.clone(), 200_000, block);
+        notes.retain(|n| n.frame < 200_000);
+        midi.retain(|m| m.frame < 200_000);
+        (notes, midi)
+    };
+    let reference = render(128);
+    assert!(reference.0.len() > 20 && reference.1.len() > 150);
+    for block in [1, 64, 1000] {
+        assert!(render(block) == reference, "block size {block} differs");
+    }
 }
