@@ -9,7 +9,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { CLI, requireArtifacts, startServer, launchBrowser, openReady, closePage, midi, sleep } from "./harness.mjs";
+import { CLI, ROOT, requireArtifacts, startServer, launchBrowser, openReady, closePage, midi, sleep } from "./harness.mjs";
 
 let server, browser, work;
 
@@ -180,10 +180,11 @@ test("a recorded performance renders in the page bit for bit as the CLI renders 
   }
 });
 
-test("a five-minute recording renders in the worker without stalling the page", { timeout: 180_000 }, async (t) => {
+test("a five-minute recording with the melody renders in the worker without stalling the page, as the CLI renders it", { timeout: 240_000 }, async (t) => {
   const page = await openReady(browser, `${server.url}/`);
   try {
-    // A synthetic performance: a chord every two seconds and a knob sweep, 5 minutes at 48 kHz.
+    // A synthetic performance: a chord every two seconds and a knob sweep, 5 minutes at 48 kHz,
+    // with the melody LSTM playing (the worker fetches the model file the CLI reads).
     const sampleRate = 48000;
     const frames = 300 * sampleRate;
     const events = [];
@@ -192,7 +193,7 @@ test("a five-minute recording renders in the worker without stalling the page", 
       for (const pitch of [60, 63, 67]) events.push([(s + 1.5) * sampleRate, "off", pitch + (s % 12)]);
       events.push([s * sampleRate + 100, "param", "syn.cut", 400 + 20 * s]);
     }
-    const head = { format: "tidepool-performance", version: 1, sample_rate: sampleRate, frames, patch: "tp1" };
+    const head = { format: "tidepool-performance", version: 1, sample_rate: sampleRate, frames, patch: "tp1&mel.mode=free&mel.seed=3" };
     const json = `${JSON.stringify(head).slice(0, -1)},"events":${JSON.stringify(events)}}`;
     await page.evaluate(
       (kept) =>
@@ -233,6 +234,15 @@ test("a five-minute recording renders in the worker without stalling the page", 
     assert.ok(worst < 250, `the page kept running during the render: worst gap ${worst.toFixed(1)} ms`);
     const wav = await download(page, "#record-wav");
     assert.equal(wav.length, 44 + 8 * frames);
+    const perfFile = path.join(work, "long.json");
+    writeFileSync(perfFile, json);
+    const [cliWav, cliMidi] = [path.join(work, "long.wav"), path.join(work, "long.mid")];
+    execFileSync(CLI, ["render", "--performance", perfFile, "-o", cliWav, "--midi", cliMidi], { stdio: ["ignore", "pipe", "pipe"], cwd: ROOT });
+    assert.ok(wav.equals(readFileSync(cliWav)), "the page's WAV is the CLI's, bit for bit");
+    const tracks = readSmf(await download(page, "#record-midi"));
+    t.diagnostic(`MIDI tracks: ${tracks.map((k) => `${k.name} (${k.notes.length} notes)`).join(", ")}`);
+    assert.equal(tracks[2]?.name, "melody", "the melody played and has its track");
+    assert.ok(tracks[2].notes.length > 20, `melody notes: ${tracks[2].notes.length}`);
     assert.deepEqual(page.problems, [], "no console errors or warnings, no page errors");
   } finally {
     await closePage(page);
