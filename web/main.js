@@ -16,6 +16,7 @@ import { NoteHub } from "./note-hub.js";
 import { decodeMidi, decodeNotes, noteName } from "./notes.js";
 import { buildPanels } from "./panels.js";
 import { PatchState } from "./patch-state.js";
+import { Presets } from "./presets.js";
 import { Piano } from "./piano.js";
 import { Recorder } from "./recorder.js";
 import { StartShapes } from "./start-shapes.js";
@@ -253,6 +254,13 @@ async function boot() {
   views.describe(state);
   // A patch link pasted into the address bar of the open page.
   addEventListener("hashchange", () => showPatchErrors($("messages"), state.load(location.hash)));
+  const presets = new Presets({
+    select: $("preset-select"), description: $("preset-description"), name: $("preset-name"),
+    load: $("preset-load"), save: $("preset-save"), rename: $("preset-rename"), remove: $("preset-delete"),
+    exportButton: $("preset-export"), importButton: $("preset-import"), file: $("preset-file"),
+    undo: $("preset-undo"), status: $("preset-status"), messages: $("messages"),
+  }, state);
+  presets.loadFactory();
   setStatus("loaded", starting ? "Starting audio…" : "Ready: press Start audio");
   // After this task, so the controls show first.
   setTimeout(() => shapes.ready || shapes.prepare(state.text), 0);
