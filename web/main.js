@@ -249,7 +249,7 @@ async function boot() {
     panel: $("record-panel"), record: $("record"), render: $("record-render"), discard: $("record-discard"),
     status: $("record-status"), progress: $("record-progress"),
     wav: $("record-wav"), midi: $("record-midi"), performance: $("record-performance"),
-  }, table);
+  }, table, () => hub.initialEvents());
   state.addEventListener("change", () => views.describe(state));
   views.describe(state);
   // A patch link pasted into the address bar of the open page.

@@ -54,10 +54,12 @@ export class Recorder {
   /**
    * `el`: {panel, record, render, discard, status, progress, wav, midi, performance} (buttons, a
    * status line, a <progress> and three download links). `table`: the parameter table, whose keys
-   * name parameters in the file.
+   * name parameters in the file. `held()`: "note-on"/"sustain" messages for what is held down now
+   * (NoteHub's initialEvents), so a chord held when Record is pressed is in the recording.
    */
-  constructor(el, table) {
+  constructor(el, table, held = () => []) {
     this.el = el;
+    this.held = held;
     this.keys = table.map((p) => p.key);
     this.instrument = null;
     this.recording = false;
@@ -92,7 +94,7 @@ export class Recorder {
     this.message = "";
     this.recording = true;
     this.startedAt = this.instrument.context.currentTime;
-    this.instrument.post({ type: "record", on: true, keys: this.keys });
+    this.instrument.post({ type: "record", on: true, keys: this.keys, held: this.held() });
     // The recording's events as JSON lines, each written once as its part arrives.
     this.lines = [];
     this.startedOn = Date.now();

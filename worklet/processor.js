@@ -21,8 +21,10 @@
 //   {type: "melody-lstm", bytes: ArrayBuffer}      (a melody model file, validated on the main thread)
 //   {type: "melody-ngram", bytes: ArrayBuffer}     (an n-gram model file, melody-ngram-N.tpng)
 //
-// Recording (web/recorder.js): {type: "record", on: true, keys} starts it (keys: the parameter keys
-// by id, for the performance file), {type: "record", on: false} stops it and the worklet answers
+// Recording (web/recorder.js): {type: "record", on: true, keys, held} starts it (keys: the parameter
+// keys by id, for the performance file; held: "note-on" and "sustain" messages for what is held
+// down at that moment, recorded at its first frame, not played again), {type: "record", on: false}
+// stops it and the worklet answers
 // {type: "recording", sampleRate, patch, frames, events, dropped}: the inputs the engine took since
 // the last flush, at the engine frame each applied at, as crates/engine/src/performance.rs writes
 // events. {type: "record", flush: true} while recording answers {type: "recording-part", …} with
@@ -165,6 +167,7 @@ class TidepoolProcessor extends AudioWorkletProcessor {
     const e = this.engine;
     if (m.on) {
       this.recording = { start: e.frame(), patch: e.patch_text(), keys: m.keys ?? [], events: [], count: 0, end: 0, dropped: 0 };
+      for (const held of m.held ?? []) this.record(held, 0);
       return;
     }
     const r = this.recording;

@@ -92,8 +92,12 @@ function readSmf(bytes) {
 test("a recorded performance renders in the page bit for bit as the CLI renders it, and survives a reload", { timeout: 180_000 }, async (t) => {
   const page = await openReady(browser, `${server.url}/`);
   try {
+    // A key held when Record is pressed starts the recording at its frame 0.
+    await page.keyboard.down("l");
     await page.click("#record");
     await panelState(page, "recording");
+    await page.evaluate(() => document.activeElement?.blur());
+    await page.keyboard.up("l");
     await page.keyboard.down("a");
     await page.keyboard.down("g");
     await sleep(400);
@@ -114,8 +118,9 @@ test("a recorded performance renders in the page bit for bit as the CLI renders 
     assert.equal(perf.format, "tidepool-performance");
     const kinds = perf.events.map((e) => (e[1] === "param" ? `param ${e[2]}` : e[1]));
     t.diagnostic(`${perf.frames} frames at ${perf.sample_rate} Hz, events: ${kinds.join(", ")}`);
-    assert.ok(kinds.filter((k) => k === "on").length >= 3, "three note-ons (two keys, one MIDI note)");
-    assert.ok(kinds.filter((k) => k === "off").length >= 3, "their note-offs");
+    assert.deepEqual(perf.events[0], [0, "on", 74, 100], "the key held when Record was pressed");
+    assert.ok(kinds.filter((k) => k === "on").length >= 4, "four note-ons (three keys, one MIDI note)");
+    assert.ok(kinds.filter((k) => k === "off").length >= 4, "their note-offs");
     assert.ok(kinds.includes("param syn.cut"), "the knob move");
     assert.ok(perf.events.every((e) => e[0] >= 0 && e[0] <= perf.frames), "frames inside the recording");
     assert.ok(perf.frames > 0.8 * perf.sample_rate, `about a second recorded: ${perf.frames}`);
