@@ -49,6 +49,15 @@ fn run_in(
     (notes, midi)
 }
 
+/// Every note-on in `notes` has its note-off.
+fn assert_no_note_left_on(notes: &[NoteEvent]) {
+    let mut on = [0i32; 128];
+    for n in notes {
+        on[n.pitch as usize] += if n.velocity > 0 { 1 } else { -1 };
+    }
+    assert!(on.iter().all(|&c| c == 0), "notes left on: {on:?}");
+}
+
 fn at(frame: u64, input: Input) -> (u64, InputEvent) {
     (frame, InputEvent { frame, input })
 }
@@ -217,11 +226,7 @@ fn follows_a_jittery_clock_and_its_tempo_change_onto_the_grid() {
     // The sender fell silent at the end: the transport stopped within about a beat and no note
     // was left on.
     assert!(!e.playing(), "stopped after a silent beat");
-    let mut on = [0i32; 128];
-    for n in &notes {
-        on[n.pitch as usize] += if n.velocity > 0 { 1 } else { -1 };
-    }
-    assert!(on.iter().all(|&c| c == 0), "notes left on: {on:?}");
+    assert_no_note_left_on(&notes);
 }
 
 #[test]
@@ -296,11 +301,7 @@ fn stop_and_continue_from_a_song_position() {
     assert!(!notes
         .iter()
         .any(|n| n.velocity > 0 && n.frame > stop_at && n.frame < stop_at + 7000));
-    let mut on = [0i32; 128];
-    for n in &notes {
-        on[n.pitch as usize] += if n.velocity > 0 { 1 } else { -1 };
-    }
-    assert!(on.iter().all(|&c| c == 0), "notes left on: {on:?}");
+    assert_no_note_left_on(&notes);
 }
 
 #[test]
