@@ -28,8 +28,8 @@ USAGE
       melody-ngram-N.tpng in --models). --performance renders a recording from the page (its
       patch, sample rate, length and inputs; the page's own render is bit-identical). The MIDI
       file has a tempo track and one track per source, every note closed. --tempo-map puts a
-      tempo change at each SECONDS:BPM (clock following off: a clock-followed recording is
-      re-rendered at the tempi given).
+      tempo change at each SECONDS:BPM in place of the other tempo changes (clock following
+      off: a clock-followed recording is re-rendered at the tempi given).
   tidepool patch [TEXT|URL|FILE] [--reseed lfo|arp|all]
       Prints the patch in canonical form and what was wrong with it; --reseed picks new network
       seeds (a new random reservoir) and writes them into the patch.

@@ -81,7 +81,7 @@ pub fn run(mut args: Args) -> Result<(), String> {
         }
     };
     if let Some(map) = tempo_map {
-        retime(&mut job, &map)?;
+        println!("{}", retime(&mut job, &map)?);
     }
     let Job {
         patch,
@@ -195,36 +195,34 @@ fn read_performance(path: &str) -> Result<Job, String> {
     })
 }
 
-/// Plays `job` on the tempo map `spec` ("SECONDS:BPM …", the first usually at 0): a tempo change
-/// at each time. An external clock would override it, so clock following is turned off and the
-/// recorded clock messages are left out.
-fn retime(job: &mut Job, spec: &str) -> Result<(), String> {
+/// Plays `job` on the tempo map `spec` ("SECONDS:BPM …"): a tempo change at each time, in place
+/// of the tempo changes it had. An external clock would override the map, so clock following is
+/// turned off and the recorded clock messages are left out. Says what it left out.
+fn retime(job: &mut Job, spec: &str) -> Result<String, String> {
     let changes = tempo_map(spec, job.sample_rate, job.frames as u64)?;
+    let before = job.events.len();
     let clocks = job
         .events
         .iter()
         .filter(|e| matches!(e.input, Input::Clock(_)))
         .count();
-    let following = job.patch.values.on(ParamId::ClockFollow);
-    let follow_changes = job.events.iter().any(
-        |e| matches!(e.input, Input::SetParam { id: ParamId::ClockFollow, value } if value >= 0.5),
-    );
     job.events.retain(|e| {
         !matches!(
             e.input,
             Input::Clock(_)
                 | Input::SetParam {
-                    id: ParamId::ClockFollow,
+                    id: ParamId::ClockFollow | ParamId::Tempo,
                     ..
                 }
         )
     });
     job.patch.values.set(ParamId::ClockFollow, 0.0);
-    if clocks > 0 || following || follow_changes {
-        println!("--tempo-map: clock following off, {clocks} clock messages left out");
-    }
+    let tempi = before - clocks - job.events.len();
     job.events.extend(changes);
-    Ok(())
+    Ok(format!(
+        "--tempo-map: clock following off; {clocks} clock messages and {tempi} tempo or \
+         clock-following changes left out"
+    ))
 }
 
 /// "0:120 8.5:140" → tempo changes at those seconds, checked against the render's length.
@@ -264,6 +262,51 @@ fn tempo_map(spec: &str, sample_rate: f64, frames: u64) -> Result<Vec<InputEvent
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tempo_map_replaces_the_tempo_changes_and_the_clock() {
+        let at = |frame, input| InputEvent { frame, input };
+        let set = |id, value| Input::SetParam { id, value };
+        let mut patch = Patch::default();
+        patch.values.set(ParamId::ClockFollow, 1.0);
+        let mut job = Job {
+            patch,
+            sample_rate: 1000.0,
+            frames: 2000,
+            events: vec![
+                at(
+                    0,
+                    Input::NoteOn {
+                        pitch: 60,
+                        velocity: 9,
+                    },
+                ),
+                at(10, Input::Clock(tidepool_engine::ClockIn::Tick)),
+                at(20, set(ParamId::Tempo, 90.0)),
+                at(30, set(ParamId::SynthCutoff, 900.0)),
+                at(40, set(ParamId::ClockFollow, 1.0)),
+            ],
+        };
+        let said = retime(&mut job, "0:100 1:150").unwrap();
+        assert!(said.contains("1 clock messages and 2 tempo"), "{said}");
+        assert!(!job.patch.values.on(ParamId::ClockFollow));
+        let kept: Vec<(u64, Input)> = job.events.iter().map(|e| (e.frame, e.input)).collect();
+        assert_eq!(
+            kept,
+            [
+                (
+                    0,
+                    Input::NoteOn {
+                        pitch: 60,
+                        velocity: 9
+                    }
+                ),
+                (30, set(ParamId::SynthCutoff, 900.0)),
+                (0, set(ParamId::Tempo, 100.0)),
+                (1000, set(ParamId::Tempo, 150.0)),
+            ]
+        );
+    }
 
     #[test]
     fn tempo_map_pairs_and_their_errors() {
