@@ -87,6 +87,8 @@ export class Recorder {
       this.note(`Recordings cannot be kept in this browser (${e?.message ?? e}).`);
     }
     this.show();
+    // Says the storage was read (the panel's state is final from here; tests wait for it).
+    this.el.panel.dataset.restored = "";
     if (this.kept) this.note(`A recording of ${seconds(this.kept.seconds)} is kept from before: render it, download it or discard it.`);
   }
 

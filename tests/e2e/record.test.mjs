@@ -9,7 +9,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { CLI, ROOT, requireArtifacts, startServer, launchBrowser, openReady, closePage, midi, sleep } from "./harness.mjs";
+import { CLI, ROOT, requireArtifacts, startServer, launchBrowser, openReady, closePage, midi, sleep, waitForState } from "./harness.mjs";
 
 let server, browser, work;
 
@@ -176,10 +176,22 @@ test("a recorded performance renders in the page bit for bit as the CLI renders 
     await panelState(page, "recorded");
     const cut = await page.locator("#record-status").innerText();
     assert.match(cut, /cut short/, cut);
+    await page.click("#start");
+    await waitForState(page, "ready");
+    assert.ok(await page.locator("#record").isDisabled(), "a recording not yet exported is not replaced");
     const partial = JSON.parse((await download(page, "#record-performance")).toString("utf8"));
     t.diagnostic(`cut short: ${partial.frames} frames, events ${JSON.stringify(partial.events)}`);
     assert.deepEqual(partial.events.map((e) => e[1]), ["on", "off"], "the note played before the reload");
     assert.ok(partial.frames >= partial.events[1][0], "the length covers the events");
+
+    assert.ok(await page.locator("#record").isEnabled(), "once exported it may be replaced");
+    // Discarding forgets it, also after a reload.
+    await page.click("#record-discard");
+    await panelState(page, "idle");
+    await page.reload();
+    await page.waitForSelector("#record-panel[data-restored]", { state: "attached" });
+    assert.equal(await page.locator("#record-panel").getAttribute("data-state"), "idle");
+    assert.ok(await page.locator("#record-performance").isHidden(), "nothing to download");
   } finally {
     await closePage(page);
   }
