@@ -1,15 +1,19 @@
-// The #messages box: says what part of a shared link could not be used, in the codec's words.
+// The #messages box: says what part of a shared link (or a preset file) could not be used, in the
+// codec's words.
 // Everything here is built with textContent: the messages quote the URL, which is untrusted.
 
-/** Shows `errors` (strings like "bpm: `fast` is not …") in `box`, or hides it when there are none. */
-export function showPatchErrors(box, errors) {
+/**
+ * Shows `errors` (strings like "bpm: `fast` is not …") in `box`, or hides it when there are none.
+ * `source` names where the patch came from ("this link", "“Name” (a preset)", "the file x.txt").
+ */
+export function showPatchErrors(box, errors, source = "this link") {
   box.replaceChildren();
   box.hidden = errors.length === 0;
   if (box.hidden) return;
   const intro = document.createElement("p");
   intro.textContent = errors.length === 1
-    ? "One setting in this link was ignored; everything else was loaded:"
-    : `${errors.length} settings in this link were ignored; everything else was loaded:`;
+    ? `One setting in ${source} was ignored; everything else was loaded:`
+    : `${errors.length} settings in ${source} were ignored; everything else was loaded:`;
   const list = document.createElement("ul");
   for (const error of errors) {
     const item = document.createElement("li");

@@ -162,7 +162,7 @@ export class Presets {
     this.state.writeUrl();
     this.undoStack.push({ text: before, label });
     if (this.undoStack.length > UNDO_DEPTH) this.undoStack.shift();
-    showPatchErrors(this.els.messages, errors);
+    showPatchErrors(this.els.messages, errors, `“${label}”`);
     this.say(errors.length ? `Loaded “${label}”; ${errors.length} field(s) ignored (see above).` : `Loaded “${label}”.`);
     this.describe();
     return errors;
