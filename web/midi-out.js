@@ -82,12 +82,15 @@ export class MidiOut {
   }
 }
 
-// How fast the output clock's offset follows a reading (per reading); readings further off than
-// OFFSET_OUTLIER_MS are a late audio callback and ignored, unless OFFSET_RESYNC_READINGS of them
-// in a row agree that the clocks really moved (a device change, a resumed context).
+// The output clock reads the output timestamp at most every OFFSET_READ_MS (many stamps made at
+// one moment are one reading, not many) and follows it by OFFSET_SMOOTHING per reading (a time
+// constant of about 0.5 s). Readings further off than OFFSET_OUTLIER_MS are a late audio callback
+// and ignored, unless they stay off for OFFSET_RESYNC_MS: then the clocks really moved (a device
+// change, a resumed context) and the offset is taken as read.
+const OFFSET_READ_MS = 10;
 const OFFSET_SMOOTHING = 0.02;
 const OFFSET_OUTLIER_MS = 1;
-const OFFSET_RESYNC_READINGS = 8;
+const OFFSET_RESYNC_MS = 1000;
 
 /**
  * Maps AudioContext frames to the performance.now() time they are heard, steadily: each reading
@@ -107,20 +110,24 @@ export class OutputClock {
   constructor(context) {
     this.context = context;
     this.offset = null; // ms: performance time minus context time, for the sample being heard
-    this.outliers = 0;
+    this.readAt = -Infinity;
+    this.offSince = null; // when readings started to disagree with the offset
   }
 
-  /** Reads the output timestamp again and moves the smoothed offset towards it. */
+  /** Reads the output timestamp again (if due) and moves the smoothed offset towards it. */
   update() {
+    const now = performance.now();
+    if (now - this.readAt < OFFSET_READ_MS) return this.offset;
+    this.readAt = now;
     const measured = offsetOf(this.context);
     if (this.offset === null) {
       this.offset = measured;
     } else if (Math.abs(measured - this.offset) <= OFFSET_OUTLIER_MS) {
       this.offset += (measured - this.offset) * OFFSET_SMOOTHING;
-      this.outliers = 0;
-    } else if (++this.outliers >= OFFSET_RESYNC_READINGS) {
+      this.offSince = null;
+    } else if (now - (this.offSince ??= now) >= OFFSET_RESYNC_MS) {
       this.offset = measured;
-      this.outliers = 0;
+      this.offSince = null;
     }
     return this.offset;
   }
