@@ -4,7 +4,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { CLI, requireArtifacts, startServer, launchBrowser, newPage, closePage } from "./harness.mjs";
@@ -26,6 +26,26 @@ const TOLERANCE = 1e-6;
 // The same with the melody LSTM playing freely over it in E♭ (the model handed to the worklet as
 // the page does; the CLI reads the same file).
 const MELODY_PATCH = `${PATCH}&mel.mode=free&mel.key=Eb&mel.temp=1.5&mel.seed=7&mel.dens=60`;
+// The same following an external MIDI clock (Start, then ticks at 100 BPM with up to ±2 ms of
+// seeded jitter, 140 BPM from 5 s), sending its own clock and LFO output 1 as CC 74: the
+// follower, the clock sender and the CC sender all run in both renders.
+const CLOCK_PATCH = `${PATCH}&clock.follow=1&clock.out=1&lfo.cc1=74`;
+
+/** The clock's events as [frame, status]: Start, then ticks. */
+function clockEvents(sampleRate) {
+  let seed = 99;
+  const jitter = () => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return (seed / 2147483648) * 4 - 2;
+  };
+  const events = [[Math.round(0.05 * sampleRate), 0xfa]];
+  let t = 0.1;
+  while (t < SECONDS) {
+    events.push([Math.round((t + jitter() / 1000) * sampleRate), 0xf8]);
+    t += 60 / (t < 5 ? 100 : 140) / 24;
+  }
+  return events;
+}
 
 let server, browser, work;
 
@@ -48,10 +68,11 @@ function renderNative(sampleRate, patch) {
   const wav = path.join(work, `native-${sampleRate}.wav`);
   const json = path.join(work, `native-${sampleRate}.json`);
   const score = SCORE.map((n) => `${n.name}/${n.velocity}@${n.start}-${n.end}`).join(" ");
-  execFileSync(CLI, [
-    "render", "--patch", patch, "--score", score, "--seconds", String(SECONDS),
-    "--sample-rate", String(sampleRate), "-o", wav, "--notes-json", json,
-  ], { stdio: ["ignore", "pipe", "pipe"] });
+  // A followed clock comes as a performance file: the score's notes and the clock's messages.
+  const input = patch === CLOCK_PATCH
+    ? ["--performance", performanceFile(sampleRate, patch)]
+    : ["--patch", patch, "--score", score, "--seconds", String(SECONDS), "--sample-rate", String(sampleRate)];
+  execFileSync(CLI, ["render", ...input, "-o", wav, "--notes-json", json], { stdio: ["ignore", "pipe", "pipe"] });
   const bytes = readFileSync(wav);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   // The CLI writes a 44-byte header: check it says what we read.
@@ -73,14 +94,36 @@ function renderNative(sampleRate, patch) {
   return { left, right, notes: JSON.parse(readFileSync(json, "utf8")) };
 }
 
-/** The served page renders the patch in the worklet with an OfflineAudioContext. */
-async function renderInWorklet(page, sampleRate, patch) {
-  const frames = Math.round(SECONDS * sampleRate);
+/** The score (and, for the clock patch, the clock) as the worklet's messages, in engine frames. */
+function initialMessages(sampleRate, patch) {
   const initial = [];
   for (const n of SCORE) {
     initial.push({ type: "note-on", frame: Math.round(n.start * sampleRate), pitch: n.pitch, velocity: n.velocity });
     initial.push({ type: "note-off", frame: Math.round(n.end * sampleRate), pitch: n.pitch });
   }
+  if (patch === CLOCK_PATCH) {
+    for (const [frame, status] of clockEvents(sampleRate)) initial.push({ type: "clock", frame, status, position: 0 });
+  }
+  return initial;
+}
+
+/** The same inputs as a performance file for `tidepool render --performance`; returns its path. */
+function performanceFile(sampleRate, patch) {
+  const names = { 0xf8: "tick", 0xfa: "start" };
+  const events = initialMessages(sampleRate, patch).map((m) =>
+    m.type === "note-on" ? [m.frame, "on", m.pitch, m.velocity]
+      : m.type === "note-off" ? [m.frame, "off", m.pitch]
+        : [m.frame, "clock", names[m.status]]);
+  const file = path.join(work, `performance-${sampleRate}.json`);
+  const frames = Math.round(SECONDS * sampleRate);
+  writeFileSync(file, JSON.stringify({ format: "tidepool-performance", version: 1, sample_rate: sampleRate, frames, patch, events }));
+  return file;
+}
+
+/** The served page renders the patch in the worklet with an OfflineAudioContext. */
+async function renderInWorklet(page, sampleRate, patch) {
+  const frames = Math.round(SECONDS * sampleRate);
+  const initial = initialMessages(sampleRate, patch);
   const result = await page.evaluate(
     async ({ patch, frames, sampleRate, initial }) => {
       const { Instrument } = await import("/web/engine.js");
@@ -158,6 +201,7 @@ const CASES = [
   { sampleRate: 44100, patch: PATCH, what: "arpeggiator and LFO" },
   { sampleRate: 48000, patch: PATCH, what: "arpeggiator and LFO" },
   { sampleRate: 48000, patch: MELODY_PATCH, what: "with the melody LSTM" },
+  { sampleRate: 48000, patch: CLOCK_PATCH, what: "following a jittery MIDI clock, sending clock and CC" },
 ];
 
 for (const { sampleRate, patch, what } of CASES) {
@@ -181,11 +225,21 @@ for (const { sampleRate, patch, what } of CASES) {
     assert.equal(web.length, frames);
     assert.equal(native.left.length, frames, "native render length");
 
+    // The MIDI clock and CC messages (source 3) ride with the notes: only the clock patch sends.
+    const midi = web.notes.filter((n) => n.source === 3);
+    const ticks = midi.filter((n) => (n.pitch & 0xff) === 0xf8).length;
+    const ccs = midi.filter((n) => (n.pitch & 0xff) === 0xb0).length;
+    if (patch === CLOCK_PATCH) {
+      t.diagnostic(`clock: ${ticks} ticks and ${ccs} CCs sent while following`);
+      assert.ok(ticks >= 300 && ccs >= 20, `the engine followed and sent (${ticks} ticks, ${ccs} CCs)`);
+    } else {
+      assert.equal(midi.length, 0, "no MIDI clock or CC without the connection settings");
+    }
     // Notes: both sides' full lists (keys and arpeggiator), in order.
-    const webNotes = web.notes.map((n) => [n.frame, n.pitch, n.velocity]);
+    const webNotes = web.notes.filter((n) => n.source !== 3).map((n) => [n.frame, n.pitch, n.velocity]);
     const arpOns = web.notes.filter((n) => n.source === 1 && n.velocity > 0);
     const arpPitches = new Set(arpOns.map((n) => n.pitch));
-    t.diagnostic(`${web.notes.length} notes in the worklet (${arpOns.length} arpeggiated note-ons over ${arpPitches.size} pitches), ${native.notes.length} natively; worklet rendered in ${web.renderMs.toFixed(0)} ms`);
+    t.diagnostic(`${webNotes.length} notes in the worklet (${arpOns.length} arpeggiated note-ons over ${arpPitches.size} pitches), ${native.notes.length} natively; worklet rendered in ${web.renderMs.toFixed(0)} ms`);
     assert.ok(arpOns.length >= 40, `the arpeggiator played (${arpOns.length} arp note-ons)`);
     assert.ok([...arpPitches].some((p) => p >= 72), "arp.oct=2 reaches the second octave");
     assert.ok(arpOns.some((n) => n.pitch === 74 || n.pitch === 86), "the later lone note D5 was arpeggiated");
