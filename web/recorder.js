@@ -2,12 +2,12 @@
 // the inputs with their engine frames, plus the patch at the start) as a performance file
 // (crates/engine/src/performance.rs), keeps the last recording in IndexedDB so it survives a
 // reload, and renders it to WAV and MIDI in a worker (web/render-worker.js) with the engine's own
-// offline renderer: the WAV is bit for bit what `tidepool render --performance` writes.
+// offline renderer: the WAV is bit for bit what `tidepool render --performance` writes. The worker
+// loads the renderer's wasm module (pkg/tools/) itself, so the page never fetches it unless a
+// recording is rendered.
 //
 // A kept recording is replaced by the next one only once it was exported (a file downloaded) or
 // discarded, so nothing recorded is lost by pressing Record again.
-
-import { loadWasm } from "./engine.js";
 
 const DB_NAME = "tidepool";
 const STORE = "recordings";
@@ -172,7 +172,6 @@ export class Recorder {
     const { progress } = this.el;
     progress.value = 0;
     progress.dataset.updates = "0";
-    const module = await loadWasm();
     const worker = new Worker(new URL("./render-worker.js", import.meta.url), { type: "module" });
     this.worker = worker;
     this.show();
@@ -199,7 +198,7 @@ export class Recorder {
       finished();
       this.note(`The render worker failed: ${e.message}`);
     };
-    worker.postMessage({ type: "render", module, performance: this.kept.json });
+    worker.postMessage({ type: "render", performance: this.kept.json });
   }
 
   /** Download links for a finished render. */

@@ -1,21 +1,32 @@
-// Renders a recorded performance off the main thread: the same wasm module as the page and the
-// engine crate's offline renderer (crates/wasm/src/offline.rs), so the WAV is byte for byte the one
-// `tidepool render --performance` writes. Renders in pieces and reports progress between them.
+// Renders a recorded performance off the main thread with the engine crate's offline renderer
+// (crates/wasm/src/offline.rs), so the WAV is byte for byte the one `tidepool render --performance`
+// writes. Renders in pieces and reports progress between them. The renderer lives in the tools
+// wasm module (pkg/tools/, the wasm crate's `tools` feature), not in the page's: this worker
+// fetches and compiles it itself, and is only started when a render starts, so the page and the
+// worklet never load it.
 //
-// main thread → worker: {type: "render", module: WebAssembly.Module, performance: string}
+// main thread → worker: {type: "render", performance: string}
 // worker → main thread: {type: "progress", done: 0..1}
 //                       {type: "done", wav: Blob, midi: Blob, errors: [string]}
 //   (Blobs made here: copying a long WAV into a Blob takes a good part of a second, which the page's
 //   main thread is spared)
 //                       {type: "failed", error: string}
 
-import { initSync, OfflineRender } from "../pkg/tidepool_wasm.js";
+import { initSync, OfflineRender } from "../pkg/tools/tidepool_wasm.js";
 
 // Frames per piece: a tenth of a second at 48 kHz renders in a few milliseconds, so progress moves
 // often and a long recording still takes few messages.
 const PIECE_FRAMES = 4800;
 // The melody models the CLI renders with (`--models web/models`).
 const MODELS = new URL("./models/", import.meta.url);
+const TOOLS_WASM = new URL("../pkg/tools/tidepool_wasm_bg.wasm", import.meta.url);
+
+/** Fetches and compiles the tools module (once per worker: one render each). */
+async function loadTools() {
+  const response = await fetch(TOOLS_WASM);
+  if (!response.ok) throw new Error(`the renderer's wasm module (pkg/tools/) could not be fetched (${response.status})`);
+  initSync({ module: await WebAssembly.compileStreaming(response) });
+}
 
 /** Fetches and installs the melody model the patch asks for, if any (as `tidepool render` does). */
 async function installMelody(job) {
@@ -34,7 +45,7 @@ self.onmessage = async (e) => {
   if (m.type !== "render") return;
   let job = null;
   try {
-    initSync({ module: m.module });
+    await loadTools();
     job = new OfflineRender(m.performance);
     await installMelody(job);
     let done = 0;

@@ -4,9 +4,10 @@
 //
 //   node tests/bench/melody_tfjs.mjs
 //   MELODY_BENCH_PKG=/some/out-dir node tests/bench/melody_tfjs.mjs   (time another wasm-bindgen
-//                    --target web build of tidepool-wasm, served in place of pkg/'s glue and wasm)
+//                    --target web build of tidepool-wasm, served in place of pkg/tools/'s glue and
+//                    wasm: WasmMelody's timed runs are in the `tools` feature's module)
 //
-// Needs pkg/ (`cargo xtask build-web`), target/debug/xtask, target/release/tidepool (the native
+// Needs pkg/ and pkg/tools/ (`cargo xtask build-web`), target/debug/xtask, target/release/tidepool (the native
 // reference for the correctness check) and node_modules (`npm ci`: @tensorflow/tfjs and
 // @tensorflow/tfjs-backend-wasm, pinned in package.json). Builds nothing; downloads nothing: the
 // page is served by `xtask serve`, and TF.js's scripts and .wasm binaries come from node_modules
@@ -106,7 +107,7 @@ async function benchPage({ isolated, cores }) {
     let file = null;
     if (url.pathname.startsWith("/node_modules/@tensorflow/") && !url.pathname.includes("..")) file = url.pathname.slice(1);
     if (url.pathname === "/bench/melody_tfjs_page.js") file = PAGE_MODULE;
-    if (ALT_PKG && /^\/pkg\/tidepool_wasm(_bg\.wasm|\.js)$/.test(url.pathname)) file = path.join(ALT_PKG, url.pathname.slice(5));
+    if (ALT_PKG && /^\/pkg\/tools\/tidepool_wasm(_bg\.wasm|\.js)$/.test(url.pathname)) file = path.join(ALT_PKG, path.basename(url.pathname));
     if (file) {
       const full = path.resolve(ROOT, file);
       if (!existsSync(full)) return route.fulfill({ status: 404, body: "not found" });

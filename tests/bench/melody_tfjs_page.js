@@ -185,7 +185,8 @@ let ctx = null;
 
 /** Loads the wasm glue, the model bytes (once) and TF.js's wasm backend. */
 export async function setup({ modelUrl, wasmPaths, threads, prodMode }) {
-  const glue = await import("/pkg/tidepool_wasm.js");
+  // The tools module (the wasm crate's `tools` feature): WasmMelody's timed runs are only there.
+  const glue = await import("/pkg/tools/tidepool_wasm.js");
   await glue.default();
   const bytes = new Uint8Array(await (await fetch(modelUrl)).arrayBuffer());
   const { tensors, metadata } = readSafetensors(bytes);

@@ -1,9 +1,11 @@
 // Times the wasm build in Node (V8): reservoir steps per second, and one 128-frame engine block.
 //
-// Build first (from the workspace root):
-//   cargo build -p tidepool-wasm --target wasm32-unknown-unknown --profile wasm
-//   wasm-bindgen --target nodejs --out-dir target/pkg-node \
+// Build first (from the workspace root; `cargo xtask bench` does it): the `tools` feature's module,
+// which alone has the benchmark exports (WasmReservoir, WasmMelody's runs):
+//   cargo build -p tidepool-wasm --target wasm32-unknown-unknown --profile wasm --features tools
+//   wasm-bindgen --target nodejs --out-dir target/pkg-node/tools \
 //       target/wasm32-unknown-unknown/wasm/tidepool_wasm.wasm
+//   (and a package.json saying {"type": "commonjs"} in target/pkg-node/)
 // then run:
 //   node tests/bench/wasm_reservoir.mjs
 //
@@ -16,7 +18,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 const gluePath = fileURLToPath(
-  new URL("../../target/pkg-node/tidepool_wasm.js", import.meta.url),
+  new URL("../../target/pkg-node/tools/tidepool_wasm.js", import.meta.url),
 );
 if (!existsSync(gluePath)) {
   console.error(`missing ${gluePath}: build it first (see the comment at the top of this file)`);

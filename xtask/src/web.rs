@@ -17,7 +17,7 @@ form-action 'none'; frame-ancestors 'none'";
 const SERVED: &[&str] = &["web", "worklet", "pkg"];
 
 /// `cargo build` the wasm crate (size-optimised profile, simd128), `wasm-bindgen` it to pkg/ and
-/// shrink it with `wasm-opt` (under 300 KB: 274 KB with wasm-opt, 287 KB without).
+/// shrink it with `wasm-opt`; the same with the `tools` feature into pkg/tools/ (see [`bindgen`]).
 pub fn build() -> Result<(), String> {
     bindgen("web", "pkg")
 }
@@ -43,14 +43,23 @@ const WASM_FEATURES: &[&str] = &[
 /// tier up, so a fresh engine's first ~2000 blocks ran slower than without wasm-opt.
 const WASM_OPT_PASSES: &[&str] = &["-O3", "--one-caller-inline-max-function-size=20"];
 
-/// Builds the wasm crate, runs `wasm-bindgen --target <target>` into `out_dir` (without the name
-/// section: 29 KB of function names, which only stack traces would show), then `wasm-opt` over
-/// the result when binaryen is installed: 316 KB → 274 KB, and no slower (in Node, tiered up: the
-/// engine block and the f32 LSTM step ~10% faster, the reservoir and the quantized LSTM the same).
-/// Its passes never change a float result (no fast-math): the worklet == CLI render tests compare
-/// pkg/'s samples bit for bit.
+/// The two wasm modules: what the page, the worklet and the network worker load (`out_dir`),
+/// and, with the `tools` feature, the recording renderer and the benchmark exports
+/// (`out_dir/tools`, loaded only by web/render-worker.js and tests/bench/). The second build
+/// reuses every dependency of the first: only the wasm crate is compiled again and linked.
 pub fn bindgen(target: &str, out_dir: &str) -> Result<(), String> {
-    let cargo = [
+    bindgen_one(target, out_dir, None)?;
+    bindgen_one(target, &format!("{out_dir}/tools"), Some("tools"))
+}
+
+/// Builds the wasm crate with `features`, runs `wasm-bindgen --target <target>` into `out_dir`
+/// (without the name section: 29 KB of function names, which only stack traces would show), then
+/// `wasm-opt` over the result when binaryen is installed: 316 KB → 274 KB, and no slower (in
+/// Node, tiered up: the engine block and the f32 LSTM step ~10% faster, the reservoir and the
+/// quantized LSTM the same). Its passes never change a float result (no fast-math): the worklet
+/// == CLI render tests compare pkg/'s samples bit for bit.
+fn bindgen_one(target: &str, out_dir: &str, features: Option<&str>) -> Result<(), String> {
+    let mut cargo = vec![
         "build",
         "-p",
         "tidepool-wasm",
@@ -59,6 +68,9 @@ pub fn bindgen(target: &str, out_dir: &str) -> Result<(), String> {
         "--profile",
         "wasm",
     ];
+    if let Some(features) = features {
+        cargo.extend_from_slice(&["--features", features]);
+    }
     sh("cargo", &cargo, &[])?;
     let wasm = "target/wasm32-unknown-unknown/wasm/tidepool_wasm.wasm";
     sh(
@@ -226,5 +238,19 @@ mod tests {
             resolve(&base, "/"),
             Some(base.join("web/index.html")).filter(|p| p.is_file())
         );
+        // The tools module is served from its subfolder, with the types the browser insists on.
+        let tools = base.join("pkg/tools/tidepool_wasm_bg.wasm");
+        if tools.is_file() {
+            assert_eq!(
+                resolve(&base, "/pkg/tools/tidepool_wasm_bg.wasm"),
+                Some(tools.clone())
+            );
+        }
+        assert_eq!(content_type(&tools), "application/wasm");
+        assert_eq!(
+            content_type(&base.join("pkg/tools/tidepool_wasm.js")),
+            "text/javascript; charset=utf-8"
+        );
+        assert!(resolve(&base, "/pkg/tools/../../Cargo.toml").is_none());
     }
 }

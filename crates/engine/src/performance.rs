@@ -9,8 +9,10 @@
 //! ```
 //!
 //! Clock messages are `"tick"`, `"start"`, `"continue"`, `"stop"` and `"spp"` (song position, in
-//! sixteenths). The reader is written by hand for exactly this shape (the wasm module carries no
-//! JSON library): a bad event is reported with its index and skipped, the rest are kept.
+//! sixteenths). The text is read by the workspace's own JSON reader (the safetensors header's,
+//! `tidepool_melody::model_file::json_header`: the wasm module carries no JSON library), then
+//! checked against this shape: a bad event is reported with its index and skipped, the rest are
+//! kept.
 //!
 //! ```
 //! use tidepool_engine::performance::Performance;
@@ -24,6 +26,7 @@
 use crate::events::{ClockIn, Input, InputEvent};
 use crate::params::ParamId;
 use std::fmt::Write;
+use tidepool_melody::model_file::json_header::{self, Value};
 
 /// The `format` field's value.
 pub const FORMAT: &str = "tidepool-performance";
@@ -35,8 +38,6 @@ pub const MAX_TEXT_BYTES: usize = 64 << 20;
 pub const MAX_EVENTS: usize = 2_000_000;
 /// Longest performance: an hour at the highest sample rate.
 pub const MAX_FRAMES: u64 = 3600 * 384_000;
-/// Nesting deeper than the format's own (object, events, event) is refused before recursing on.
-const MAX_DEPTH: usize = 8;
 
 /// A recorded performance (see the module documentation for its text form).
 #[derive(Clone, Debug, PartialEq)]
@@ -107,28 +108,26 @@ impl Performance {
                 text.len()
             ));
         }
-        let mut p = Parser {
-            s: text.as_bytes(),
-            at: 0,
-        };
-        let value = p.value(0)?;
-        p.space();
-        if p.at < p.s.len() {
-            return Err(format!("unexpected text after the JSON at byte {}", p.at));
-        }
-        let Json::Object(fields) = value else {
+        let value = json_header::parse_json(text.as_bytes()).map_err(|e| {
+            if e.unsupported {
+                format!("unreadable JSON at byte {}: {}", e.at, e.what)
+            } else {
+                format!("not valid JSON at byte {}: {}", e.at, e.what)
+            }
+        })?;
+        let Value::Object(fields) = value else {
             return Err("a performance file is a JSON object".into());
         };
-        let field = |key: &str| fields.iter().find(|(k, _)| k == key).map(|(_, v)| v);
+        let field = |key: &str| fields.get(key);
         match field("format") {
-            Some(Json::String(f)) if f == FORMAT => {}
+            Some(Value::String(f)) if f == FORMAT => {}
             _ => {
                 return Err(format!(
                     "not a performance file (\"format\" is not \"{FORMAT}\")"
                 ))
             }
         }
-        match field("version").and_then(Json::number) {
+        match field("version").and_then(Value::as_f64) {
             Some(v) if v == VERSION as f64 => {}
             Some(v) => {
                 return Err(format!(
@@ -138,19 +137,19 @@ impl Performance {
             None => return Err("\"version\" is missing".into()),
         }
         let sample_rate = field("sample_rate")
-            .and_then(Json::number)
+            .and_then(Value::as_f64)
             .filter(|r| (8000.0..=384_000.0).contains(r))
             .ok_or("\"sample_rate\" must be a number from 8000 to 384000")?;
         let frames = field("frames")
-            .and_then(Json::number)
+            .and_then(Value::as_f64)
             .filter(|f| f.fract() == 0.0 && (0.0..=MAX_FRAMES as f64).contains(f))
             .ok_or(format!(
                 "\"frames\" must be a whole number from 0 to {MAX_FRAMES}"
             ))? as u64;
-        let Some(Json::String(patch)) = field("patch") else {
+        let Some(Value::String(patch)) = field("patch") else {
             return Err("\"patch\" (the patch text) is missing".into());
         };
-        let Some(Json::Array(list)) = field("events") else {
+        let Some(Value::Array(list)) = field("events") else {
             return Err("\"events\" (a list) is missing".into());
         };
         if list.len() > MAX_EVENTS {
@@ -190,11 +189,11 @@ fn clock_name(c: ClockIn) -> &'static str {
 }
 
 /// One `[frame, kind, …]` event, checked against the performance's length.
-fn event(item: &Json, frames: u64) -> Result<InputEvent, String> {
-    let Json::Array(parts) = item else {
+fn event(item: &Value, frames: u64) -> Result<InputEvent, String> {
+    let Value::Array(parts) = item else {
         return Err("not a list [frame, kind, …]".into());
     };
-    let frame = match parts.first().and_then(Json::number) {
+    let frame = match parts.first().and_then(Value::as_f64) {
         Some(f) if f.fract() == 0.0 && f >= 0.0 && f <= frames as f64 => f as u64,
         Some(f) => {
             return Err(format!(
@@ -204,7 +203,7 @@ fn event(item: &Json, frames: u64) -> Result<InputEvent, String> {
         None => return Err("the first item is not a frame number".into()),
     };
     let kind = match parts.get(1) {
-        Some(Json::String(k)) => k.as_str(),
+        Some(Value::String(k)) => k.as_str(),
         _ => return Err("the second item is not a kind (\"on\", \"off\", …)".into()),
     };
     let args = &parts[2..];
@@ -220,7 +219,7 @@ fn event(item: &Json, frames: u64) -> Result<InputEvent, String> {
     };
     // A whole number in `range` from the i-th value.
     let int = |i: usize, what: &str, max: f64| -> Result<u16, String> {
-        match args[i].number() {
+        match args[i].as_f64() {
             Some(v) if v.fract() == 0.0 && (0.0..=max).contains(&v) => Ok(v as u16),
             _ => Err(format!("{what} must be a whole number from 0 to {max}")),
         }
@@ -250,19 +249,19 @@ fn event(item: &Json, frames: u64) -> Result<InputEvent, String> {
         "param" => {
             want(2)?;
             let id = match &args[0] {
-                Json::String(key) => {
+                Value::String(key) => {
                     ParamId::from_key(key).ok_or(format!("unknown parameter \"{key}\""))?
                 }
                 _ => return Err("the parameter is not a key like \"syn.cut\"".into()),
             };
             let value = args[1]
-                .number()
+                .as_f64()
                 .ok_or("the parameter value is not a number")?;
             Input::SetParam { id, value }
         }
         "clock" => {
             let clock = match args.first() {
-                Some(Json::String(c)) => c.as_str(),
+                Some(Value::String(c)) => c.as_str(),
                 _ => return Err("a clock event names its message (\"tick\", \"spp\", …)".into()),
             };
             let clock = match clock {
@@ -301,175 +300,6 @@ fn write_string(out: &mut String, s: &str) {
         }
     }
     out.push('"');
-}
-
-/// The JSON values the reader builds.
-#[derive(Debug)]
-enum Json {
-    Null,
-    Bool,
-    Number(f64),
-    String(String),
-    Array(Vec<Json>),
-    Object(Vec<(String, Json)>),
-}
-
-impl Json {
-    fn number(&self) -> Option<f64> {
-        match self {
-            Json::Number(v) => Some(*v),
-            _ => None,
-        }
-    }
-}
-
-/// A JSON reader whose errors name the byte.
-struct Parser<'a> {
-    s: &'a [u8],
-    at: usize,
-}
-
-impl Parser<'_> {
-    fn space(&mut self) {
-        while self.s.get(self.at).is_some_and(u8::is_ascii_whitespace) {
-            self.at += 1;
-        }
-    }
-
-    fn error(&self, what: &str) -> String {
-        format!("not valid JSON at byte {}: {what}", self.at)
-    }
-
-    fn eat(&mut self, b: u8) -> bool {
-        self.space();
-        let hit = self.s.get(self.at) == Some(&b);
-        self.at += usize::from(hit);
-        hit
-    }
-
-    fn value(&mut self, depth: usize) -> Result<Json, String> {
-        if depth > MAX_DEPTH {
-            return Err(self.error("nested too deeply"));
-        }
-        self.space();
-        match self.s.get(self.at) {
-            Some(b'{') => {
-                self.at += 1;
-                let mut fields = Vec::new();
-                if !self.eat(b'}') {
-                    loop {
-                        self.space();
-                        let key = self.string()?;
-                        if !self.eat(b':') {
-                            return Err(self.error("expected `:`"));
-                        }
-                        fields.push((key, self.value(depth + 1)?));
-                        if self.eat(b'}') {
-                            break;
-                        }
-                        if !self.eat(b',') {
-                            return Err(self.error("expected `,` or `}`"));
-                        }
-                    }
-                }
-                Ok(Json::Object(fields))
-            }
-            Some(b'[') => {
-                self.at += 1;
-                let mut items = Vec::new();
-                if !self.eat(b']') {
-                    loop {
-                        items.push(self.value(depth + 1)?);
-                        if self.eat(b']') {
-                            break;
-                        }
-                        if !self.eat(b',') {
-                            return Err(self.error("expected `,` or `]`"));
-                        }
-                    }
-                }
-                Ok(Json::Array(items))
-            }
-            Some(b'"') => self.string().map(Json::String),
-            Some(b't') => self.word("true", Json::Bool),
-            Some(b'f') => self.word("false", Json::Bool),
-            Some(b'n') => self.word("null", Json::Null),
-            Some(b'-' | b'0'..=b'9') => {
-                let start = self.at;
-                while self
-                    .s
-                    .get(self.at)
-                    .is_some_and(|b| b.is_ascii_digit() || b"+-.eE".contains(b))
-                {
-                    self.at += 1;
-                }
-                let text = std::str::from_utf8(&self.s[start..self.at]).unwrap_or("");
-                text.parse()
-                    .ok()
-                    .filter(|v: &f64| v.is_finite())
-                    .map(Json::Number)
-                    .ok_or_else(|| format!("not valid JSON at byte {start}: bad number `{text}`"))
-            }
-            Some(_) => Err(self.error("expected a value")),
-            None => Err(self.error("the text ends early")),
-        }
-    }
-
-    fn word(&mut self, word: &str, value: Json) -> Result<Json, String> {
-        if self.s[self.at..].starts_with(word.as_bytes()) {
-            self.at += word.len();
-            Ok(value)
-        } else {
-            Err(self.error("expected a value"))
-        }
-    }
-
-    fn string(&mut self) -> Result<String, String> {
-        if self.s.get(self.at) != Some(&b'"') {
-            return Err(self.error("expected a string"));
-        }
-        self.at += 1;
-        let mut out = Vec::new();
-        loop {
-            let Some(&b) = self.s.get(self.at) else {
-                return Err(self.error("a string is not closed"));
-            };
-            self.at += 1;
-            match b {
-                b'"' => break,
-                b'\\' => {
-                    let Some(&e) = self.s.get(self.at) else {
-                        return Err(self.error("a string is not closed"));
-                    };
-                    self.at += 1;
-                    match e {
-                        b'"' | b'\\' | b'/' => out.push(e),
-                        b'n' => out.push(b'\n'),
-                        b't' => out.push(b'\t'),
-                        b'r' => out.push(b'\r'),
-                        b'b' => out.push(8),
-                        b'f' => out.push(12),
-                        b'u' => {
-                            let hex = self
-                                .s
-                                .get(self.at..self.at + 4)
-                                .and_then(|h| std::str::from_utf8(h).ok())
-                                .and_then(|h| u32::from_str_radix(h, 16).ok())
-                                .ok_or_else(|| self.error("bad \\u escape"))?;
-                            self.at += 4;
-                            // Surrogate pairs do not occur in patch text or keys: a lone one
-                            // becomes U+FFFD rather than an error.
-                            let c = char::from_u32(hex).unwrap_or('\u{fffd}');
-                            out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
-                        }
-                        _ => return Err(self.error("bad escape in a string")),
-                    }
-                }
-                b => out.push(b),
-            }
-        }
-        String::from_utf8(out).map_err(|_| self.error("a string is not UTF-8"))
-    }
 }
 
 #[cfg(test)]
@@ -586,7 +416,14 @@ mod tests {
             (&good.replace("\"frames\":10000", "\"frames\":-1"), "frames"),
             (&good[..good.len() - 5], "not valid JSON"),
             (&format!("{good} x"), "after the JSON"),
-            (&"[".repeat(100), "nested too deeply"),
+            (
+                &"[".repeat(100),
+                "unreadable JSON at byte 16: nesting deeper than 16",
+            ),
+            (
+                &good.replace("\"patch\"", "\"frames\":1,\"patch\""),
+                "duplicate key `frames`",
+            ),
         ];
         for (text, want) in cases {
             let err = Performance::parse(text).unwrap_err();
@@ -602,7 +439,10 @@ mod tests {
             "frames":1E3,"patch":"","events":[[0,"param","syn.cut",1e+21],
             [1,"param","syn.cut",-0.5],[2,"param","syn.cut",2.5E-3],[3,"param","syn.cut",1e999]]}"#;
         let err = Performance::parse(text).unwrap_err();
-        assert!(err.contains("bad number `1e999`"), "{err}");
+        assert!(
+            err.ends_with("`1e999` is beyond a 64-bit float's range"),
+            "{err}"
+        );
         let read =
             Performance::parse(&text.replace(",[3,\"param\",\"syn.cut\",1e999]", "")).unwrap();
         let values: Vec<f64> = read

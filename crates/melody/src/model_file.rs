@@ -3,7 +3,8 @@
 //! `linear.bias`), f16 or f32, and metadata that says what the tokens mean. Everything is
 //! validated; an error says exactly what is wrong, and nothing half-loaded is ever returned.
 
-mod json_header;
+/// The workspace's JSON reader (also `tidepool_engine::performance`'s).
+pub mod json_header;
 
 use crate::lstm::{Layer, Lstm};
 use crate::tokens::VOCAB;

@@ -16,8 +16,16 @@
 //! const left = new Float32Array(wasm_memory().buffer, engine.left_ptr(), n);
 //! ```
 
+#[cfg(feature = "tools")]
+mod bench;
 mod json;
+#[cfg(feature = "tools")]
 mod offline;
+
+#[cfg(feature = "tools")]
+pub use bench::{reservoir_steps, WasmReservoir};
+#[cfg(feature = "tools")]
+pub use offline::OfflineRender;
 
 use std::fmt::Write;
 use tidepool_engine::bindings::{Binding, Bindings, Source, SOURCE_NAMES};
@@ -25,9 +33,8 @@ use tidepool_engine::{
     build_network_bytes, network_from_bytes, network_radius, Brain, Built, ClockIn, Engine, Input,
     InputEvent, MelodyPhase, ParamId, Patch, Shape, Which, MIDI_CAPACITY, OUTPUT_CAPACITY,
 };
-use tidepool_melody::lstm::{Lstm, Stepper};
-use tidepool_melody::quant::QuantLstm;
-use tidepool_reservoir::{Esn, Feedback, Layout, SeededRng};
+#[cfg(feature = "tools")]
+use tidepool_melody::{lstm::Lstm, quant::QuantLstm};
 use wasm_bindgen::prelude::*;
 
 /// Frames the output buffers hold: one Web Audio render quantum.
@@ -262,25 +269,6 @@ impl WasmEngine {
         self.right.as_ptr()
     }
 
-    /// The notes played since the last call, flattened to five numbers each:
-    /// `[frame_lo32, frame_hi32, pitch, velocity (0 = off), source (0 = keys, 1 = arpeggiator, 2 = melody)]`.
-    /// Forgets them. Allocates the returned array (empty when no note was played).
-    pub fn notes_flat(&mut self) -> Vec<u32> {
-        let notes = self.engine.notes();
-        let mut out = Vec::with_capacity(notes.len() * 5);
-        for n in notes {
-            out.extend([
-                n.frame as u32,
-                (n.frame >> 32) as u32,
-                n.pitch as u32,
-                n.velocity as u32,
-                n.source.code(),
-            ]);
-        }
-        self.engine.clear_notes();
-        out
-    }
-
     /// Copies the notes played since the last call into a preallocated buffer, five numbers each:
     /// `[frame_lo32, frame_hi32, pitch, velocity (0 = off), source (0 = keys, 1 = arpeggiator, 2 = melody)]`,
     /// then the MIDI clock and CC messages sent since, as
@@ -418,12 +406,6 @@ impl WasmEngine {
         Ok(order)
     }
 
-    /// The melody model the patch asks for and the engine lacks: 0 the LSTM, 1–4 an n-gram
-    /// order, −1 none.
-    pub fn missing_melody_model(&self) -> i32 {
-        self.engine.missing_melody_model().map_or(-1, |m| m as i32)
-    }
-
     /// Address of the live-view buffer.
     pub fn view_ptr(&self) -> *const f32 {
         self.view.as_ptr()
@@ -452,11 +434,6 @@ impl WasmEngine {
         self.retired = Built::default();
     }
 
-    /// A network-shaping parameter changed and its network is not playing yet.
-    pub fn rebuild_pending(&self) -> bool {
-        self.engine.status().rebuild_pending
-    }
-
     /// The patch as it stands now (knob changes included), as patch text.
     pub fn patch_text(&self) -> String {
         self.engine.patch().to_text()
@@ -465,6 +442,40 @@ impl WasmEngine {
     /// Frames rendered so far: the frame the next sample will have.
     pub fn frame(&self) -> f64 {
         self.engine.frame() as f64
+    }
+}
+
+/// Rust only in the page's module (the tests call them); pkg/tools/ exports them to JS for the
+/// benchmarks (crates/wasm/src/bench.rs), since neither the page nor the worklet uses them.
+impl WasmEngine {
+    /// The notes played since the last call, flattened to five numbers each:
+    /// `[frame_lo32, frame_hi32, pitch, velocity (0 = off), source (0 = keys, 1 = arpeggiator, 2 = melody)]`.
+    /// Forgets them. Allocates the returned array (empty when no note was played).
+    pub fn notes_flat(&mut self) -> Vec<u32> {
+        let notes = self.engine.notes();
+        let mut out = Vec::with_capacity(notes.len() * 5);
+        for n in notes {
+            out.extend([
+                n.frame as u32,
+                (n.frame >> 32) as u32,
+                n.pitch as u32,
+                n.velocity as u32,
+                n.source.code(),
+            ]);
+        }
+        self.engine.clear_notes();
+        out
+    }
+
+    /// The melody model the patch asks for and the engine lacks: 0 the LSTM, 1–4 an n-gram
+    /// order, −1 none.
+    pub fn missing_melody_model(&self) -> i32 {
+        self.engine.missing_melody_model().map_or(-1, |m| m as i32)
+    }
+
+    /// A network-shaping parameter changed and its network is not playing yet.
+    pub fn rebuild_pending(&self) -> bool {
+        self.engine.status().rebuild_pending
     }
 
     /// The sample rate the engine runs at (after clamping to 8 kHz..384 kHz).
@@ -504,51 +515,6 @@ impl WasmEngine {
             input,
         })
     }
-}
-
-/// Inputs cycled through by [`WasmReservoir::run`].
-const BENCH_INPUTS: usize = 4096;
-
-/// A reservoir for timing steps from JS: the network `tidepool bench-esn` and
-/// `tools/bench_reservoirpy.py` time (seed 42, one input, one output, no feedback, spectral
-/// radius 0.9, leak 0.3, input and bias scaling 1).
-#[wasm_bindgen]
-pub struct WasmReservoir {
-    esn: Esn,
-    inputs: Vec<f32>,
-}
-
-#[wasm_bindgen]
-impl WasmReservoir {
-    /// Generates the network (allocates; includes an O(N³) spectral-radius computation) and a
-    /// table of uniform inputs in [-1, 1) from seed 7.
-    #[wasm_bindgen(constructor)]
-    pub fn new(n: usize, connectivity: f32) -> WasmReservoir {
-        let esn = Esn::benchmark(n, connectivity, Layout::Sparse);
-        let mut rng = SeededRng::new(7, 0);
-        let inputs = (0..BENCH_INPUTS)
-            .map(|_| rng.symmetric_f64() as f32)
-            .collect();
-        WasmReservoir { esn, inputs }
-    }
-
-    /// Resets the state, runs `steps` steps over the input table and returns the sum of the
-    /// outputs (a checksum, and what keeps the work from being optimised away). Never allocates.
-    pub fn run(&mut self, steps: usize) -> f32 {
-        self.esn.reset();
-        let mut sum = 0.0f32;
-        for x in self.inputs.iter().cycle().take(steps) {
-            sum += self.esn.step(std::slice::from_ref(x), Feedback::None)[0];
-        }
-        sum
-    }
-}
-
-/// [`WasmReservoir::new`] then [`WasmReservoir::run`]: the checksum of `steps` steps of an
-/// `n`-neuron reservoir.
-#[wasm_bindgen]
-pub fn reservoir_steps(n: usize, connectivity: f32, steps: usize) -> f32 {
-    WasmReservoir::new(n, connectivity).run(steps)
 }
 
 /// The parameter table as JSON: `[{key, name, group, kind, min, max, log, choices, default,
@@ -696,11 +662,14 @@ pub fn reserve_heap(bytes: usize) {
 }
 
 /// The melody LSTM loaded from a model file's bytes: the page checks a model file with it before
-/// handing the bytes to the worklet, and the benchmarks time its step, f32 and quantized.
+/// handing the bytes to the worklet. The benchmarks' timed runs, and the model they step, are
+/// only in pkg/tools/ (`tools` feature, crates/wasm/src/bench.rs): the page's module keeps nothing.
 #[wasm_bindgen]
 pub struct WasmMelody {
+    #[cfg(feature = "tools")]
     model: Lstm,
     /// The quantized copy `run_quantized` steps (what the engine plays), built on first use.
+    #[cfg(feature = "tools")]
     quant: Option<QuantLstm>,
 }
 
@@ -709,35 +678,14 @@ impl WasmMelody {
     /// Parses and validates a safetensors model file; the error says what is wrong with it.
     #[wasm_bindgen(constructor)]
     pub fn new(bytes: &[u8]) -> Result<WasmMelody, String> {
-        tidepool_melody::model_file::load(bytes).map(|(model, _)| WasmMelody { model, quant: None })
+        let (model, _) = tidepool_melody::model_file::load(bytes)?;
+        #[cfg(not(feature = "tools"))]
+        drop(model);
+        Ok(WasmMelody {
+            #[cfg(feature = "tools")]
+            model,
+            #[cfg(feature = "tools")]
+            quant: None,
+        })
     }
-
-    /// Builds the quantized copy now (allocates), so a timing of `run_quantized` leaves it out.
-    pub fn quantize(&mut self) {
-        self.quant = Some(QuantLstm::new(&self.model));
-    }
-
-    /// Runs `steps` steps of the f32 model on a note/hold pattern; returns a checksum.
-    pub fn run(&mut self, steps: usize) -> f32 {
-        run_pattern(&mut self.model, steps)
-    }
-
-    /// As [`WasmMelody::run`], through the quantized copy.
-    pub fn run_quantized(&mut self, steps: usize) -> f32 {
-        let model = &self.model;
-        run_pattern(
-            self.quant.get_or_insert_with(|| QuantLstm::new(model)),
-            steps,
-        )
-    }
-}
-
-/// `steps` more steps of a note every fourth 16th, holds between; the sum of logit 0.
-fn run_pattern(model: &mut impl Stepper, steps: usize) -> f32 {
-    let mut sum = 0.0;
-    for i in 0..steps {
-        let token = if i % 4 == 0 { 60 + (i % 7) as u8 } else { 129 };
-        sum += model.step(token)[0];
-    }
-    sum
 }

@@ -1,12 +1,18 @@
-//! A strict reader for the JSON of a safetensors header, in place of serde_json (replacing it
-//! made the wasm build about 12 KB smaller).
+//! The workspace's one JSON reader, in place of serde_json (replacing it made the wasm build
+//! about 12 KB smaller): strict for a safetensors header ([`parse`]), full JSON for the other
+//! files read by hand, such as a recorded performance ([`parse_json`], used by
+//! `tidepool_engine::performance`).
 //!
-//! It reads exactly what a safetensors header holds: objects, arrays, strings (every JSON
-//! escape, surrogate pairs included) and non-negative integers, with JSON's whitespace
+//! [`parse`] reads exactly what a safetensors header holds: objects, arrays, strings (every
+//! JSON escape, surrogate pairs included) and non-negative integers, with JSON's whitespace
 //! around them. Everything else is refused: `true`, `false`, `null`, negative numbers,
 //! fractions and exponents (valid JSON a safetensors header never holds), duplicate keys,
-//! nesting deeper than [`MAX_DEPTH`], and of course anything that is not JSON. It never
-//! panics, its recursion is bounded, and every error says what is wrong and at which byte.
+//! nesting deeper than [`MAX_DEPTH`], and of course anything that is not JSON.
+//! [`parse_json`] also reads `true`, `false`, `null` and every JSON number (a non-negative
+//! integer up to `u64::MAX` exactly, any other as an f64, as JavaScript writes them: `-0.5`,
+//! `1e+21`, `2.5E-3`); it still refuses duplicate keys, nesting deeper than [`MAX_DEPTH`] and
+//! numbers beyond an f64's range. Neither ever panics, their recursion is bounded, and every
+//! error says what is wrong and at which byte.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -15,14 +21,20 @@ use std::fmt;
 /// the header, a tensor entry, its shape).
 pub const MAX_DEPTH: usize = 16;
 
-/// A JSON value of the kinds a safetensors header holds.
+/// A JSON value. [`parse`] only makes the first four kinds (what a safetensors header holds).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
     /// Keys are unique; iteration is in key order.
     Object(BTreeMap<String, Value>),
     Array(Vec<Value>),
     String(String),
+    /// A non-negative integer without fraction or exponent, exactly.
     Integer(u64),
+    /// Any other number ([`parse_json`] only): negative, with a fraction or an exponent, or
+    /// above `u64::MAX`. Always finite.
+    Number(f64),
+    Bool(bool),
+    Null,
 }
 
 impl Value {
@@ -49,6 +61,15 @@ impl Value {
         }
     }
 
+    /// Any number as an f64 (an integer above 2^53 rounded to the nearest).
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Value::Integer(n) => Some(*n as f64),
+            Value::Number(v) => Some(*v),
+            _ => None,
+        }
+    }
+
     pub fn as_array(&self) -> Option<&[Value]> {
         match self {
             Value::Array(items) => Some(items),
@@ -57,44 +78,71 @@ impl Value {
     }
 }
 
-/// What is wrong with a header, and where.
+/// What is wrong with a header (or with the text [`parse_json`] read), and where.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Error {
-    /// Byte offset into the header text (the bytes after the 8-byte length).
+    /// Byte offset into the text (for a header, the bytes after the 8-byte length).
     pub at: usize,
     /// What is wrong, e.g. "expected `:` after an object key, found `,`".
     pub what: String,
     /// The text is JSON, but holds something a safetensors header never does (`null`, a
     /// float, a duplicate key, …); `false` means the text is not JSON at all.
     pub unsupported: bool,
+    /// Read by [`parse`] (a safetensors header) rather than [`parse_json`].
+    pub header: bool,
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} at byte {} of the JSON header", self.what, self.at)
+        let of = if self.header { " header" } else { "" };
+        write!(f, "{} at byte {} of the JSON{of}", self.what, self.at)
     }
 }
 
 /// Parses one JSON value (with optional surrounding whitespace, such as the spaces that pad
-/// a safetensors header to 8 bytes) that must fill `text`.
+/// a safetensors header to 8 bytes) that must fill `text`, refusing what a safetensors header
+/// never holds (see the module documentation).
 pub fn parse(text: &[u8]) -> Result<Value, Error> {
-    let mut p = Parser { text, i: 0 };
-    p.whitespace();
-    let value = p.value(0)?;
-    p.whitespace();
-    match p.peek() {
-        None => Ok(value),
-        Some(_) => Err(p.syntax(p.i, format!("{} after the JSON value", p.found()))),
-    }
+    Parser::<false> { text, i: 0 }.document()
 }
 
-struct Parser<'a> {
+/// Parses one JSON value of any kind that must fill `text` (with optional surrounding
+/// whitespace). Only duplicate keys, nesting deeper than [`MAX_DEPTH`] and numbers beyond an
+/// f64's range are refused although JSON (`unsupported` errors).
+///
+/// ```
+/// use tidepool_melody::model_file::json_header::{parse_json, Value};
+/// let v = parse_json(br#"{"a": [-0.5, 1e+21, 2.5E-3, 7, true, null]}"#).unwrap();
+/// let items = v.get("a").and_then(Value::as_array).unwrap();
+/// assert_eq!(items[1].as_f64(), Some(1e21));
+/// assert_eq!(items[3], Value::Integer(7));
+/// let e = parse_json(b"[1, 2").unwrap_err();
+/// assert_eq!((e.at, e.what.as_str()), (5, "expected `,` or `]` after an array element, found the end of the text"));
+/// ```
+pub fn parse_json(text: &[u8]) -> Result<Value, Error> {
+    Parser::<true> { text, i: 0 }.document()
+}
+
+/// `FULL`: full JSON ([`parse_json`]) rather than a safetensors header ([`parse`]). A constant,
+/// so the page's wasm module, which only reads headers, carries no code of the full reader.
+struct Parser<'a, const FULL: bool> {
     text: &'a [u8],
     /// The next byte to read; never beyond `text.len()`.
     i: usize,
 }
 
-impl Parser<'_> {
+impl<const FULL: bool> Parser<'_, FULL> {
+    fn document(&mut self) -> Result<Value, Error> {
+        let p = self;
+        p.whitespace();
+        let value = p.value(0)?;
+        p.whitespace();
+        match p.peek() {
+            None => Ok(value),
+            Some(_) => Err(p.syntax(p.i, format!("{} after the JSON value", p.found()))),
+        }
+    }
+
     fn peek(&self) -> Option<u8> {
         self.text.get(self.i).copied()
     }
@@ -117,6 +165,7 @@ impl Parser<'_> {
     /// The next byte, for an error message.
     fn found(&self) -> String {
         match self.peek() {
+            None if FULL => "the end of the text".into(),
             None => "the end of the header".into(),
             Some(c @ b' '..=b'~') => {
                 let mut shown = String::from("`");
@@ -133,6 +182,7 @@ impl Parser<'_> {
             at,
             what,
             unsupported: false,
+            header: !FULL,
         }
     }
 
@@ -141,6 +191,7 @@ impl Parser<'_> {
             at,
             what,
             unsupported: true,
+            header: !FULL,
         }
     }
 
@@ -156,6 +207,14 @@ impl Parser<'_> {
                     .into_iter()
                     .find(|w| rest.starts_with(w.as_bytes()))
                 {
+                    Some(word) if FULL => {
+                        self.i += word.len();
+                        Ok(match word {
+                            "true" => Value::Bool(true),
+                            "false" => Value::Bool(false),
+                            _ => Value::Null,
+                        })
+                    }
                     Some(word) => Err(self.unsupported(
                         self.i,
                         format!(
@@ -392,8 +451,9 @@ impl Parser<'_> {
         Ok(code)
     }
 
-    /// A number in full JSON syntax; only non-negative integers that fit in a u64 are
-    /// accepted.
+    /// A number in full JSON syntax: a non-negative integer that fits in a u64 is an
+    /// [`Value::Integer`]; any other is refused by [`parse`] and a finite [`Value::Number`] for
+    /// [`parse_json`].
     fn number(&mut self) -> Result<Value, Error> {
         let at = self.i;
         let negative = self.eat(b'-');
@@ -432,6 +492,18 @@ impl Parser<'_> {
             }
             self.digits("in the exponent")?;
             fraction_or_exponent = true;
+        }
+        if FULL && (negative || fraction_or_exponent || n.is_none()) {
+            // The grammar was checked above, so Rust's f64 syntax (a superset) reads it.
+            let text = std::str::from_utf8(self.text.get(at..self.i).unwrap_or_default())
+                .unwrap_or_default();
+            return match text.parse::<f64>() {
+                Ok(v) if v.is_finite() => Ok(Value::Number(v)),
+                _ => Err(self.unsupported(
+                    at,
+                    format!("the number `{text}` is beyond a 64-bit float's range"),
+                )),
+            };
         }
         let why = if negative {
             "a negative number"
