@@ -974,4 +974,105 @@ mod tests {
             }
         }
     }
+
+    /// Full JSON: what [`parse`] refuses as unsupported, [`parse_json`] reads (numbers exactly
+    /// as an f64, integers exactly as a u64), and it keeps refusing what is not JSON, duplicate
+    /// keys, deep nesting and numbers beyond an f64, naming the byte.
+    #[test]
+    fn full_json_reads_every_kind_and_still_names_the_byte() {
+        let v =
+            parse_json(b" [true, false, null, -0, -1, 1.5, 1e3, 0E-2, 18446744073709551616, 7] ")
+                .unwrap();
+        let items = v.as_array().unwrap();
+        assert_eq!(
+            items[..3],
+            [Value::Bool(true), Value::Bool(false), Value::Null]
+        );
+        let numbers: Vec<Value> = [-0.0, -1.0, 1.5, 1e3, 0.0, 18446744073709551616.0]
+            .into_iter()
+            .map(Value::Number)
+            .collect();
+        assert_eq!(items[3..9], numbers[..]);
+        assert!(
+            items[3].as_f64().unwrap().is_sign_negative(),
+            "-0 keeps its sign"
+        );
+        assert_eq!(items[9], Value::Integer(7));
+        // Whatever the strict reader accepts, the full one reads the same.
+        let header = real_header();
+        assert_eq!(parse_json(&header).unwrap(), parse(&header).unwrap());
+        let cases: &[(&[u8], usize, &str, bool)] = &[
+            (
+                b"[1e999]",
+                1,
+                "the number `1e999` is beyond a 64-bit float's range",
+                true,
+            ),
+            (b"[-1e309]", 1, "`-1e309` is beyond", true),
+            (b"{\"a\":1,\"a\":2.5}", 7, "duplicate key `a`", true),
+            (b"[tru]", 1, "expected a value, found `t`", false),
+            (
+                b"[1,",
+                3,
+                "expected a value, found the end of the text",
+                false,
+            ),
+            (b"[-]", 2, "expected a digit after `-`", false),
+            (
+                b"[1.]",
+                3,
+                "expected a digit after the decimal point",
+                false,
+            ),
+            (b"[01]", 1, "leading zero", false),
+            (b"[1] x", 4, "`x` after the JSON value", false),
+        ];
+        for &(text, at, words, unsupported) in cases {
+            let e = parse_json(text).expect_err(&String::from_utf8_lossy(text));
+            let shown = e.to_string();
+            assert!(
+                shown.contains(words)
+                    && shown.ends_with(&format!(" at byte {at} of the JSON"))
+                    && (e.at, e.unsupported, e.header) == (at, unsupported, false),
+                "{:?}: {shown} ({e:?})",
+                String::from_utf8_lossy(text)
+            );
+        }
+        let deeper = "[".repeat(MAX_DEPTH + 1);
+        let e = parse_json(deeper.as_bytes()).unwrap_err();
+        assert_eq!((e.at, e.unsupported), (MAX_DEPTH, true), "{e}");
+    }
+
+    /// Numbers as JavaScript and Rust write them (`1e+21`, `2.5E-3`, shortest round-trip
+    /// decimals of random bit patterns) are read back to the same f64, bit for bit.
+    #[test]
+    fn full_json_numbers_round_trip_exactly() {
+        for (text, want) in [
+            ("1e+21", 1e21_f64),
+            ("2.5E-3", 2.5e-3),
+            ("-0.5", -0.5),
+            ("4.41e4", 44100.0),
+        ] {
+            let v = parse_json(text.as_bytes()).unwrap();
+            assert_eq!(v.as_f64().map(f64::to_bits), Some(want.to_bits()), "{text}");
+        }
+        let mut rng = SeededRng::new(11, 3);
+        let mut checked = 0;
+        while checked < 20_000 {
+            let bits = (rng.below(1 << 32) as u64) << 32 | rng.below(1 << 32) as u64;
+            let x = f64::from_bits(bits);
+            if !x.is_finite() {
+                continue;
+            }
+            for text in [format!("{x}"), format!("{x:e}"), format!("{x:E}")] {
+                let v = parse_json(text.as_bytes()).unwrap_or_else(|e| panic!("{text}: {e}"));
+                assert_eq!(
+                    v.as_f64().map(f64::to_bits),
+                    Some(bits),
+                    "{text} read as {v:?}"
+                );
+            }
+            checked += 1;
+        }
+    }
 }
