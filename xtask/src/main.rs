@@ -15,7 +15,8 @@ use std::process::Command;
 const HELP: &str = "cargo xtask <command>
   setup   install what is missing (wasm target, wasm-bindgen-cli, chromium + chromedriver)
   test    setup, then fmt --check, clippy -D warnings, cargo test, wasm tests in headless Chromium
-  serve   setup, build the wasm engine into pkg/, serve the instrument on 127.0.0.1, print the URL
+  serve   setup, build the wasm engine into pkg/ (and pkg/tools/), serve the instrument on
+          127.0.0.1, print the URL
           (--no-build: serve pkg/ as it is)
   render  build the CLI and render a demo patch to out/demo.wav and out/demo.mid
   bench   criterion benches, ReservoirPy side by side, the wasm rate, native real-time factor
@@ -105,6 +106,28 @@ fn test() -> Result<(), String> {
                     &[
                         "clippy",
                         "--workspace",
+                        "--all-targets",
+                        "--",
+                        "-D",
+                        "warnings",
+                    ],
+                    &[],
+                )
+            }),
+        ),
+        (
+            // The wasm crate's `tools` feature (pkg/tools/: the recording renderer, the
+            // benchmark exports) is off in the workspace build above.
+            "clippy, wasm tools feature",
+            Box::new(|| {
+                sh(
+                    "cargo",
+                    &[
+                        "clippy",
+                        "-p",
+                        "tidepool-wasm",
+                        "--features",
+                        "tools",
                         "--all-targets",
                         "--",
                         "-D",
