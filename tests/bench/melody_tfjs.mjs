@@ -229,7 +229,7 @@ const headline = {
   quantized_row: oursRows.some((r) => r.name.includes("quantized")) ? "measured" : "absent: this pkg's WasmMelody has no run_quantized",
   target_speedup: 5,
   tf_packages: tfVersions,
-  wasm_pkg: ALT_PKG ?? "pkg/",
+  wasm_pkg: ALT_PKG ?? "pkg/tools/",
   // Other work on this machine skews every row (the interleaving spreads it, but not evenly).
   load_average_1min: { start: LOAD_AT_START, end: +os.loadavg()[0].toFixed(2) }, cores: os.availableParallelism(),
   chromium: chromiumVersion,
