@@ -182,14 +182,17 @@ class TidepoolProcessor extends AudioWorkletProcessor {
 
   // Appends input `m`, which the engine took for `frame`, as a performance event at the frame the
   // engine applies it: one in the past plays at the next block's first frame, and the engine
-  // truncates a fractional frame and clamps bytes as the wasm exports do.
+  // truncates a fractional frame and clamps bytes as the wasm exports do. A clock message keeps
+  // its own frame: the follower fits the frames ticks were sent at, however late they arrived,
+  // so a re-render follows the same tempo and grid.
   record(m, frame) {
     const r = this.recording;
     if (r.count >= MAX_RECORDED_EVENTS) {
       r.dropped += 1;
       return;
     }
-    const at = Math.max(Math.floor(frame), this.engine.frame()) - r.start;
+    const applied = m.type === "clock" ? Math.floor(frame) : Math.max(Math.floor(frame), this.engine.frame());
+    const at = Math.max(0, applied - r.start);
     const byte = (v) => Math.min(127, v >>> 0);
     let event;
     switch (m.type) {
