@@ -238,7 +238,13 @@ export class MidiLearn {
     const active = document.activeElement;
     const badge = active?.closest?.(".binding");
     const focus = badge && { key: badge.dataset.binding, option: active.dataset.option };
-    for (const old of this.root.querySelectorAll(".binding")) old.remove();
+    // Which badges are open is read from the page itself: a "toggle" event is dispatched a task
+    // after the badge opened, so a redraw before it would otherwise close a badge just opened.
+    for (const old of this.root.querySelectorAll(".binding")) {
+      if (old.open) this.open.add(old.dataset.binding);
+      else this.open.delete(old.dataset.binding);
+      old.remove();
+    }
     const bindings = this.state.bindings;
     for (const binding of bindings) {
       const spec = this.state.table[binding.id];
@@ -288,6 +294,7 @@ export class MidiLearn {
     remove.dataset.option = "remove";
     remove.setAttribute("aria-label", `Remove the MIDI binding of ${spec.name}`);
     remove.addEventListener("click", () => {
+      details.open = false;
       this.open.delete(spec.key);
       this.state.unbind((b) => b.id === binding.id);
       this.say(`${spec.name} is no longer bound.`);

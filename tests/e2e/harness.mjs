@@ -7,7 +7,8 @@
 
 import { before, after } from "node:test";
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 import { chromium } from "playwright-core";
@@ -399,17 +400,24 @@ export const now = (page) => page.evaluate(() => performance.now());
 
 /**
  * Starts the served page and a browser before a test file's tests and stops them after; returns
- * `{server, browser}`, filled once they are up.
+ * `{server, browser}`, filled once they are up. With `workDir` (a name prefix) the tests also
+ * need the CLI and get a fresh temporary folder as `work`, removed after.
  */
-export function serverAndBrowser() {
-  const ctx = { server: null, browser: null };
+export function serverAndBrowser({ workDir = null } = {}) {
+  const ctx = { server: null, browser: null, work: null };
   before(async () => {
+    if (workDir) {
+      requireArtifacts();
+      requireArtifacts(CLI);
+      ctx.work = mkdtempSync(path.join(tmpdir(), workDir));
+    }
     ctx.server = await startServer();
     ctx.browser = await launchBrowser();
   });
   after(async () => {
     await ctx.browser?.close();
     await ctx.server?.stop();
+    if (ctx.work) rmSync(ctx.work, { recursive: true, force: true });
   });
   return ctx;
 }

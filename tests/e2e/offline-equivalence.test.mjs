@@ -1,13 +1,12 @@
 // The engine in the REAL worklet (served page, CSP applied, OfflineAudioContext) renders the
 // same notes and the same samples as `tidepool render` of the same patch and score.
 
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { CLI, requireArtifacts, startServer, launchBrowser, newPage, closePage } from "./harness.mjs";
+import { CLI, serverAndBrowser, newPage, closePage } from "./harness.mjs";
 
 const SECONDS = 10;
 // Non-default choices on purpose: beat pulses into the LFO, two octaves, swing, a faster tempo.
@@ -47,26 +46,12 @@ function clockEvents(sampleRate) {
   return events;
 }
 
-let server, browser, work;
-
-before(async () => {
-  requireArtifacts();
-  requireArtifacts(CLI);
-  work = mkdtempSync(path.join(tmpdir(), "tidepool-e2e-"));
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-  if (work) rmSync(work, { recursive: true, force: true });
-});
+const ctx = serverAndBrowser({ workDir: "tidepool-e2e-" });
 
 /** `tidepool render` → {left, right, notes: [[frame, pitch, velocity]]}. */
 function renderNative(sampleRate, patch) {
-  const wav = path.join(work, `native-${sampleRate}.wav`);
-  const json = path.join(work, `native-${sampleRate}.json`);
+  const wav = path.join(ctx.work, `native-${sampleRate}.wav`);
+  const json = path.join(ctx.work, `native-${sampleRate}.json`);
   const score = SCORE.map((n) => `${n.name}/${n.velocity}@${n.start}-${n.end}`).join(" ");
   // A followed clock comes as a performance file: the score's notes and the clock's messages.
   const input = patch === CLOCK_PATCH
@@ -114,7 +99,7 @@ function performanceFile(sampleRate, patch) {
     m.type === "note-on" ? [m.frame, "on", m.pitch, m.velocity]
       : m.type === "note-off" ? [m.frame, "off", m.pitch]
         : [m.frame, "clock", names[m.status]]);
-  const file = path.join(work, `performance-${sampleRate}.json`);
+  const file = path.join(ctx.work, `performance-${sampleRate}.json`);
   const frames = Math.round(SECONDS * sampleRate);
   writeFileSync(file, JSON.stringify({ format: "tidepool-performance", version: 1, sample_rate: sampleRate, frames, patch, events }));
   return file;
@@ -207,10 +192,10 @@ const CASES = [
 for (const { sampleRate, patch, what } of CASES) {
   test(`worklet render == tidepool render at ${sampleRate} Hz, ${what}`, { timeout: 120_000 }, async (t) => {
     const native = renderNative(sampleRate, patch);
-    const page = await newPage(browser);
+    const page = await newPage(ctx.browser);
     let web;
     try {
-      await page.goto(`${server.url}/`);
+      await page.goto(`${ctx.server.url}/`);
       web = await renderInWorklet(page, sampleRate, patch);
     } finally {
       await closePage(page);

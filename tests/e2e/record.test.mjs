@@ -3,34 +3,19 @@
 // `tidepool render --performance` writes from the same file, the MIDI file closes every note, and
 // the recording is still there after a reload.
 
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { CLI, ROOT, requireArtifacts, startServer, launchBrowser, openReady, closePage, midi, sleep, waitForState } from "./harness.mjs";
+import { CLI, ROOT, serverAndBrowser, openReady, closePage, midi, sleep, waitForState } from "./harness.mjs";
 
-let server, browser, work;
-
-before(async () => {
-  requireArtifacts();
-  requireArtifacts(CLI);
-  work = mkdtempSync(path.join(tmpdir(), "tidepool-record-"));
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-  if (work) rmSync(work, { recursive: true, force: true });
-});
+const ctx = serverAndBrowser({ workDir: "tidepool-record-" });
 
 /** Clicks a download link and returns the file's bytes. */
 async function download(page, selector) {
   const [file] = await Promise.all([page.waitForEvent("download"), page.click(selector)]);
-  const to = path.join(work, file.suggestedFilename());
+  const to = path.join(ctx.work, file.suggestedFilename());
   await file.saveAs(to);
   return readFileSync(to);
 }
@@ -90,7 +75,7 @@ function readSmf(bytes) {
 }
 
 test("a recorded performance renders in the page bit for bit as the CLI renders it, and survives a reload", { timeout: 180_000 }, async (t) => {
-  const page = await openReady(browser, `${server.url}/`);
+  const page = await openReady(ctx.browser, `${ctx.server.url}/`);
   try {
     // A key held when Record is pressed starts the recording at its frame 0.
     await page.keyboard.down("l");
@@ -137,8 +122,8 @@ test("a recorded performance renders in the page bit for bit as the CLI renders 
     const pageWav = await download(page, "#record-wav");
     const pageMidi = await download(page, "#record-midi");
 
-    const perfFile = path.join(work, "perf.json");
-    const [cliWav, cliMidi] = [path.join(work, "cli.wav"), path.join(work, "cli.mid")];
+    const perfFile = path.join(ctx.work, "perf.json");
+    const [cliWav, cliMidi] = [path.join(ctx.work, "cli.wav"), path.join(ctx.work, "cli.mid")];
     writeFileSync(perfFile, performance);
     execFileSync(CLI, ["render", "--performance", perfFile, "-o", cliWav, "--midi", cliMidi], { stdio: ["ignore", "pipe", "pipe"] });
     assert.equal(readFileSync(cliWav).length, 44 + 8 * perf.frames, "the CLI rendered the whole recording");
@@ -198,7 +183,7 @@ test("a recorded performance renders in the page bit for bit as the CLI renders 
 });
 
 test("a five-minute recording with the melody renders in the worker without stalling the page, as the CLI renders it", { timeout: 240_000 }, async (t) => {
-  const page = await openReady(browser, `${server.url}/`);
+  const page = await openReady(ctx.browser, `${ctx.server.url}/`);
   try {
     // A synthetic performance: a chord every two seconds and a knob sweep, 5 minutes at 48 kHz,
     // with the melody LSTM playing (the worker fetches the model file the CLI reads).
@@ -251,9 +236,9 @@ test("a five-minute recording with the melody renders in the worker without stal
     assert.ok(worst < 250, `the page kept running during the render: worst gap ${worst.toFixed(1)} ms`);
     const wav = await download(page, "#record-wav");
     assert.equal(wav.length, 44 + 8 * frames);
-    const perfFile = path.join(work, "long.json");
+    const perfFile = path.join(ctx.work, "long.json");
     writeFileSync(perfFile, json);
-    const [cliWav, cliMidi] = [path.join(work, "long.wav"), path.join(work, "long.mid")];
+    const [cliWav, cliMidi] = [path.join(ctx.work, "long.wav"), path.join(ctx.work, "long.mid")];
     execFileSync(CLI, ["render", "--performance", perfFile, "-o", cliWav, "--midi", cliMidi], { stdio: ["ignore", "pipe", "pipe"], cwd: ROOT });
     assert.ok(wav.equals(readFileSync(cliWav)), "the page's WAV is the CLI's, bit for bit");
     const tracks = readSmf(await download(page, "#record-midi"));
