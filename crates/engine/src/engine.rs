@@ -696,6 +696,11 @@ impl Engine {
     }
 
     fn direct_on(&mut self, frame: u64, pitch: u8, velocity: u8) {
+        // A key pressed again while it sounds (two inputs holding one pitch) retriggers: its
+        // note-off goes out first, so every note-on of the stream has exactly one note-off.
+        if self.direct[pitch as usize] {
+            self.emit_note(Source::Keys, frame, pitch, 0);
+        }
         self.synth.note_on(pitch, velocity);
         self.direct[pitch as usize] = true;
         self.emit_note(Source::Keys, frame, pitch, velocity);

@@ -335,3 +335,70 @@ fn clock_out_follow_and_ccs_do_not_depend_on_the_block_size() {
         assert!(render(block) == reference, "block size {block} differs");
     }
 }
+
+/// A seeded xorshift for the abuse test's choices.
+struct Dice(u64);
+
+impl Dice {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+#[test]
+fn random_clock_transport_and_key_abuse_leaves_no_note_on() {
+    // Every 0–60 ms for 20 s: ticks, Start/Stop/Continue/SPP at random, following switched on
+    // and off, play on and off, arpeggiator modes, tempo, keys (the same pitch pressed twice
+    // too) and the pedal. Then everything is let go and stopped: nothing may still sound.
+    for seed in 1..25u64 {
+        let mut dice = Dice(seed * 7919 + 1);
+        let mut e = engine("tp1&clock.follow=1&clock.out=1&lfo.cc1=5");
+        let (mut frame, mut events, mut held) = (0u64, vec![], vec![]);
+        while frame < 20 * 48_000 {
+            frame += dice.below(3000);
+            let set = |id, value| Input::SetParam { id, value };
+            let input = match dice.below(20) {
+                0..=7 => Input::Clock(ClockIn::Tick),
+                8 => Input::Clock(ClockIn::Start),
+                9 => Input::Clock(ClockIn::Stop),
+                10 => Input::Clock(ClockIn::Continue),
+                11 => Input::Clock(ClockIn::SongPosition(dice.below(200) as u16)),
+                12 => set(ParamId::ClockFollow, dice.below(2) as f64),
+                13 => set(ParamId::Playing, dice.below(2) as f64),
+                14 => set(ParamId::ArpMode, dice.below(7) as f64),
+                15 | 16 => {
+                    let pitch = 48 + dice.below(24) as u8;
+                    held.push(pitch);
+                    Input::NoteOn {
+                        pitch,
+                        velocity: 100,
+                    }
+                }
+                17 => match held.pop() {
+                    Some(pitch) => Input::NoteOff { pitch },
+                    None => Input::Sustain(true),
+                },
+                18 => Input::Sustain(dice.below(2) == 0),
+                _ => set(ParamId::Tempo, 40.0 + dice.below(200) as f64),
+            };
+            events.push(at(frame, input));
+        }
+        for pitch in held {
+            events.push(at(frame + 1, Input::NoteOff { pitch }));
+        }
+        events.push(at(frame + 2, Input::Sustain(false)));
+        events.push(at(
+            frame + 3,
+            Input::SetParam {
+                id: ParamId::Playing,
+                value: 0.0,
+            },
+        ));
+        let (notes, _) = run(&mut e, events, frame + 3 * 48_000);
+        assert_no_note_left_on(&notes);
+        assert_eq!(e.status().sounding, 0, "seed {seed}: a voice still sounds");
+    }
+}
