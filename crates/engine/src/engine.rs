@@ -605,14 +605,14 @@ impl Engine {
     /// bar line just before that bar's first tick. Without clock out the ticks are only counted,
     /// so switching it on carries on the same grid.
     fn send_clock(&mut self, frame: u64, pos: f64) {
+        // Every frame only this position and one comparison; the rest only when a tick is due.
         let ahead = self.transport.position(frame + self.clock_lookahead);
-        let on = self.values.on(ParamId::ClockOut);
-        let frames_per_beat = self.transport.frames_per_beat();
-        let bar_ticks = (midi_clock::PPQ * self.values.get(ParamId::BeatsPerBar)) as u64;
         while let Some(k) = self.clock_sender.poll(ahead) {
-            if !on {
+            if !self.values.on(ParamId::ClockOut) {
                 continue;
             }
+            let frames_per_beat = self.transport.frames_per_beat();
+            let bar_ticks = (midi_clock::PPQ * self.values.get(ParamId::BeatsPerBar)) as u64;
             let beats = k as f64 / midi_clock::PPQ;
             let at = frame + libm::round(((beats - pos) * frames_per_beat).max(0.0)) as u64;
             // Clock switched on while playing: the receiver starts with us on a bar line.
