@@ -119,15 +119,26 @@ fn clock_out_ticks_on_exact_frames_with_start_and_stop() {
     );
 }
 
-/// A seeded uniform jitter in ±`max` frames (xorshift: no dependency needed for a test signal).
-struct Jitter(u64);
+/// A seeded xorshift for the tests' jitter and random choices (no dependency needed for test
+/// signals).
+struct Xorshift(u64);
 
-impl Jitter {
-    fn next(&mut self, max: f64) -> f64 {
+impl Xorshift {
+    fn next(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
-        ((self.0 >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0) * max
+        self.0
+    }
+
+    /// Uniform in ±`max`.
+    fn jitter(&mut self, max: f64) -> f64 {
+        ((self.next() >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0) * max
+    }
+
+    /// Uniform in 0..n.
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
     }
 }
 
@@ -147,7 +158,7 @@ fn follows_a_jittery_clock_and_its_tempo_change_onto_the_grid() {
             start + change_tick as f64 * t100 + (k - change_tick) as f64 * t140
         }
     };
-    let mut jitter = Jitter(0x5eed);
+    let mut jitter = Xorshift(0x5eed);
     let mut events = vec![];
     for pitch in [60, 64, 67] {
         events.push(at(
@@ -169,7 +180,7 @@ fn follows_a_jittery_clock_and_its_tempo_change_onto_the_grid() {
     ));
     let ticks = 32 * 24;
     for k in 0..ticks {
-        let sent = (ideal(k) + jitter.next(2.0 * ms)).round() as u64;
+        let sent = (ideal(k) + jitter.jitter(2.0 * ms)).round() as u64;
         events.push((
             sent + late,
             InputEvent {
@@ -336,25 +347,13 @@ fn clock_out_follow_and_ccs_do_not_depend_on_the_block_size() {
     }
 }
 
-/// A seeded xorshift for the abuse test's choices.
-struct Dice(u64);
-
-impl Dice {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
-
 #[test]
 fn random_clock_transport_and_key_abuse_leaves_no_note_on() {
     // Every 0–60 ms for 20 s: ticks, Start/Stop/Continue/SPP at random, following switched on
     // and off, play on and off, arpeggiator modes, tempo, keys (the same pitch pressed twice
     // too) and the pedal. Then everything is let go and stopped: nothing may still sound.
     for seed in 1..25u64 {
-        let mut dice = Dice(seed * 7919 + 1);
+        let mut dice = Xorshift(seed * 7919 + 1);
         let mut e = engine("tp1&clock.follow=1&clock.out=1&lfo.cc1=5");
         let (mut frame, mut events, mut held) = (0u64, vec![], vec![]);
         while frame < 20 * 48_000 {
