@@ -832,7 +832,8 @@ impl Engine {
     }
 
     /// Turning following on stops the transport until the sender's Start or Continue; turning
-    /// it off plays on from where it is at the patch's own tempo.
+    /// it off plays on from where it is at the patch's own tempo (and starts it again if the
+    /// patch's play switch is on and the follower had it stopped).
     fn set_following(&mut self, frame: u64, on: bool) {
         let bpm = self.values.get(ParamId::Tempo);
         self.follower = ClockFollower::new(60.0 * self.sample_rate / bpm);
@@ -842,6 +843,12 @@ impl Engine {
             }
         } else {
             self.transport.set_bpm(frame, bpm);
+            // Stopped while waiting for a sender that never started: the patch's own play
+            // switch rules again, from where the transport stands.
+            if self.values.on(ParamId::Playing) && !self.transport.playing() {
+                let beats = self.transport.position(frame);
+                self.start_transport(frame, beats);
+            }
         }
     }
 

@@ -401,3 +401,39 @@ fn random_clock_transport_and_key_abuse_leaves_no_note_on() {
         assert_eq!(e.status().sounding, 0, "seed {seed}: a voice still sounds");
     }
 }
+
+#[test]
+fn following_switched_off_again_plays_on_at_the_patch_tempo() {
+    // Follow on stops the transport to wait for a sender; none comes; follow off: the patch's
+    // play switch is on, so the arpeggio plays again (Continue from where it stood).
+    let mut e = engine("tp1&bpm=120&clock.out=1&arp.mode=up");
+    let set = |frame, id, value| at(frame, Input::SetParam { id, value });
+    let events = vec![
+        at(
+            0,
+            Input::NoteOn {
+                pitch: 60,
+                velocity: 90,
+            },
+        ),
+        set(30_000, ParamId::ClockFollow, 1.0),
+        set(60_000, ParamId::ClockFollow, 0.0),
+        set(110_000, ParamId::Playing, 0.0),
+    ];
+    let (notes, midi) = run(&mut e, events, 120_000);
+    let ons = |from: u64, to: u64| {
+        notes
+            .iter()
+            .filter(|n| n.velocity > 0 && n.frame >= from && n.frame < to)
+            .count()
+    };
+    assert_eq!(ons(30_001, 60_000), 0, "nothing while waiting for a sender");
+    assert!(ons(60_000, 110_000) >= 8, "the arpeggio plays again");
+    let sent: Vec<&[u8]> = midi
+        .iter()
+        .map(|m| m.message())
+        .filter(|m| m != &[0xF8])
+        .collect();
+    assert_eq!(sent, [&[0xFA][..], &[0xFC], &[0xFB], &[0xFC]]);
+    assert_no_note_left_on(&notes);
+}
