@@ -1,57 +1,10 @@
 //! The MIDI file reader on files written byte by byte in the test: running status, tempo
 //! changes, format 0 and 1, several divisions, and corrupted bytes (clear error, no panic).
 
+mod support;
+
+use support::{chunk, file, meter, tempo, track};
 use tidepool_rhythm::midi_file::{read_midi, MidiFile};
-
-/// A variable-length quantity as the standard writes it.
-fn varlen(mut v: u32) -> Vec<u8> {
-    let mut out = vec![(v & 0x7f) as u8];
-    v >>= 7;
-    while v > 0 {
-        out.insert(0, (v & 0x7f) as u8 | 0x80);
-        v >>= 7;
-    }
-    out
-}
-
-fn chunk(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
-    let mut out = kind.to_vec();
-    out.extend((body.len() as u32).to_be_bytes());
-    out.extend(body);
-    out
-}
-
-fn file(format: u16, ppq: u16, tracks: &[Vec<u8>]) -> Vec<u8> {
-    let mut head = format.to_be_bytes().to_vec();
-    head.extend((tracks.len() as u16).to_be_bytes());
-    head.extend(ppq.to_be_bytes());
-    let mut out = chunk(b"MThd", &head);
-    for t in tracks {
-        out.extend(chunk(b"MTrk", t));
-    }
-    out
-}
-
-/// Track bytes from (delta ticks, event bytes) pairs, closed by an end-of-track event.
-fn track(events: &[(u32, Vec<u8>)]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for (delta, bytes) in events {
-        out.extend(varlen(*delta));
-        out.extend(bytes);
-    }
-    out.extend([0x00, 0xFF, 0x2F, 0x00]);
-    out
-}
-
-fn tempo(bpm: f64) -> Vec<u8> {
-    let us = (60_000_000.0 / bpm).round() as u32;
-    let b = us.to_be_bytes();
-    vec![0xFF, 0x51, 0x03, b[1], b[2], b[3]]
-}
-
-fn meter(num: u8, den_pow: u8) -> Vec<u8> {
-    vec![0xFF, 0x58, 0x04, num, den_pow, 24, 8]
-}
 
 fn starts(f: &MidiFile) -> Vec<(f64, u8, u8, u8)> {
     f.notes
