@@ -10,6 +10,7 @@
 //! `frame * 512 / sample_rate`, as `frames_to_time` gives them.
 
 pub mod envelope;
+pub mod eval;
 pub mod fft;
 pub mod mel;
 pub mod peaks;
@@ -43,13 +44,43 @@ pub struct Onsets {
 /// check first, as [`crate::audio_windows`] does).
 pub fn onset_detect(samples: &[f32], sample_rate: f32) -> Onsets {
     let sr = sample_rate as f64;
-    if samples.is_empty() || !(sr.is_finite() && sr > 0.0) {
-        return Onsets::default();
-    }
-    if samples.iter().any(|v| !v.is_finite()) {
+    if !analysable(samples, sr) {
         return Onsets::default();
     }
     onsets_from_envelope(&onset_strength(samples, sr), sr)
+}
+
+/// Samples of a loop's end put before its start by [`onset_detect_looped`]: a whole number of
+/// hops (so the file's frames stay on librosa's grid) covering the envelope's reach back in time
+/// (the window's half plus the three-frame shift) with room to spare.
+pub const LOOP_PREROLL: usize = 8 * HOP;
+
+/// [`onset_detect`] for a loop: the audio as it sounds when it repeats, its end played before its
+/// start, so a note on the loop's first sample is found. Plain `onset_detect` misses it: its
+/// first frames are centred on the file's start and already hold the note, so no rise is seen
+/// (librosa finds nothing at 0 s in a loop whose downbeat sounds on sample 0). Onsets before the
+/// file's start (the end's own, heard again) are dropped; frames and times count from the file's
+/// start; strengths are normalised over the extended envelope.
+pub fn onset_detect_looped(samples: &[f32], sample_rate: f32) -> Onsets {
+    let sr = sample_rate as f64;
+    if !analysable(samples, sr) {
+        return Onsets::default();
+    }
+    let preroll = LOOP_PREROLL.min(samples.len() / HOP * HOP);
+    let mut looped = Vec::with_capacity(preroll + samples.len());
+    looped.extend_from_slice(&samples[samples.len() - preroll..]);
+    looped.extend_from_slice(samples);
+    let all = onsets_from_envelope(&onset_strength(&looped, sr), sr);
+    let skip = preroll / HOP;
+    let mut onsets = Onsets::default();
+    for (&frame, &strength) in all.frames.iter().zip(&all.strength) {
+        if frame >= skip {
+            onsets.frames.push(frame - skip);
+            onsets.times_s.push(((frame - skip) * HOP) as f64 / sr);
+            onsets.strength.push(strength);
+        }
+    }
+    onsets
 }
 
 /// The second half of [`onset_detect`]: normalises an onset envelope to 0..1 (minus its minimum,
@@ -68,6 +99,14 @@ pub fn onsets_from_envelope(envelope: &[f32], sample_rate: f64) -> Onsets {
         strength: frames.iter().map(|&f| normalised[f]).collect(),
         frames,
     }
+}
+
+/// A signal the detector can work on: not empty, finite, at a positive finite rate.
+fn analysable(samples: &[f32], sample_rate: f64) -> bool {
+    !samples.is_empty()
+        && sample_rate.is_finite()
+        && sample_rate > 0.0
+        && samples.iter().all(|v| v.is_finite())
 }
 
 /// `(x - min) / (max(x - min) + tiny)` in float32.
