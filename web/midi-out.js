@@ -1,13 +1,12 @@
-// The engine's notes out to a MIDI port, arpeggiated and played ones on channel 1, the melody on
-// channel 2 (so a multitimbral synth can give it its own sound), with the engine's MIDI clock and
+// The engine's notes out to a MIDI port on the channel the engine gives each (arpeggiated and
+// played ones on channel 1, the melody on channel 2, so a multitimbral synth can give it its own
+// sound, each rhythm track on its own, 3–5 by default), with the engine's MIDI clock and
 // LFO control changes, each timestamped for the moment its audio leaves the speakers, and
 // note-offs for whatever still sounds there when the port changes or on panic, so an external
 // synth is never left droning.
 
 const NOTE_ON = 0x90;
 const NOTE_OFF = 0x80;
-/** Channel (0-based, as on the wire) per note source. */
-const CHANNEL = { keys: 0, arp: 0, melody: 1 };
 
 export class MidiOut {
   constructor() {
@@ -55,7 +54,7 @@ export class MidiOut {
   }
 
   note(n, context) {
-    const channel = CHANNEL[n.source] ?? 0;
+    const channel = n.channel ?? 0;
     const key = channel * 128 + n.pitch;
     if (n.velocity > 0) this.on.add(key);
     else this.on.delete(key);

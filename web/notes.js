@@ -15,10 +15,11 @@ export function isBlack(pitch) {
 
 /**
  * The notes of a "notes" event as objects. The worklet sends five numbers per note (engine frame
- * low and high 32 bits, pitch, velocity with 0 = off, source 0 = keys / 1 = arpeggiator / 2 = melody); adding
+ * low and high 32 bits, pitch, velocity with 0 = off, source + 256 × channel: source 0 = keys /
+ * 1 = arpeggiator / 2 = melody / 4–6 = rhythm tracks 1–3, channel 0-based as on the wire); adding
  * `origin` turns the engine frame into the AudioContext's frame.
  */
-const SOURCES = ["keys", "arp", "melody"];
+const SOURCES = ["keys", "arp", "melody", "midi", "rhythm1", "rhythm2", "rhythm3"];
 // The source number of an entry that is a MIDI message (clock, CC) rather than a note:
 // [frame lo, frame hi, bytes (first in the low 8 bits), byte count, 3].
 const MIDI_SOURCE = 3;
@@ -31,7 +32,8 @@ export function decodeNotes({ notes, origin = 0 }) {
       frame: notes[i + 1] * 2 ** 32 + notes[i] + origin,
       pitch: notes[i + 2],
       velocity: notes[i + 3],
-      source: SOURCES[notes[i + 4]] ?? "keys",
+      source: SOURCES[notes[i + 4] & 0xff] ?? "keys",
+      channel: (notes[i + 4] >> 8) & 0x0f,
     });
   }
   return out;

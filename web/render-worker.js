@@ -17,7 +17,7 @@ import { initSync, OfflineRender } from "../pkg/tools/tidepool_wasm.js";
 // Frames per piece: a tenth of a second at 48 kHz renders in a few milliseconds, so progress moves
 // often and a long recording still takes few messages.
 const PIECE_FRAMES = 4800;
-// The melody models the CLI renders with (`--models web/models`).
+// The melody and rhythm models the CLI renders with (`--models web/models`).
 const MODELS = new URL("./models/", import.meta.url);
 const TOOLS_WASM = new URL("../pkg/tools/tidepool_wasm_bg.wasm", import.meta.url);
 
@@ -40,6 +40,16 @@ async function installMelody(job) {
   else job.install_melody_ngram(bytes);
 }
 
+/** Fetches and installs the built-in rhythm models the patch's tracks use (as `tidepool render` does). */
+async function installRhythm(job) {
+  for (const name of job.missing_rhythm_models().split(",").filter(Boolean)) {
+    const file = `rhythm-${name}.tprd`;
+    const response = await fetch(new URL(file, MODELS));
+    if (!response.ok) throw new Error(`the rhythm model ${file} could not be fetched (${response.status})`);
+    job.install_rhythm_builtin(name, new Uint8Array(await response.arrayBuffer()));
+  }
+}
+
 self.onmessage = async (e) => {
   const m = e.data;
   if (m.type !== "render") return;
@@ -48,6 +58,7 @@ self.onmessage = async (e) => {
     await loadTools();
     job = new OfflineRender(m.performance);
     await installMelody(job);
+    await installRhythm(job);
     let done = 0;
     while (done < 1) {
       done = job.run(PIECE_FRAMES);

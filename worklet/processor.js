@@ -20,6 +20,10 @@
 //     worker.js; swapped in at a block boundary)     (read in, or why not; ms: handler time)
 //   {type: "melody-lstm", bytes: ArrayBuffer}      (a melody model file, validated on the main thread)
 //   {type: "melody-ngram", bytes: ArrayBuffer}     (an n-gram model file, melody-ngram-N.tpng)
+//   {type: "rhythm-builtin", name, bytes}          {type: "rhythm-builtin", name, ok, error}
+//     (a built-in rhythm decoder, web/models/rhythm-<name>.tprd)
+//   {type: "rhythm-model", track, model}           {type: "rhythm-model", track, ok, error}
+//     (track 0–2 plays a built-in by name or "~" + an embedded decoder, as in patch text)
 //
 // Recording (web/recorder.js): {type: "record", on: true, keys, held} starts it (keys: the parameter
 // keys by id, for the performance file; held: "note-on" and "sustain" messages for what is held
@@ -63,7 +67,7 @@ const MAX_RECORDED_EVENTS = 1_000_000;
 class TidepoolProcessor extends AudioWorkletProcessor {
   constructor(options) {
     super();
-    const { module, patch, lfoRadius, arpRadius, initial, clock, melodyModel } = options.processorOptions;
+    const { module, patch, lfoRadius, arpRadius, initial, clock, melodyModel, rhythmModels } = options.processorOptions;
     // The worklet has no performance.now(). A cross-origin-isolated host may share a clock: a
     // SharedArrayBuffer whose one f64 another thread keeps at performance.now(); otherwise
     // Date.now(), whose 1 ms ticks only make the mean meaningful.
@@ -72,7 +76,9 @@ class TidepoolProcessor extends AudioWorkletProcessor {
     initSync({ module });
     this.engine = WasmEngine.with_radii(sampleRate, patch ?? "", lfoRadius ?? NaN, arpRadius ?? NaN);
     const melody = melodyModel ? this.installMelody({ type: "melody-lstm", bytes: melodyModel }) : null;
-    this.warmUp(patch, lfoRadius, arpRadius, melodyModel);
+    // Built-in rhythm decoders fetched by the page ({name: ArrayBuffer}); a bad one is reported.
+    const rhythm = Object.entries(rhythmModels ?? {}).map(([name, bytes]) => this.installRhythm({ name, bytes }));
+    this.warmUp(patch, lfoRadius, arpRadius, melodyModel, rhythmModels);
     reserve_heap(SWAP_HEAP_BYTES);
     this.blocks = 0;
     this.busyMs = 0;
@@ -96,14 +102,15 @@ class TidepoolProcessor extends AudioWorkletProcessor {
     this.origin = null;
     this.port.onmessage = (e) => this.handle(e.data, this.origin ?? currentFrame);
     for (const message of initial ?? []) this.handle(message, 0);
-    this.port.postMessage({ type: "ready", errors: this.engine.patch_errors(), sampleRate, melody });
+    this.port.postMessage({ type: "ready", errors: this.engine.patch_errors(), sampleRate, melody, rhythm });
   }
 
   // V8 compiles wasm functions lazily, on their first call: done in the first audio block that
   // costs most of a millisecond (measured: 895 µs, a third of the quantum). A throwaway engine
   // playing a chord for a few blocks here, before audio starts, takes that cost off the audio path.
-  // The melody LSTM is warmed up the same way when its model came with the options.
-  warmUp(patch, lfoRadius, arpRadius, melodyModel) {
+  // The melody LSTM and a rhythm track are warmed up the same way when their models came with the
+  // options.
+  warmUp(patch, lfoRadius, arpRadius, melodyModel, rhythmModels) {
     const warm = WasmEngine.with_radii(sampleRate, patch ?? "", lfoRadius ?? NaN, arpRadius ?? NaN);
     if (melodyModel) {
       try {
@@ -112,6 +119,18 @@ class TidepoolProcessor extends AudioWorkletProcessor {
         warm.set_param(0, "mel.model", 0);
       } catch {
         // A bad model was reported by the real install; nothing to warm up.
+      }
+    }
+    // The rhythm tracks' decoding and stepping too, with the first built-in decoder given.
+    const [name, bytes] = Object.entries(rhythmModels ?? {})[0] ?? [];
+    if (bytes) {
+      try {
+        warm.install_rhythm_builtin(name, new Uint8Array(bytes));
+        warm.set_rhythm_model(0, name);
+        warm.set_param(0, "rh1.on", 1);
+        warm.set_param(0, "rh1.thr", 0);
+      } catch {
+        // Reported by the real install.
       }
     }
     for (const pitch of [60, 64, 67]) warm.note_on(0, pitch, 100);
@@ -151,6 +170,12 @@ class TidepoolProcessor extends AudioWorkletProcessor {
         return;
       case "network":
         this.port.postMessage(this.stageNetwork(m.bytes));
+        return;
+      case "rhythm-builtin":
+        this.port.postMessage(this.installRhythm(m));
+        return;
+      case "rhythm-model":
+        this.port.postMessage(this.setRhythmModel(m));
         return;
       case "record":
         this.setRecording(m);
@@ -245,6 +270,27 @@ class TidepoolProcessor extends AudioWorkletProcessor {
       return { type: "melody", model, ok: true, error: "" };
     } catch (error) {
       return { type: "melody", model: lstm ? 0 : -1, ok: false, error: String(error) };
+    }
+  }
+
+  // Between blocks, from the message handler: a decoder is a few kilobytes, read in microseconds.
+  // Returns the "rhythm-builtin" message that reports it.
+  installRhythm(m) {
+    try {
+      this.engine.install_rhythm_builtin(String(m.name), new Uint8Array(m.bytes));
+      return { type: "rhythm-builtin", name: m.name, ok: true, error: "" };
+    } catch (error) {
+      return { type: "rhythm-builtin", name: m.name, ok: false, error: String(error) };
+    }
+  }
+
+  // Between blocks: a track's model by name or embedded text (decoded here, never in process()).
+  setRhythmModel(m) {
+    try {
+      this.engine.set_rhythm_model(m.track >>> 0, String(m.model));
+      return { type: "rhythm-model", track: m.track, ok: true, error: "" };
+    } catch (error) {
+      return { type: "rhythm-model", track: m.track, ok: false, error: String(error) };
     }
   }
 

@@ -96,6 +96,21 @@ fn install_melody(engine: &mut Engine, dir: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Installs the built-in rhythm models the patch's tracks refer to from the files in `dir` the
+/// page loads too (`rhythm-<name>.tprd`, compact decoders).
+fn install_rhythm(engine: &mut Engine, dir: &str) -> Result<(), String> {
+    let missing: Vec<&str> = engine.missing_rhythm_models().collect();
+    for name in missing {
+        let path = format!("{dir}/rhythm-{name}.tprd");
+        let bytes = std::fs::read(&path)
+            .map_err(|e| format!("cannot read the rhythm model {path}: {e}"))?;
+        let decoder = tidepool_rhythm::decoder::Decoder::from_compact(&bytes)
+            .map_err(|e| format!("{path}: {e}"))?;
+        drop(engine.install_rhythm_builtin(name, decoder)?);
+    }
+    Ok(())
+}
+
 fn load_patch(arg: Option<String>) -> Result<Patch, String> {
     load_parsed(arg).map(|parsed| parsed.patch)
 }

@@ -2,7 +2,7 @@
 //! a standard MIDI file and the notes as JSON, optionally re-timed by a tempo map.
 
 use crate::args::Args;
-use crate::{install_melody, load_patch, notes};
+use crate::{install_melody, install_rhythm, load_patch, notes};
 use std::time::Instant;
 use tidepool_engine::performance::Performance;
 use tidepool_engine::render::Renderer;
@@ -93,6 +93,7 @@ pub fn run(mut args: Args) -> Result<(), String> {
     let start = Instant::now();
     let mut engine = Engine::new(sample_rate, &patch);
     install_melody(&mut engine, &models)?;
+    install_rhythm(&mut engine, &models)?;
     let mut renderer = Renderer::new(&engine, &events, frames, block);
     renderer.run(&mut engine, frames);
     let out = renderer.finish(&engine);

@@ -11,11 +11,15 @@ use crate::lfo::{LfoUnit, Smoothing};
 use crate::lfo_cc::LfoCc;
 use crate::melody::{Brain, MelodySettings, MelodyUnit, Phase, StepOut};
 use crate::midi_clock::{self, ClockFollower, ClockSender, Follow};
-use crate::params::{ParamId, ParamValues, DIVISION_BEATS, PARAMS, PARAM_COUNT};
+use crate::params::{
+    track_field, track_param, ParamId, ParamValues, DIVISION_BEATS, PARAMS, PARAM_COUNT,
+};
 use crate::patch::Patch;
+use crate::rhythm::{ModelRef, RhythmUnit, TrackNote, BUILTIN_MODELS, TRACKS};
 use crate::synth::{Modulation, Synth, SynthSettings};
 use crate::transport::{Clock, FreeClock, Transport};
 use tidepool_reservoir::{EsnKnobs, ReservoirArp, ReservoirConfig, ReservoirLfo};
+use tidepool_rhythm::decoder::{Decoded, Decoder};
 
 /// Frames between control-rate updates (filter coefficients, modulation, smoothing).
 pub const CONTROL_FRAMES: u32 = 16;
@@ -142,6 +146,12 @@ pub struct Engine {
     melody: MelodyUnit,
     mel_clock: Clock,
     mel_synth: Synth,
+    rhythm: RhythmUnit,
+    rhy_clock: Clock,
+    /// One voice set per rhythm track, so one track's note-off never ends another's note.
+    rhy_synths: [Synth; TRACKS],
+    /// A track is on or its synth still rings: worth rendering (updated at control rate).
+    rhy_live: [bool; TRACKS],
     synth: Synth,
     keys: Keys,
     /// Notes sounding from the keys directly (arpeggiator off), to stop them on panic.
@@ -218,6 +228,12 @@ impl Engine {
             melody: MelodyUnit::new(v.get(ParamId::MelodySeed) as u64),
             mel_clock: Clock::new(0.25, v.get(ParamId::Swing) / 100.0),
             mel_synth: Synth::new(sample_rate as f32, melody_voice(&v, &smoothed)),
+            rhythm: RhythmUnit::new(&patch.models),
+            rhy_clock: Clock::new(0.25, v.get(ParamId::Swing) / 100.0),
+            rhy_synths: std::array::from_fn(|t| {
+                Synth::new(sample_rate as f32, rhythm_voice(t, &smoothed))
+            }),
+            rhy_live: std::array::from_fn(|t| v.on(track_param(t, ParamId::Rh1On))),
             synth: Synth::new(sample_rate as f32, synth_settings(&v, &smoothed)),
             keys: Keys::default(),
             direct: [false; 128],
@@ -254,6 +270,7 @@ impl Engine {
     pub fn patch(&self) -> Patch {
         Patch {
             values: self.values.clone(),
+            models: self.rhythm.models(),
         }
     }
 
@@ -298,7 +315,9 @@ impl Engine {
             arp_nan_resets: self.arp.reservoir.esn().nan_resets(),
             voices_stolen: self.synth.stolen(),
             synth_non_finite: self.synth.non_finite(),
-            sounding: self.synth.sounding() + self.mel_synth.sounding(),
+            sounding: self.synth.sounding()
+                + self.mel_synth.sounding()
+                + self.rhy_synths.iter().map(Synth::sounding).sum::<usize>(),
             rebuild_pending: self.pending_rebuild().is_some(),
             melody_feeds: self.melody.feeds(),
             ..self.status
@@ -381,13 +400,28 @@ impl Engine {
                 }
             }
             self.tick();
-            (*l, *r) = if self.melody_audible() {
-                let melody = self.mel_synth.mix();
-                self.synth.frame_with(melody)
-            } else {
-                self.synth.frame()
-            };
+            (*l, *r) = self.mix_frame();
             self.frame += 1;
+        }
+    }
+
+    /// One output frame: the main synth with the melody's and the rhythm tracks' voices mixed in
+    /// when they sound (added only then, so a patch without them renders exactly as before).
+    #[inline]
+    fn mix_frame(&mut self) -> (f32, f32) {
+        let mut extra = self.melody_audible().then(|| self.mel_synth.mix());
+        for (synth, _) in self
+            .rhy_synths
+            .iter_mut()
+            .zip(self.rhy_live)
+            .filter(|(_, live)| *live)
+        {
+            let (l, r) = synth.mix();
+            extra = Some(extra.map_or((l, r), |(el, er)| (el + l, er + r)));
+        }
+        match extra {
+            Some(other) => self.synth.frame_with(other),
+            None => self.synth.frame(),
         }
     }
 
@@ -411,6 +445,7 @@ impl Engine {
         }
         // Offs before ons: a note ending on the frame where the next begins must not cut it.
         self.end_arp_notes(frame, frame);
+        self.end_rhythm_notes(frame, frame, |_| true);
         self.lfo_tick(frame, playing, pos);
         if playing && self.arp_clock.poll(pos) {
             self.arp_step(frame, pos);
@@ -418,6 +453,9 @@ impl Engine {
         if playing && self.mel_clock.poll(pos) {
             // A bar line is an even 16th, so the bar clock fires on this very frame.
             self.melody_step(frame, bar);
+        }
+        if playing && self.rhy_clock.poll(pos) {
+            self.rhythm_step(frame, pos);
         }
         if frame.is_multiple_of(CONTROL_FRAMES as u64) {
             self.control(frame);
@@ -524,6 +562,122 @@ impl Engine {
                 CONTROL_FRAMES,
             );
         }
+        for track in 0..TRACKS {
+            let live = self.values.on(track_param(track, ParamId::Rh1On))
+                || self.rhy_synths[track].sounding() > 0;
+            self.rhy_live[track] = live;
+            if live {
+                self.rhy_synths[track].control(
+                    rhythm_voice(track, &self.smoothed),
+                    Modulation::default(),
+                    CONTROL_FRAMES,
+                );
+            }
+        }
+    }
+
+    /// One sixteenth of the rhythm tracks at `frame`.
+    fn rhythm_step(&mut self, frame: u64, pos: f64) {
+        // The clock counts sixteenths from beat 0 (the one just fired is count − 1).
+        let sixteenth = self.rhy_clock.count().saturating_sub(1);
+        let step_frames = self.rhy_clock.beats_to_next(pos) * self.transport.frames_per_beat();
+        let mut held = [0u8; 128];
+        let mut count = 0;
+        for pitch in 0..128u8 {
+            if self.keys.held(pitch as usize) {
+                held[count] = pitch;
+                count += 1;
+            }
+        }
+        let (synths, live, outputs, status) = (
+            &mut self.rhy_synths,
+            &mut self.rhy_live,
+            &mut self.outputs,
+            &mut self.status,
+        );
+        let values = &self.values;
+        self.rhythm
+            .step(frame, sixteenth, step_frames, values, &held[..count], |n| {
+                play_track_note(synths, live, outputs, status, values, frame, n)
+            });
+    }
+
+    /// Ends, at `frame`, the rhythm notes due by `due` (u64::MAX: all) on the tracks `which` picks.
+    fn end_rhythm_notes(&mut self, frame: u64, due: u64, which: impl Fn(usize) -> bool) {
+        let (synths, live, outputs, status) = (
+            &mut self.rhy_synths,
+            &mut self.rhy_live,
+            &mut self.outputs,
+            &mut self.status,
+        );
+        let values = &self.values;
+        self.rhythm.due_offs(due, which, |n| {
+            play_track_note(synths, live, outputs, status, values, frame, n)
+        });
+    }
+
+    /// After `id` changed: a track switched off, muted or soloed away ends its notes where they
+    /// are, and one moved to another channel or off the built-in synth too (its note-offs would
+    /// miss the notes), so none is left on.
+    fn silence_tracks(&mut self, frame: u64, id: ParamId) {
+        let v = &self.values;
+        let solo = (0..TRACKS).any(|t| v.on(track_param(t, ParamId::Rh1Solo)));
+        let changed = track_field(id);
+        let ended: [bool; TRACKS] = std::array::from_fn(|t| {
+            let p = |first| v.on(track_param(t, first));
+            let audible =
+                p(ParamId::Rh1On) && !p(ParamId::Rh1Mute) && (!solo || p(ParamId::Rh1Solo));
+            let rerouted = matches!(
+                changed,
+                Some((track, ParamId::Rh1Channel | ParamId::Rh1Synth)) if track == t
+            );
+            !audible || rerouted
+        });
+        self.end_rhythm_notes(frame, u64::MAX, |t| ended[t]);
+    }
+
+    /// Installs the decoder of built-in rhythm model `name` ([`BUILTIN_MODELS`]); returns the one
+    /// it replaces, to be dropped off the audio path. Err for an unknown name.
+    pub fn install_rhythm_builtin(
+        &mut self,
+        name: &str,
+        decoder: Decoder,
+    ) -> Result<Option<Decoder>, String> {
+        let index = BUILTIN_MODELS
+            .iter()
+            .position(|n| *n == name)
+            .ok_or_else(|| format!("`{name}` is not a built-in rhythm model"))?;
+        Ok(self.rhythm.install_builtin(index, decoder))
+    }
+
+    /// Makes rhythm track `track` (0–2) play the model `text` names (a built-in's name or `~` and
+    /// an embedded decoder, as in patch text). Allocates (reads the decoder): call it off the
+    /// audio path. Returns the embedded decoder it replaces, to be dropped there too. On error
+    /// the track keeps its model.
+    pub fn set_rhythm_model(
+        &mut self,
+        track: usize,
+        text: &str,
+    ) -> Result<Option<Decoder>, String> {
+        if track >= TRACKS {
+            return Err(format!("there is no rhythm track {}", track + 1));
+        }
+        let (model, decoder) = ModelRef::parse(text)?;
+        Ok(self.rhythm.set_model(track, model, decoder))
+    }
+
+    /// Names of the built-in rhythm models a track that is on refers to and that are not
+    /// installed yet (a host fetches them; the track is silent until then).
+    pub fn missing_rhythm_models(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.rhythm
+            .missing_builtins(&self.values)
+            .map(|i| BUILTIN_MODELS[i])
+    }
+
+    /// Rhythm track `track`'s decoder output at its current point and the pattern step it
+    /// played last, or None while it has no model. For the grid view; never allocates.
+    pub fn rhythm_view(&mut self, track: usize) -> Option<(&Decoded, Option<usize>)> {
+        self.rhythm.view(track, &self.values)
     }
 
     /// The melody voice is worth rendering: the generator is on or a note still rings out.
@@ -740,6 +894,10 @@ impl Engine {
             self.direct_off(frame, p);
         }
         self.synth.release_all();
+        self.end_rhythm_notes(frame, u64::MAX, |_| true);
+        for synth in &mut self.rhy_synths {
+            synth.release_all();
+        }
     }
 
     /// Sets a parameter at `frame` (clamped; NaN ignored) and applies what it changes.
@@ -767,6 +925,7 @@ impl Engine {
                     pos,
                 );
                 self.mel_clock.set(0.25, v.get(ParamId::Swing) / 100.0, pos);
+                self.rhy_clock.set(0.25, v.get(ParamId::Swing) / 100.0, pos);
             }
             ParamId::ArpDivision | ParamId::ArpSwing => self.arp_clock.set(
                 DIVISION_BEATS[v.index(ParamId::ArpDivision)],
@@ -782,6 +941,9 @@ impl Engine {
                 self.restart_melody(frame)
             }
             ParamId::ArpHold if now < 0.5 => self.keys.unlatch(),
+            // A track switched off, muted, soloed away, moved to another channel or off the
+            // built-in synth ends its notes where they are, so none is left on.
+            _ if ends_rhythm_notes(id) => self.silence_tracks(frame, id),
             _ => self.apply_knobs(),
         }
     }
@@ -803,6 +965,8 @@ impl Engine {
         }
         self.arp.restart();
         self.mel_clock.realign(beats);
+        self.rhy_clock.realign(beats);
+        self.rhythm.restart();
         if self.values.index(ParamId::LfoSync) == 0 {
             self.lfo.restart();
         }
@@ -929,6 +1093,49 @@ impl Engine {
     }
 }
 
+/// Whether changing `id` can silence a rhythm track's notes (see [`Engine::silence_tracks`]).
+fn ends_rhythm_notes(id: ParamId) -> bool {
+    track_field(id).is_some_and(|(_, field)| {
+        matches!(
+            field,
+            ParamId::Rh1On
+                | ParamId::Rh1Mute
+                | ParamId::Rh1Solo
+                | ParamId::Rh1Channel
+                | ParamId::Rh1Synth
+        )
+    })
+}
+
+/// Sounds (or ends) a rhythm track's note on its synth when the track uses it and reports it.
+fn play_track_note(
+    synths: &mut [Synth; TRACKS],
+    live: &mut [bool; TRACKS],
+    outputs: &mut FixedQueue<NoteEvent>,
+    status: &mut Status,
+    values: &ParamValues,
+    frame: u64,
+    n: TrackNote,
+) {
+    let synth = &mut synths[n.track];
+    if n.velocity == 0 {
+        synth.note_off(n.pitch);
+    } else if values.on(track_param(n.track, ParamId::Rh1Synth)) {
+        synth.note_on(n.pitch, n.velocity);
+        live[n.track] = true;
+    }
+    let note = NoteEvent {
+        frame,
+        pitch: n.pitch,
+        velocity: n.velocity,
+        source: Source::Rhythm {
+            track: n.track as u8,
+            channel: n.channel,
+        },
+    };
+    emit(outputs, status, note);
+}
+
 fn push_midi(midi: &mut FixedQueue<MidiEvent>, status: &mut Status, event: MidiEvent) {
     if !midi.push(event) {
         status.dropped_midi += 1;
@@ -959,6 +1166,27 @@ fn melody_voice(v: &ParamValues, smoothed: &[f64]) -> SynthSettings {
         release_ms: f(ParamId::MelodyRelease),
         voices: 2,
         gain_db: s(ParamId::MelodyGain),
+    }
+}
+
+/// A rhythm track's voice: a short plucked note, a bass (track 1), a square mid (2) and a bright
+/// square top (3) so the ensemble's three agents are told apart; level from the rhythm gain.
+fn rhythm_voice(track: usize, smoothed: &[f64]) -> SynthSettings {
+    let (wave, cutoff_hz, decay_ms) =
+        [(0, 700.0, 220.0), (1, 1600.0, 160.0), (1, 3200.0, 110.0)][track.min(TRACKS - 1)];
+    SynthSettings {
+        wave,
+        detune_cents: 6.0,
+        osc2_level: 0.4,
+        cutoff_hz,
+        resonance: 0.3,
+        filter_env_oct: 2.0,
+        attack_ms: 1.5,
+        decay_ms,
+        sustain: 0.25,
+        release_ms: 90.0,
+        voices: 4,
+        gain_db: smoothed[ParamId::RhythmGain.index()] as f32,
     }
 }
 

@@ -53,12 +53,34 @@ pub enum Source {
     Keys,
     Arp,
     Melody,
+    /// A rhythm sequencer track (0–2), on the MIDI channel (0-based) the track had when the note
+    /// started, so its note-off goes where its note-on went.
+    Rhythm {
+        track: u8,
+        channel: u8,
+    },
 }
 
 impl Source {
-    /// The number the wasm interface and the page use: 0 keys, 1 arpeggiator, 2 melody.
+    /// The number the wasm interface and the page use: 0 keys, 1 arpeggiator, 2 melody, 4–6 the
+    /// rhythm tracks (3 marks a MIDI clock or CC message in the same stream).
     pub fn code(self) -> u32 {
-        self as u32
+        match self {
+            Source::Keys => 0,
+            Source::Arp => 1,
+            Source::Melody => 2,
+            Source::Rhythm { track, .. } => 4 + track as u32,
+        }
+    }
+
+    /// The MIDI channel (0-based) the note goes out on: keys and arpeggio 1, melody 2, a rhythm
+    /// track its own.
+    pub fn channel(self) -> u8 {
+        match self {
+            Source::Keys | Source::Arp => 0,
+            Source::Melody => 1,
+            Source::Rhythm { channel, .. } => channel,
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 //! The tidepool engine: transport, parameters and patches, the reservoir LFO and arpeggiator of
-//! ReMi driving a polyphonic synth, all on one sample-accurate clock.
+//! ReMi driving a polyphonic synth, the melody models and the rhythm sequencer's autoencoder
+//! tracks, all on one sample-accurate clock.
 //!
 //! Pure Rust, no browser or audio-API dependency: the CLI renders with it natively and the wasm
 //! crate runs it unchanged inside an AudioWorklet.
@@ -27,6 +28,7 @@ pub mod params;
 mod patch;
 pub mod performance;
 pub mod render;
+pub mod rhythm;
 pub mod smf;
 mod synth;
 mod transport;

@@ -22,6 +22,7 @@ pub enum Group {
     Arp,
     Synth,
     Melody,
+    Rhythm,
 }
 
 /// One row of the parameter table.
@@ -111,6 +112,11 @@ pub const ARP_MODE_NAMES: &[&str] = &[
 pub const VELOCITY_NAMES: &[&str] = &["fixed", "played", "accent"];
 pub const WAVE_NAMES: &[&str] = &["saw", "square"];
 pub const MELODY_MODE_NAMES: &[&str] = &["off", "free", "answer"];
+/// Where a rhythm track's notes come from: its eight pitch steps, or the held keys.
+pub const PITCH_FROM_NAMES: &[&str] = &["steps", "keys"];
+/// A rhythm hit's velocity: the decoder's output at the step (the paper's), the trained velocity
+/// head's, or fixed.
+pub const RHYTHM_VELOCITY_NAMES: &[&str] = &["model", "head", "fixed"];
 pub const MELODY_MODEL_NAMES: &[&str] = &["lstm", "ngram1", "ngram2", "ngram3", "ngram4"];
 /// "follow" (estimated from the notes played), then the 12 major and the 12 minor keys. Flats
 /// only: a `#` would end the URL fragment's meaning for many tools.
@@ -137,23 +143,47 @@ const fn int(min: f64, max: f64) -> Kind {
     Kind::Int { min, max }
 }
 
-/// Declares [`ParamId`] and [`PARAMS`] from one list, so the two can never disagree.
+/// Declares [`ParamId`] and [`PARAMS`] from one list, so the two can never disagree. The rhythm
+/// tracks' rows are written once with the three tracks' ids and defaults, and laid out track by
+/// track (`rh1.*`, then `rh2.*`, then `rh3.*`) in the order written: [`track_param`] relies on it.
 macro_rules! params {
     ($($id:ident: $key:literal, $name:literal, $group:ident, $kind:expr, $default:expr, $unit:literal,
-       $smooth:expr, $structural:expr;)*) => {
+       $smooth:expr, $structural:expr;)*
+     @tracks {$([$t1:ident, $t2:ident, $t3:ident]: $tkey:literal, $tname:literal, $tkind:expr,
+       [$d1:expr, $d2:expr, $d3:expr], $tunit:literal;)*}) => {
         /// Index of a parameter in [`PARAMS`].
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         #[repr(u8)]
-        pub enum ParamId { $($id),* }
+        pub enum ParamId { $($id,)* $($t1,)* $($t2,)* $($t3,)* }
 
         /// The parameter table, in [`ParamId`] order. A `static`, not a `const`: a const table
         /// was copied into the wasm module once per crate that read it (10 KB of strings twice).
         pub static PARAMS: &[ParamSpec] = &[$(ParamSpec {
             key: $key, name: $name, group: Group::$group, kind: $kind, default: $default as f64,
             unit: $unit, smoothing_ms: $smooth as f32, structural: $structural,
-        }),*];
+        },)* $(track_row!("1", $tkey, $tname, $tkind, $d1, $tunit),)*
+           $(track_row!("2", $tkey, $tname, $tkind, $d2, $tunit),)*
+           $(track_row!("3", $tkey, $tname, $tkind, $d3, $tunit),)*];
 
-        const ALL: &[ParamId] = &[$(ParamId::$id),*];
+        const ALL: &[ParamId] = &[$(ParamId::$id,)* $(ParamId::$t1,)* $(ParamId::$t2,)* $(ParamId::$t3,)*];
+
+        /// Parameters per rhythm track.
+        pub const TRACK_FIELDS: usize = [$($tkey),*].len();
+    };
+}
+
+macro_rules! track_row {
+    ($n:literal, $key:literal, $name:literal, $kind:expr, $default:expr, $unit:literal) => {
+        ParamSpec {
+            key: concat!("rh", $n, ".", $key),
+            name: concat!("Track ", $n, " ", $name),
+            group: Group::Rhythm,
+            kind: $kind,
+            default: $default as f64,
+            unit: $unit,
+            smoothing_ms: 0.0,
+            structural: false,
+        }
     };
 }
 
@@ -251,6 +281,40 @@ params! {
     MelodyAttack: "mel.a", "Melody attack", Melody, log(0.5, 5000.0), 6, "ms", 0, false;
     MelodyRelease: "mel.r", "Melody release", Melody, log(1.0, 10000.0), 160, "ms", 0, false;
     MelodyGain: "mel.gain", "Melody gain", Melody, real(-60.0, 12.0), -4, "dB", 30, false;
+    RhythmGain: "rhy.gain", "Rhythm gain", Rhythm, real(-60.0, 12.0), -6, "dB", 30, false;
+    // The rhythm sequencer's three tracks (crate::rhythm), off by default: a link made before
+    // they existed keeps its sound. Each row: the three tracks' ids, key, name, kind, defaults.
+    @tracks {
+        [Rh1On, Rh2On, Rh3On]: "on", "on", Kind::Toggle, [0, 0, 0], "";
+        [Rh1X, Rh2X, Rh3X]: "x", "X", real(-10.0, 10.0), [1, 1, 1], "";
+        [Rh1Y, Rh2Y, Rh3Y]: "y", "Y", real(-10.0, 10.0), [1, 1, 1], "";
+        [Rh1Threshold, Rh2Threshold, Rh3Threshold]: "thr", "threshold", real(0.0, 1.0),
+            [0.5, 0.5, 0.5], "";
+        [Rh1Length, Rh2Length, Rh3Length]: "len", "length", int(1.0, 32.0), [32, 32, 32], "steps";
+        [Rh1PitchSteps, Rh2PitchSteps, Rh3PitchSteps]: "np", "pitch steps", int(1.0, 8.0),
+            [8, 8, 8], "";
+        [Rh1Pitch1, Rh2Pitch1, Rh3Pitch1]: "p1", "pitch 1", int(0.0, 127.0), [36, 60, 72], "";
+        [Rh1Pitch2, Rh2Pitch2, Rh3Pitch2]: "p2", "pitch 2", int(0.0, 127.0), [36, 63, 75], "";
+        [Rh1Pitch3, Rh2Pitch3, Rh3Pitch3]: "p3", "pitch 3", int(0.0, 127.0), [43, 67, 79], "";
+        [Rh1Pitch4, Rh2Pitch4, Rh3Pitch4]: "p4", "pitch 4", int(0.0, 127.0), [46, 70, 84], "";
+        [Rh1Pitch5, Rh2Pitch5, Rh3Pitch5]: "p5", "pitch 5", int(0.0, 127.0), [36, 67, 82], "";
+        [Rh1Pitch6, Rh2Pitch6, Rh3Pitch6]: "p6", "pitch 6", int(0.0, 127.0), [39, 63, 79], "";
+        [Rh1Pitch7, Rh2Pitch7, Rh3Pitch7]: "p7", "pitch 7", int(0.0, 127.0), [41, 65, 77], "";
+        [Rh1Pitch8, Rh2Pitch8, Rh3Pitch8]: "p8", "pitch 8", int(0.0, 127.0), [43, 62, 75], "";
+        [Rh1Transpose, Rh2Transpose, Rh3Transpose]: "tr", "transpose", int(-24.0, 24.0),
+            [0, 0, 0], "semitones";
+        [Rh1PitchFrom, Rh2PitchFrom, Rh3PitchFrom]: "pitch", "pitches from",
+            Kind::Choice(PITCH_FROM_NAMES), [0, 0, 0], "";
+        [Rh1Velocity, Rh2Velocity, Rh3Velocity]: "vel", "velocity",
+            Kind::Choice(RHYTHM_VELOCITY_NAMES), [0, 0, 0], "";
+        [Rh1FixedVelocity, Rh2FixedVelocity, Rh3FixedVelocity]: "vfix", "fixed velocity",
+            int(1.0, 127.0), [100, 100, 100], "";
+        [Rh1Gate, Rh2Gate, Rh3Gate]: "gate", "gate", real(0.05, 1.0), [0.5, 0.5, 0.5], "of step";
+        [Rh1Mute, Rh2Mute, Rh3Mute]: "mute", "mute", Kind::Toggle, [0, 0, 0], "";
+        [Rh1Solo, Rh2Solo, Rh3Solo]: "solo", "solo", Kind::Toggle, [0, 0, 0], "";
+        [Rh1Channel, Rh2Channel, Rh3Channel]: "ch", "MIDI channel", int(1.0, 16.0), [3, 4, 5], "";
+        [Rh1Synth, Rh2Synth, Rh3Synth]: "synth", "built-in synth", Kind::Toggle, [1, 1, 1], "";
+    }
 }
 
 /// Number of parameters.
@@ -268,6 +332,21 @@ pub const CONNECTION_PARAMS: &[ParamId] = &[
     ParamId::LfoCc4,
     ParamId::LfoCcChannel,
 ];
+
+/// The id of rhythm track `track`'s (0–2) parameter whose track-1 id is `first` (`ParamId::Rh1X`…).
+pub fn track_param(track: usize, first: ParamId) -> ParamId {
+    let offset = first.index() - ParamId::Rh1On.index();
+    let index = ParamId::Rh1On.index() + track.min(2) * TRACK_FIELDS + offset % TRACK_FIELDS;
+    ParamId::from_index(index).unwrap_or(first)
+}
+
+/// The rhythm track (0–2) `id` belongs to and its track-1 equivalent, for a track parameter.
+pub fn track_field(id: ParamId) -> Option<(usize, ParamId)> {
+    let offset = id.index().checked_sub(ParamId::Rh1On.index())?;
+    let track = offset / TRACK_FIELDS;
+    let first = ParamId::from_index(ParamId::Rh1On.index() + offset % TRACK_FIELDS)?;
+    (track < 3).then_some((track, first))
+}
 
 impl ParamId {
     /// All ids in table order.

@@ -3,25 +3,30 @@
 //! `tp1&bpm=120&lfo.sr=1.1&arp.div=1/16&…` — a version tag, then `key=value` fields joined by `&`,
 //! every parameter that shapes the sound written (so a link keeps its sound when defaults
 //! change; the MIDI connection settings only when set), choices by name,
-//! numbers in Rust's shortest round-trip form, then the MIDI learn bindings when there are some
+//! numbers in Rust's shortest round-trip form; the rhythm tracks' fields and models
+//! (`rh1.x=…&rh1.model=model1`, a trained model embedded as `rh1.model=~<base64url>`) only when
+//! the rhythm section differs from its defaults; then the MIDI learn bindings when there are some
 //! (`&bind.syn.cut=cc74`, see [`crate::bindings`]). It is also valid as a URL fragment as is.
 //! Parsing is forgiving and untrusting: a bad field is reported by name and skipped, the good
 //! fields are kept, input size is bounded.
 
 use crate::bindings::{Bindings, BIND_PREFIX};
-use crate::params::{Kind, ParamId, ParamValues, CONNECTION_PARAMS, PARAM_COUNT};
+use crate::params::{Group, Kind, ParamId, ParamValues, CONNECTION_PARAMS, PARAM_COUNT};
+use crate::rhythm::{model_key, track_of_model_key, ModelRef, TrackModels, TRACKS};
 use std::fmt;
 
 /// The version tag written first; parsing accepts text without it (with a note).
 pub const VERSION_TAG: &str = "tp1";
-/// Text beyond this many bytes is ignored (a shared link is untrusted input).
-pub const MAX_PATCH_BYTES: usize = 8192;
+/// Text beyond this many bytes is ignored (a shared link is untrusted input). Room for three
+/// embedded rhythm decoders (about 2.2 KB each) besides every parameter.
+pub const MAX_PATCH_BYTES: usize = 16384;
 const MAX_FIELDS: usize = 512;
 
-/// A whole patch: every parameter, seeds included.
+/// A whole patch: every parameter, seeds included, and the rhythm tracks' models.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Patch {
     pub values: ParamValues,
+    pub models: TrackModels,
 }
 
 /// What was wrong with one field of a patch text, and what was kept instead.
@@ -63,9 +68,13 @@ impl Patch {
     /// As [`Patch::to_text`], with one `bind.` field per binding after the parameters.
     pub fn text_with(&self, bindings: &Bindings) -> String {
         let mut out = String::from(VERSION_TAG);
+        let rhythm = self.rhythm_set();
         for id in ParamId::all() {
             let value = self.values.get(*id);
             if CONNECTION_PARAMS.contains(id) && value == id.spec().default {
+                continue;
+            }
+            if id.spec().group == Group::Rhythm && !rhythm {
                 continue;
             }
             out.push('&');
@@ -73,8 +82,25 @@ impl Patch {
             out.push('=');
             out.push_str(&format_value(*id, value));
         }
+        if rhythm {
+            for (track, model) in self.models.0.iter().enumerate() {
+                out.push('&');
+                out.push_str(&model_key(track));
+                out.push('=');
+                out.push_str(&model.text());
+            }
+        }
         bindings.write(&mut out);
         out
+    }
+
+    /// Whether the rhythm section differs from its defaults (then it is written whole: a link
+    /// without it plays the defaults, as links made before the rhythm tracks existed do).
+    fn rhythm_set(&self) -> bool {
+        self.models != TrackModels::default()
+            || ParamId::all().iter().any(|id| {
+                id.spec().group == Group::Rhythm && self.values.get(*id) != id.spec().default
+            })
     }
 
     /// Parses patch text, a URL fragment (`#tp1&…`) or a whole URL. Fields that are missing keep
@@ -142,7 +168,7 @@ impl Patch {
                     ));
                 }
             }
-            if let Err(mut e) = apply_field(&mut patch.values, &mut bindings, field) {
+            if let Err(mut e) = apply_field(&mut patch, &mut bindings, field) {
                 if e.field.trim().is_empty() {
                     // `=5` or a key of spaces: name the field by its position instead.
                     e.field = format!("field {}", count + 1);
@@ -158,11 +184,7 @@ impl Patch {
     }
 }
 
-fn apply_field(
-    values: &mut ParamValues,
-    bindings: &mut Bindings,
-    field: &str,
-) -> Result<(), PatchError> {
+fn apply_field(patch: &mut Patch, bindings: &mut Bindings, field: &str) -> Result<(), PatchError> {
     let Some((key, raw)) = field.split_once('=') else {
         return Err(err(clip(field), "not a key=value field; ignored".into()));
     };
@@ -171,6 +193,10 @@ fn apply_field(
     if let Some(param) = key.strip_prefix(BIND_PREFIX) {
         return bindings.apply_field(param, &raw);
     }
+    if let Some(track) = track_of_model_key(&key) {
+        return apply_model(&mut patch.models, track, &key, &raw);
+    }
+    let values = &mut patch.values;
     let Some(id) = ParamId::from_key(&key) else {
         return Err(err(clip(&key), "unknown field; ignored".into()));
     };
@@ -201,6 +227,29 @@ fn apply_field(
         ));
     }
     Ok(())
+}
+
+/// A rhythm track's model field: a built-in's name or an embedded decoder, checked by reading it.
+fn apply_model(
+    models: &mut TrackModels,
+    track: usize,
+    key: &str,
+    raw: &str,
+) -> Result<(), PatchError> {
+    debug_assert!(track < TRACKS);
+    match ModelRef::parse(raw) {
+        Ok((model, _)) => {
+            models.0[track] = model;
+            Ok(())
+        }
+        Err(why) => {
+            let kept = match &models.0[track] {
+                ModelRef::Builtin(_) => models.0[track].text(),
+                ModelRef::Embedded(_) => "the embedded model before it".to_string(),
+            };
+            Err(err(key, format!("`{}`: {why}; kept {kept}", clip(raw))))
+        }
+    }
 }
 
 fn parse_value(id: ParamId, raw: &str) -> Option<f64> {

@@ -99,7 +99,8 @@ impl Ticks<'_> {
 
 /// The standard MIDI file of `notes` (in frame order, as a render gives them) over a render of
 /// `end_frame` frames with `tempo`: format 1, track 0 the tempo map, track 1 "keys + arpeggio" on
-/// channel 1, and track 2 "melody" on channel 2 when the melody played. A note-on of a pitch
+/// channel 1, then "melody" on channel 2 and "rhythm 1"–"rhythm 3" on their tracks' channels,
+/// each when it played. A note-on of a pitch
 /// already on closes the earlier note first, a note-off of a pitch that is not on is left out, and
 /// every note still on at `end_frame` is closed there.
 pub fn write(notes: &[NoteEvent], tempo: &TempoMap, end_frame: u64) -> Vec<u8> {
@@ -113,20 +114,30 @@ pub fn write(notes: &[NoteEvent], tempo: &TempoMap, end_frame: u64) -> Vec<u8> {
             &[0xff, 0x51, 0x03, micros[1], micros[2], micros[3]],
         );
     }
-    let melody = notes.iter().any(|n| n.source == Source::Melody);
-    // (name, is the melody's): the melody on channel 2, everything else on channel 1.
-    let sources = [("keys + arpeggio", false), ("melody", true)];
+    // One track per generator: keys + arpeggio always, the melody and each rhythm track when
+    // they played. Each note goes out on its source's channel (keys and arpeggio 1, melody 2, a
+    // rhythm track its own).
+    let groups: [(&str, fn(Source) -> bool); 5] = [
+        ("keys + arpeggio", |s| {
+            matches!(s, Source::Keys | Source::Arp)
+        }),
+        ("melody", |s| s == Source::Melody),
+        ("rhythm 1", |s| matches!(s, Source::Rhythm { track: 0, .. })),
+        ("rhythm 2", |s| matches!(s, Source::Rhythm { track: 1, .. })),
+        ("rhythm 3", |s| matches!(s, Source::Rhythm { track: 2, .. })),
+    ];
     let mut tracks = vec![tempo_track];
-    for &(name, is_melody) in &sources[..1 + usize::from(melody)] {
-        let channel = u8::from(is_melody);
+    for (i, &(name, belongs)) in groups.iter().enumerate() {
+        if i > 0 && !notes.iter().any(|n| belongs(n.source)) {
+            continue;
+        }
         let mut track = Track::default();
         track.name(0, name);
-        let mut on = [false; 128];
-        for n in notes
-            .iter()
-            .filter(|n| (n.source == Source::Melody) == is_melody)
-        {
+        let mut on = [[false; 128]; 16];
+        for n in notes.iter().filter(|n| belongs(n.source)) {
             let (tick, pitch) = (ticks.at(n.frame.min(end_frame)), n.pitch & 0x7f);
+            let channel = n.source.channel() & 0x0f;
+            let on = &mut on[channel as usize];
             if on[pitch as usize] {
                 track.event(tick, &[0x80 | channel, pitch, 0]);
                 on[pitch as usize] = false;
@@ -137,8 +148,10 @@ pub fn write(notes: &[NoteEvent], tempo: &TempoMap, end_frame: u64) -> Vec<u8> {
             }
         }
         let end = ticks.at(end_frame);
-        for pitch in (0..128u8).filter(|&p| on[p as usize]) {
-            track.event(end, &[0x80 | channel, pitch, 0]);
+        for (channel, on) in on.iter().enumerate() {
+            for pitch in (0..128u8).filter(|&p| on[p as usize]) {
+                track.event(end, &[0x80 | channel as u8, pitch, 0]);
+            }
         }
         tracks.push(track);
     }

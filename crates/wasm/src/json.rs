@@ -52,6 +52,7 @@ pub fn param_table() -> String {
                 Group::Arp => "arp",
                 Group::Synth => "synth",
                 Group::Melody => "melody",
+                Group::Rhythm => "rhythm",
             };
             format!(
                 "{{\"id\":{id},\"key\":{},\"name\":{},\"group\":\"{group}\",\"kind\":\"{kind}\",\"min\":{},\"max\":{},\"log\":{log},\"choices\":[{}],\"default\":{},\"unit\":{},\"smoothing_ms\":{},\"structural\":{}}}",
@@ -94,7 +95,7 @@ fn offsets(names: &[&str], at: usize) -> String {
 pub fn snapshot_layout() -> String {
     let per = view::NETWORK_NAMES.len();
     format!(
-        "{{\"length\":{},\"lfo\":{},\"lfoCount\":{},\"neurons\":{},\"neuronCount\":{},\"entries\":{},\"maxEntries\":{},\"pitches\":{},\"probs\":{},\"status\":{},\"melody\":{},\"networks\":{{\"lfo\":{},\"arp\":{}}},\"clock\":{}}}",
+        "{{\"length\":{},\"lfo\":{},\"lfoCount\":{},\"neurons\":{},\"neuronCount\":{},\"entries\":{},\"maxEntries\":{},\"pitches\":{},\"probs\":{},\"status\":{},\"melody\":{},\"networks\":{{\"lfo\":{},\"arp\":{}}},\"clock\":{},\"rhythm\":{{\"at\":{},\"tracks\":{},\"perTrack\":{},\"fields\":{}}}}}",
         view::LEN,
         view::LFO,
         MAX_LFO_OUTPUTS,
@@ -109,6 +110,15 @@ pub fn snapshot_layout() -> String {
         offsets(&view::NETWORK_NAMES, view::NETWORKS),
         offsets(&view::NETWORK_NAMES, view::NETWORKS + per),
         offsets(&view::CLOCK_NAMES, view::CLOCK),
+        view::RHYTHM,
+        view::RHYTHM_TRACKS,
+        view::RHYTHM_PER_TRACK,
+        format_args!(
+            "{{\"prob\":0,\"velocity\":{},\"step\":{},\"ready\":{}}}",
+            view::RHYTHM_STEPS,
+            2 * view::RHYTHM_STEPS,
+            2 * view::RHYTHM_STEPS + 1
+        ),
     )
 }
 
@@ -143,7 +153,7 @@ mod tests {
             + view::MELODY_NAMES.len()
             + 2 * view::NETWORK_NAMES.len()
             + view::CLOCK_NAMES.len();
-        for at in view::STATUS..view::LEN {
+        for at in view::STATUS..view::RHYTHM {
             assert_eq!(
                 layout.matches(&format!(":{at},")).count()
                     + layout.matches(&format!(":{at}}}")).count(),
@@ -151,6 +161,8 @@ mod tests {
                 "{at} in {layout}"
             );
         }
-        assert_eq!(view::LEN - view::STATUS, named);
+        assert_eq!(view::RHYTHM - view::STATUS, named);
+        assert!(layout.contains(&format!("\"rhythm\":{{\"at\":{},", view::RHYTHM)));
+        assert_eq!(view::LEN - view::RHYTHM, 3 * (2 * 32 + 2));
     }
 }

@@ -29,6 +29,7 @@ pub use offline::OfflineRender;
 
 use std::fmt::Write;
 use tidepool_engine::bindings::{Binding, Bindings, Source, SOURCE_NAMES};
+use tidepool_engine::rhythm::ModelRef;
 use tidepool_engine::{
     build_network_bytes, network_from_bytes, network_radius, Brain, Built, ClockIn, Engine, Input,
     InputEvent, MelodyPhase, ParamId, Patch, Shape, Which, MIDI_CAPACITY, OUTPUT_CAPACITY,
@@ -123,8 +124,15 @@ pub mod view {
     /// an external MIDI clock, 1 when playing.
     pub const CLOCK: usize = NETWORKS + 2 * NETWORK_NAMES.len();
     pub const CLOCK_NAMES: [&str; 3] = ["bpm", "following", "playing"];
+    /// The rhythm tracks, [`RHYTHM_PER_TRACK`] values each: the decoder's 32 probabilities at
+    /// the track's point, its 32 velocities (0–1), the pattern step played last (−1 none), and
+    /// 1 when the track has a model to play.
+    pub const RHYTHM: usize = CLOCK + CLOCK_NAMES.len();
+    pub const RHYTHM_TRACKS: usize = tidepool_engine::rhythm::TRACKS;
+    pub const RHYTHM_STEPS: usize = tidepool_rhythm::STEPS;
+    pub const RHYTHM_PER_TRACK: usize = 2 * RHYTHM_STEPS + 2;
     /// Values in the snapshot.
-    pub const LEN: usize = CLOCK + CLOCK_NAMES.len();
+    pub const LEN: usize = RHYTHM + RHYTHM_TRACKS * RHYTHM_PER_TRACK;
 }
 
 /// The source code of a MIDI message entry in [`WasmEngine::drain_notes`]'s buffer.
@@ -270,7 +278,8 @@ impl WasmEngine {
     }
 
     /// Copies the notes played since the last call into a preallocated buffer, five numbers each:
-    /// `[frame_lo32, frame_hi32, pitch, velocity (0 = off), source (0 = keys, 1 = arpeggiator, 2 = melody)]`,
+    /// `[frame_lo32, frame_hi32, pitch, velocity (0 = off), source + 256 · channel]` (source 0 =
+    /// keys, 1 = arpeggiator, 2 = melody, 4–6 = rhythm tracks 1–3; channel 0-based),
     /// then the MIDI clock and CC messages sent since, as
     /// `[frame_lo32, frame_hi32, bytes (first in the low 8 bits), byte count, 3]`; forgets them all
     /// and returns how many entries there are. Never allocates: the worklet calls it every block
@@ -283,7 +292,7 @@ impl WasmEngine {
                 (n.frame >> 32) as u32,
                 n.pitch as u32,
                 n.velocity as u32,
-                n.source.code(),
+                n.source.code() | (u32::from(n.source.channel()) << 8),
             ]);
         }
         let count = notes.len().min(OUTPUT_CAPACITY);
@@ -384,8 +393,43 @@ impl WasmEngine {
             self.engine.param(ParamId::ClockFollow) as f32,
             f32::from(u8::from(self.engine.playing())),
         ];
-        v[view::CLOCK..view::LEN].copy_from_slice(&clock);
+        v[view::CLOCK..view::RHYTHM].copy_from_slice(&clock);
+        for track in 0..view::RHYTHM_TRACKS {
+            let at = view::RHYTHM + track * view::RHYTHM_PER_TRACK;
+            let slot = &mut v[at..at + view::RHYTHM_PER_TRACK];
+            let (head, tail) = slot.split_at_mut(2 * view::RHYTHM_STEPS);
+            if let Some((decoded, step)) = self.engine.rhythm_view(track) {
+                head[..view::RHYTHM_STEPS].copy_from_slice(&decoded.prob);
+                head[view::RHYTHM_STEPS..].copy_from_slice(&decoded.velocity);
+                tail[0] = step.map_or(-1.0, |s| s as f32);
+                tail[1] = 1.0;
+            } else {
+                tail[0] = -1.0;
+            }
+        }
         VIEW_LEN
+    }
+
+    /// Makes rhythm track `track` (0–2) play `model`: a built-in's name or `~` and an embedded
+    /// decoder, as in patch text. Allocates (reads the decoder): the worklet calls it from its
+    /// message handler, between blocks. On error the track keeps its model.
+    pub fn set_rhythm_model(&mut self, track: usize, model: &str) -> Result<(), String> {
+        drop(self.engine.set_rhythm_model(track, model)?);
+        Ok(())
+    }
+
+    /// Installs built-in rhythm model `name`'s decoder from its compact bytes
+    /// (`web/models/rhythm-<name>.tprd`); the error says what is wrong with them.
+    pub fn install_rhythm_builtin(&mut self, name: &str, bytes: &[u8]) -> Result<(), String> {
+        let decoder = tidepool_rhythm::decoder::Decoder::from_compact(bytes)?;
+        drop(self.engine.install_rhythm_builtin(name, decoder)?);
+        Ok(())
+    }
+
+    /// The built-in rhythm models a track refers to that are not installed, comma-separated.
+    pub fn missing_rhythm_models(&self) -> String {
+        let names: Vec<&str> = self.engine.missing_rhythm_models().collect();
+        names.join(",")
     }
 
     /// Installs the melody LSTM from a model file's bytes (validated first: the error names what
@@ -559,6 +603,13 @@ pub fn parse_patch(text: &str) -> String {
             "\",\"soft\":false}"
         });
     }
+    out.push_str("],\"models\":[");
+    for (i, model) in parsed.patch.models.0.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&json::string(&model.text()));
+    }
     out.push_str("]}");
     out
 }
@@ -566,11 +617,21 @@ pub fn parse_patch(text: &str) -> String {
 /// Canonical patch text of `values`, one per row of the parameter table in table order (each
 /// sanitised; missing ones keep their defaults), and of `bindings`, five numbers per MIDI learn
 /// binding: parameter id, source (its index in "cc", "cc14", "bend", "pressure"), controller
-/// number, channel (0: any) and soft takeover (0 or 1); invalid ones are left out. How the page
-/// writes its patch state into the URL.
+/// number, channel (0: any) and soft takeover (0 or 1); invalid ones are left out; and of the
+/// rhythm tracks' `models` (as `rh1.model` values; a missing or invalid one is the track's
+/// default). How the page writes its patch state into the URL.
 #[wasm_bindgen]
-pub fn patch_text_of(values: &[f64], bindings: Option<Vec<u32>>) -> String {
+pub fn patch_text_of(
+    values: &[f64],
+    bindings: Option<Vec<u32>>,
+    models: Option<Vec<String>>,
+) -> String {
     let mut patch = Patch::default();
+    for (slot, text) in patch.models.0.iter_mut().zip(models.unwrap_or_default()) {
+        if let Ok((model, _)) = ModelRef::parse(&text) {
+            *slot = model;
+        }
+    }
     for (&id, &value) in ParamId::all().iter().zip(values) {
         patch.values.set(id, value);
     }

@@ -82,6 +82,20 @@ impl OfflineRender {
         Ok(())
     }
 
+    /// The built-in rhythm models the patch's tracks refer to and the engine lacks,
+    /// comma-separated. Install each before the first [`OfflineRender::run`], as the CLI does.
+    pub fn missing_rhythm_models(&self) -> String {
+        let names: Vec<&str> = self.engine.missing_rhythm_models().collect();
+        names.join(",")
+    }
+
+    /// Installs built-in rhythm model `name` from its compact decoder file's bytes.
+    pub fn install_rhythm_builtin(&mut self, name: &str, bytes: &[u8]) -> Result<(), String> {
+        let decoder = tidepool_rhythm::decoder::Decoder::from_compact(bytes)?;
+        drop(self.engine.install_rhythm_builtin(name, decoder)?);
+        Ok(())
+    }
+
     /// Renders on by about `max_frames` frames; returns the part done, 0..1 (1 when finished).
     pub fn run(&mut self, max_frames: usize) -> f64 {
         self.renderer.run(&mut self.engine, max_frames);
