@@ -15,7 +15,7 @@ use crate::params::{
     track_field, track_param, ParamId, ParamValues, DIVISION_BEATS, PARAMS, PARAM_COUNT,
 };
 use crate::patch::Patch;
-use crate::rhythm::{ModelRef, RhythmUnit, TrackNote, BUILTIN_MODELS, TRACKS};
+use crate::rhythm::{ModelRef, PlayedRhythms, RhythmUnit, TrackNote, BUILTIN_MODELS, TRACKS};
 use crate::synth::{Modulation, Synth, SynthSettings};
 use crate::transport::{Clock, FreeClock, Transport};
 use tidepool_reservoir::{EsnKnobs, ReservoirArp, ReservoirConfig, ReservoirLfo};
@@ -152,6 +152,8 @@ pub struct Engine {
     rhy_synths: [Synth; TRACKS],
     /// A track is on or its synth still rings: worth rendering (updated at control rate).
     rhy_live: [bool; TRACKS],
+    /// The keys' onsets on the sixteenth grid, for "learn from my playing".
+    played: PlayedRhythms,
     synth: Synth,
     keys: Keys,
     /// Notes sounding from the keys directly (arpeggiator off), to stop them on panic.
@@ -234,6 +236,7 @@ impl Engine {
                 Synth::new(sample_rate as f32, rhythm_voice(t, &smoothed))
             }),
             rhy_live: std::array::from_fn(|t| v.on(track_param(t, ParamId::Rh1On))),
+            played: PlayedRhythms::default(),
             synth: Synth::new(sample_rate as f32, synth_settings(&v, &smoothed)),
             keys: Keys::default(),
             direct: [false; 128],
@@ -674,6 +677,12 @@ impl Engine {
             .map(|i| BUILTIN_MODELS[i])
     }
 
+    /// The 2-bar rhythms the keys played while the transport ran (the last
+    /// [`crate::rhythm::PLAYED_WINDOWS`]), for training on what the musician played.
+    pub fn played_rhythms(&self) -> &PlayedRhythms {
+        &self.played
+    }
+
     /// Rhythm track `track`'s decoder output at its current point and the pattern step it
     /// played last, or None while it has no model. For the grid view; never allocates.
     pub fn rhythm_view(&mut self, track: usize) -> Option<(&Decoded, Option<usize>)> {
@@ -818,6 +827,10 @@ impl Engine {
             }),
             Input::NoteOn { pitch, velocity } => {
                 let pitch = pitch.min(127);
+                if self.transport.playing() {
+                    self.played
+                        .note(self.transport.position(frame), velocity.min(127));
+                }
                 self.melody.key_down(pitch);
                 self.keys
                     .press(pitch, velocity.min(127), self.values.on(ParamId::ArpHold));

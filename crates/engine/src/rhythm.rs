@@ -384,3 +384,64 @@ impl RhythmUnit {
         track < TRACKS && self.decoder(track).is_some()
     }
 }
+
+/// Two-bar windows the played keys' onsets are kept in ("learn from my playing").
+pub const PLAYED_WINDOWS: usize = 8;
+
+/// The last [`PLAYED_WINDOWS`] 2-bar windows of keys played while the transport ran, each onset
+/// rounded to its nearest sixteenth with its velocity: rhythms the musician played, to train on.
+/// Fixed arrays: recording a note never allocates.
+#[derive(Clone, Debug)]
+pub struct PlayedRhythms {
+    /// (window number since beat 0, velocity per step, 0 where nothing was played), oldest
+    /// first; windows with no onset are not kept.
+    windows: [(u64, [u8; STEPS]); PLAYED_WINDOWS],
+    len: usize,
+}
+
+impl Default for PlayedRhythms {
+    fn default() -> Self {
+        Self {
+            windows: [(0, [0; STEPS]); PLAYED_WINDOWS],
+            len: 0,
+        }
+    }
+}
+
+impl PlayedRhythms {
+    /// A key played at transport position `beats` with `velocity`.
+    pub fn note(&mut self, beats: f64, velocity: u8) {
+        if !beats.is_finite() || beats < 0.0 {
+            return;
+        }
+        let sixteenth = libm::round(beats * 4.0) as u64;
+        let (window, step) = (
+            sixteenth / STEPS as u64,
+            (sixteenth % STEPS as u64) as usize,
+        );
+        let found = self.windows[..self.len].iter().position(|w| w.0 == window);
+        let slot = match found {
+            Some(i) => i,
+            None => {
+                if self.len == PLAYED_WINDOWS {
+                    self.windows.copy_within(1.., 0);
+                    self.len -= 1;
+                }
+                self.windows[self.len] = (window, [0; STEPS]);
+                self.len += 1;
+                self.len - 1
+            }
+        };
+        let hit = &mut self.windows[slot].1[step];
+        *hit = (*hit).max(velocity.clamp(1, 127));
+    }
+
+    /// The kept windows, oldest first: (window number, velocity per step).
+    pub fn windows(&self) -> &[(u64, [u8; STEPS])] {
+        &self.windows[..self.len]
+    }
+
+    pub fn clear(&mut self) {
+        self.len = 0;
+    }
+}

@@ -360,3 +360,39 @@ fn playing_three_tracks_and_moving_their_points_does_not_allocate() {
     assert_eq!(count, 0, "process allocated {count} times");
     assert!(played > 20, "{played} notes");
 }
+
+#[test]
+fn played_keys_are_kept_as_two_bar_rhythms_on_the_sixteenth_grid() {
+    let mut e = engine("");
+    // Keys a little early or late around sixteenths 0, 3, 8 and, in the next window, 33.
+    let key = |frame: u64, velocity: u8| InputEvent {
+        frame,
+        input: Input::NoteOn {
+            pitch: 60,
+            velocity,
+        },
+    };
+    let up = |frame: u64| InputEvent {
+        frame,
+        input: Input::NoteOff { pitch: 60 },
+    };
+    let events = [
+        key(10, 90),
+        up(1000),
+        key(3 * SIXTEENTH - 900, 70),
+        up(3 * SIXTEENTH),
+        key(8 * SIXTEENTH + 1500, 100),
+        up(8 * SIXTEENTH + 2000),
+        key(33 * SIXTEENTH, 50),
+        up(33 * SIXTEENTH + 100),
+    ];
+    run(&mut e, &events, 5.0);
+    let windows = e.played_rhythms().windows();
+    assert_eq!(windows.len(), 2);
+    let mut first = [0u8; 32];
+    (first[0], first[3], first[8]) = (90, 70, 100);
+    assert_eq!(windows[0], (0, first));
+    let mut second = [0u8; 32];
+    second[1] = 50;
+    assert_eq!(windows[1], (1, second));
+}

@@ -426,6 +426,18 @@ impl WasmEngine {
         Ok(())
     }
 
+    /// The 2-bar rhythms the keys played while the transport ran, oldest first, 33 numbers each:
+    /// the window's number since the transport started (2 bars of 4/4 each), then the velocity
+    /// at each of its 32 sixteenths (0: none). For "learn from my playing".
+    pub fn played_rhythms(&self) -> Vec<u32> {
+        let mut out = Vec::new();
+        for (window, steps) in self.engine.played_rhythms().windows() {
+            out.push(*window as u32);
+            out.extend(steps.iter().map(|&v| u32::from(v)));
+        }
+        out
+    }
+
     /// The built-in rhythm models a track refers to that are not installed, comma-separated.
     pub fn missing_rhythm_models(&self) -> String {
         let names: Vec<&str> = self.engine.missing_rhythm_models().collect();
