@@ -241,6 +241,30 @@ mod tests {
     }
 
     #[test]
+    fn bars_set_the_grid_from_the_file_length() {
+        // 8 s said to hold 4 bars: 120 bpm, two windows, the second's downbeat found.
+        let x = bursts(44100.0, 0.125, &[0, 4, 32, 40], 64);
+        let spec = LoopSpec {
+            bars: Some(4.0),
+            ..LoopSpec::default()
+        };
+        let out = rhythms_from_audio(&x, 44100.0, &spec).unwrap();
+        assert!((out.bpm - 120.0).abs() < 1e-9);
+        assert_eq!(out.rhythms.len(), 2);
+        let hits = |r: &Rhythm| (0..STEPS).filter(|&i| r.hits[i]).collect::<Vec<_>>();
+        assert_eq!(hits(&out.rhythms[0]), [0, 4]);
+        assert_eq!(hits(&out.rhythms[1]), [0, 8]);
+        // In 3/4 a bar is 12 sixteenths: the same 8 s as 4 bars of 3/4 is 12 beats, 90 bpm.
+        let spec = LoopSpec {
+            bars: Some(4.0),
+            beats_per_bar: 3,
+            ..LoopSpec::default()
+        };
+        let out = rhythms_from_audio(&x, 44100.0, &spec).unwrap();
+        assert!((out.bpm - 90.0).abs() < 1e-9);
+    }
+
+    #[test]
     fn bad_files_are_refused_with_the_reason() {
         let sr = 44100.0;
         let silent = vec![0.0f32; 88200];
