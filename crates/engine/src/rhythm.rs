@@ -45,10 +45,8 @@ impl ModelRef {
             .position(|name| name.eq_ignore_ascii_case(raw))
             .map(|i| (ModelRef::Builtin(i), None))
             .ok_or_else(|| {
-                format!(
-                    "not a built-in model ({}) nor an embedded one (~…)",
-                    BUILTIN_MODELS.join(", ")
-                )
+                "not a built-in model (prototype, model1, model2, model3) nor an embedded one (~…)"
+                    .to_string()
             })
     }
 

@@ -396,3 +396,80 @@ fn played_keys_are_kept_as_two_bar_rhythms_on_the_sixteenth_grid() {
     second[1] = 50;
     assert_eq!(windows[1], (1, second));
 }
+
+#[test]
+fn random_abuse_of_every_rhythm_control_leaves_no_note_on() {
+    // 16 seeds × 6 s of random changes every ~40 ms to every rhythm parameter, the tempo, swing,
+    // play, keys and models (switched live), then everything let go and stopped.
+    let rhythm_ids: Vec<ParamId> = ParamId::all()
+        .iter()
+        .copied()
+        .filter(|id| id.spec().key.starts_with("rh"))
+        .chain([ParamId::Tempo, ParamId::Swing, ParamId::Playing])
+        .collect();
+    for seed in 1..=16u64 {
+        let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut e = engine("rh1.on=1&rh2.on=1&rh3.on=1&rh1.gate=1&rh2.gate=1&rh2.np=1");
+        // Track 2's default model hits every step: consecutive notes of one pitch.
+        e.install_rhythm_builtin("model2", test_decoder(&"1".repeat(32)))
+            .unwrap();
+        let (mut l, mut r) = (vec![0.0f32; 128], vec![0.0f32; 128]);
+        let mut notes = Vec::new();
+        let mut frame = 0u64;
+        while frame < 6 * SR as u64 {
+            frame += 500 + next() % 3000;
+            // A quarter of the changes are tempo changes: a faster tempo brings the next step
+            // before a whole-step gate ends, so same-pitch retriggers happen.
+            let id = match next() % 4 {
+                0 => ParamId::Tempo,
+                _ => rhythm_ids[(next() % rhythm_ids.len() as u64) as usize],
+            };
+            let spec = id.spec();
+            let value = spec.min() + (next() % 1001) as f64 / 1000.0 * (spec.max() - spec.min());
+            let input = match next() % 8 {
+                0 => Input::NoteOn {
+                    pitch: 40 + (next() % 40) as u8,
+                    velocity: 1 + (next() % 127) as u8,
+                },
+                1 => Input::NoteOff {
+                    pitch: 40 + (next() % 40) as u8,
+                },
+                _ => Input::SetParam { id, value },
+            };
+            e.push_event(InputEvent { frame, input });
+            if next() % 10 == 0 {
+                // A model switched live (between blocks, as the worklet's handler does).
+                while e.frame() < frame {
+                    e.process(&mut l, &mut r);
+                    notes.extend_from_slice(e.notes());
+                    e.clear_notes();
+                }
+                let model = ["model1", "model2", "prototype"][(next() % 3) as usize];
+                e.set_rhythm_model((next() % 3) as usize, model).unwrap();
+            }
+        }
+        for input in [
+            Input::AllNotesOff,
+            Input::SetParam {
+                id: ParamId::Playing,
+                value: 0.0,
+            },
+        ] {
+            e.push_event(InputEvent { frame, input });
+        }
+        let rest = (7 * SR as u64 - e.frame()) as usize;
+        notes.extend(render_with(&mut e, &[], rest, 128).notes);
+        assert!(
+            notes.iter().filter(|n| n.velocity > 0).count() > 20,
+            "seed {seed}: the tracks played"
+        );
+        assert_all_closed(&notes);
+        assert_eq!(e.status().sounding, 0, "seed {seed}: a voice still sounds");
+    }
+}

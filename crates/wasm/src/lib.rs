@@ -21,6 +21,8 @@ mod bench;
 mod json;
 #[cfg(feature = "tools")]
 mod offline;
+#[cfg(feature = "tools")]
+mod rhythm_tools;
 
 #[cfg(feature = "tools")]
 pub use bench::{reservoir_steps, WasmReservoir};
@@ -440,8 +442,14 @@ impl WasmEngine {
 
     /// The built-in rhythm models a track refers to that are not installed, comma-separated.
     pub fn missing_rhythm_models(&self) -> String {
-        let names: Vec<&str> = self.engine.missing_rhythm_models().collect();
-        names.join(",")
+        let mut out = String::new();
+        for name in self.engine.missing_rhythm_models() {
+            if !out.is_empty() {
+                out.push(',');
+            }
+            out.push_str(name);
+        }
+        out
     }
 
     /// Installs the melody LSTM from a model file's bytes (validated first: the error names what
