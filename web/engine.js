@@ -113,12 +113,13 @@ export function shapesOf(patchText, table) {
 /**
  * The engine running in an AudioWorklet of `context`. Events: "notes" ({origin, notes: Uint32Array,
  * 5 numbers per note}), "view" ({frame, view: Float32Array laid out as `snapshotLayout()` says,
- * load}), "refused", "melody". The arrays of "notes" and "view" are lent: they go back to the
+ * load}), "refused", "melody", "rhythm-builtin" ({name, ok, error}), "rhythm-model" ({track, ok,
+ * error}). The arrays of "notes" and "view" are lent: they go back to the
  * worklet's buffer pool after the listeners ran, so a listener copies what it keeps. Created with
  * `Instrument.create`.
  */
 export class Instrument extends EventTarget {
-  static async create(context, patchText, { initial = [], destination = context.destination, clock = null, melodyModel = null } = {}) {
+  static async create(context, patchText, { initial = [], destination = context.destination, clock = null, melodyModel = null, rhythmModels = {} } = {}) {
     const module = await loadWasm();
     await context.audioWorklet.addModule(WORKLET_URL);
     const table = params();
@@ -138,6 +139,9 @@ export class Instrument extends EventTarget {
         clock,
         // The melody model file's bytes when they arrived before Start (a copy goes over).
         melodyModel,
+        // Built-in rhythm decoders ({name: ArrayBuffer of web/models/rhythm-<name>.tprd}) the
+        // patch's playing tracks use, fetched before Start (copies go over).
+        rhythmModels,
       },
     });
     const instrument = new Instrument(context, node, table, shapes);
@@ -150,6 +154,7 @@ export class Instrument extends EventTarget {
     node.connect(destination);
     instrument.errors = ready.errors;
     instrument.melodyStatus = ready.melody;
+    instrument.rhythmStatus = ready.rhythm ?? [];
     return instrument;
   }
 
@@ -231,6 +236,16 @@ export class Instrument extends EventTarget {
   /** Hands an n-gram model file (ArrayBuffer) to the engine; a "melody" event reports it. */
   installNgram(bytes) {
     this.post({ type: "melody-ngram", bytes });
+  }
+
+  /** Hands built-in rhythm model `name`'s decoder bytes (ArrayBuffer, transferred) to the engine. */
+  installRhythmBuiltin(name, bytes) {
+    this.post({ type: "rhythm-builtin", name, bytes }, [bytes]);
+  }
+
+  /** Makes rhythm track `track` (0–2) play `model`: a built-in's name or "~" + a decoder's text. */
+  setRhythmModel(track, model) {
+    this.post({ type: "rhythm-model", track, model });
   }
 
   panic() {

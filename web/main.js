@@ -19,6 +19,8 @@ import { PatchState } from "./patch-state.js";
 import { Presets } from "./presets.js";
 import { Piano } from "./piano.js";
 import { Recorder } from "./recorder.js";
+import { fetchBuiltins, neededBuiltins } from "./rhythm-builtins.js";
+import { RhythmPanel } from "./rhythm-panel.js";
 import { StartShapes } from "./start-shapes.js";
 
 const $ = (id) => document.getElementById(id);
@@ -55,6 +57,7 @@ let state = null;
 let shapes = null;
 let views = null; // the live views, made once the wasm tells the snapshot's layout
 let recorder = null; // the Record panel, made once the parameter table is known
+let rhythmPanel = null; // the Rhythm panel, likewise
 let starting = false;
 
 function panic() {
@@ -104,9 +107,13 @@ async function start() {
     if (!state) throw new Error("the sound engine did not load");
     const initial = hub.initialEvents();
     const loaded = melody.bytes;
+    // The built-in rhythm decoders the patch's playing tracks use (others come when asked for).
+    const on = [1, 2, 3].map((k) => state.value(`rh${k}.on`) > 0);
+    const rhythm = await fetchBuiltins(neededBuiltins(state.models, on));
     const created = await Instrument.create(context, shapes.startingPatch(state.text), {
       initial,
       melodyModel: loaded ? loaded.slice().buffer : null,
+      rhythmModels: rhythm.bytes,
     });
     melody.handed = !!loaded;
     if (created.melodyStatus && !created.melodyStatus.ok) melodyPanel.failed(created.melodyStatus.error);
@@ -116,6 +123,7 @@ async function start() {
     created.addEventListener("view", (e) => {
       views.snapshot(e.data, context.sampleRate);
       melodyPanel.snapshot(e.data.view);
+      rhythmPanel.snapshot(e.data.view);
       showClock(e.data.view);
       requestMissingModel(e.data.view);
     });
@@ -127,6 +135,9 @@ async function start() {
     hub.attach(instrument, initial);
     recorder.attach(instrument);
     state.attach(instrument);
+    const refused = Object.fromEntries(created.rhythmStatus.filter((r) => !r.ok).map((r) => [r.name, `the engine refused it: ${r.error}`]));
+    rhythmPanel.attach(instrument, created.rhythmStatus.filter((r) => r.ok).map((r) => r.name));
+    rhythmPanel.failedBuiltins({ ...rhythm.failed, ...refused });
     context.addEventListener("statechange", contextState);
     contextState();
   } catch (e) {
@@ -232,12 +243,13 @@ async function boot() {
   const parsed = parsePatch(location.hash);
   const networks = new Networks(module, table);
   shapes = new StartShapes(table, networks);
-  state = new PatchState(table, parsed.values, networks, parsed.bindings);
+  state = new PatchState(table, parsed.values, networks, parsed.bindings, parsed.models);
   showPatchErrors($("messages"), parsed.errors);
   buildPanels({
     transport: $("transport-controls"), lfo: $("lfo-controls"), arp: $("arp-controls"),
     melody: $("melody-controls"), synth: $("synth-controls"),
   }, state);
+  rhythmPanel = new RhythmPanel(state, snapshotLayout(), $("messages"));
   learn = new MidiLearn({
     toggle: $("midi-learn"), clear: $("midi-learn-clear"), status: $("midi-learn-status"), root: $("panels"),
   }, state);

@@ -2,7 +2,8 @@
 // indexed by the table's ids), kept whether or not audio runs. A knob move sanitises one number
 // by the engine's own rule and sends it to the running instrument by id, at once; the patch text
 // is written only for the URL's fragment (debounced) and for network rebuilds. The MIDI learn
-// bindings (web/midi-learn.js) are part of the patch: kept here, written into the URL with it.
+// bindings (web/midi-learn.js) are part of the patch: kept here, written into the URL with it,
+// and so are the rhythm tracks' models (a built-in's name or "~" and a trained decoder's text).
 
 import { parsePatch, sanitize } from "./engine.js";
 // engine.js's patchText writes the values only; the URL needs the bindings too.
@@ -24,6 +25,13 @@ export class BindingsChange extends Event {
   }
 }
 
+/** Dispatched as "models" when a rhythm track's model changes. */
+export class ModelsChange extends Event {
+  constructor() {
+    super("models");
+  }
+}
+
 /** Dispatched with the key that changed ("*": possibly all of them). */
 export class PatchChange extends Event {
   constructor(key) {
@@ -36,15 +44,16 @@ export class PatchState extends EventTarget {
   /**
    * `table`: the parameter table; `values`: one valid number per parameter, by id, and
    * `bindings`: the MIDI learn bindings (as `parsePatch` returns both); `networks`: a Networks
-   * for rebuilds.
+   * for rebuilds; `models`: the three rhythm tracks' model strings (`parsePatch`'s "models").
    */
-  constructor(table, values, networks, bindings = []) {
+  constructor(table, values, networks, bindings = [], models = ["model1", "model2", "model3"]) {
     super();
     this.table = table;
     this.specs = new Map(table.map((p) => [p.key, p]));
     this.values = Float64Array.from(values);
     // {id, source: "cc"|"cc14"|"bend"|"pressure", cc, channel (0: any), soft}, one per id at most.
     this.bindings = bindings;
+    this.models = [...models];
     this.networks = networks;
     this.instrument = null;
     this.urlTimer = 0;
@@ -66,7 +75,7 @@ export class PatchState extends EventTarget {
   /** The patch as canonical text: serialised on each call, so only for the URL and rebuilds. */
   get text() {
     const flat = this.bindings.flatMap((b) => [b.id, BINDING_SOURCES.indexOf(b.source), b.cc, b.channel, b.soft ? 1 : 0]);
-    return patch_text_of(this.values, Uint32Array.from(flat));
+    return patch_text_of(this.values, Uint32Array.from(flat), this.models);
   }
 
   /** The binding of parameter `key`, if it has one. */
@@ -92,6 +101,15 @@ export class PatchState extends EventTarget {
   bindingsChanged() {
     this.dispatchEvent(new BindingsChange());
     this.scheduleUrl();
+  }
+
+  /** Makes rhythm track `track` (0–2) play `model` (a built-in's name or "~" + a decoder's text). */
+  setModel(track, model) {
+    if (this.models[track] === model) return;
+    this.models[track] = model;
+    this.dispatchEvent(new ModelsChange());
+    this.scheduleUrl();
+    this.instrument?.setRhythmModel(track, model);
   }
 
   /** Sets one parameter (clamped and rounded as the engine does); heard at once, in the URL soon. */
@@ -120,9 +138,13 @@ export class PatchState extends EventTarget {
     const before = this.values;
     this.values = Float64Array.from(parsed.values);
     this.bindings = parsed.bindings;
+    const models = this.models;
+    this.models = [...(parsed.models ?? models)];
     this.dispatchEvent(new PatchChange("*"));
     this.dispatchEvent(new BindingsChange());
+    this.dispatchEvent(new ModelsChange());
     this.sync((spec) => before[spec.id] !== this.values[spec.id]);
+    this.models.forEach((m, k) => m !== models[k] && this.instrument?.setRhythmModel(k, m));
     return parsed.errors;
   }
 
@@ -130,8 +152,9 @@ export class PatchState extends EventTarget {
   attach(instrument) {
     this.instrument = instrument;
     // Knobs may have moved while the instrument was being created: send every value (the engine
-    // ignores a value it already has).
+    // ignores a value it already has), and every track's model.
     this.sync(() => true);
+    this.models.forEach((m, k) => instrument.setRhythmModel(k, m));
   }
 
   /** Sends the instrument the knobs `differs` picks, then brings its networks to the patch. */
