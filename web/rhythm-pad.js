@@ -152,10 +152,22 @@ export class RhythmPad {
     this.redraw();
   }
 
+  /** Shades the part of the view outside X, Y in -10..10. */
+  shadeUnreachable(ctx, width, height) {
+    const [left, top] = this.toPixel(-LIMIT, LIMIT);
+    const [right, bottom] = this.toPixel(LIMIT, -LIMIT);
+    ctx.fillStyle = "rgba(255, 255, 255, 0.06)";
+    ctx.fillRect(0, 0, width, Math.max(0, top));
+    ctx.fillRect(0, bottom, width, Math.max(0, height - bottom));
+    ctx.fillRect(0, 0, Math.max(0, left), height);
+    ctx.fillRect(right, 0, Math.max(0, width - right), height);
+  }
+
   draw(ctx, width, height) {
     this.size = { width, height };
     ctx.fillStyle = COLORS.background;
     ctx.fillRect(0, 0, width, height);
+    this.shadeUnreachable(ctx, width, height);
     const n = this.scatter ? this.scatter.points.length / 2 : 0;
     if (n === 0) hint(ctx, width, height / 4, "No scatter: train a model, or load one");
     ctx.fillStyle = "rgba(169, 184, 201, 0.55)";
@@ -190,7 +202,10 @@ export class RhythmPad {
 
 const clamp = (v) => Math.max(-LIMIT, Math.min(LIMIT, v));
 
-/** The points' bounding box with a margin, at least 1 wide, within the parameters' range. */
+/**
+ * The points' bounding box with a margin, at least 1 wide. It may reach past the parameters'
+ * range (a linear latent layer is unbounded): the pad shades what X and Y cannot reach.
+ */
 function fit(points) {
   let [x0, x1, y0, y1] = [Infinity, -Infinity, Infinity, -Infinity];
   for (let i = 0; i < points.length; i += 2) {
@@ -204,7 +219,7 @@ function fit(points) {
   const pad = (lo, hi) => {
     const mid = (lo + hi) / 2;
     const half = Math.max(0.5, ((hi - lo) / 2) * 1.15);
-    return [clamp(mid - half), clamp(mid + half)];
+    return [mid - half, mid + half];
   };
   return [...pad(x0, x1), ...pad(y0, y1)];
 }

@@ -16,7 +16,7 @@
 //   "load-model" {key, bytes: Uint8Array}   (a .safetensors file)       → a model
 //   "builtin" {name} (a built-in model's scatter over the corpus)       → a model
 // and {type: "cancel"} (no answer: the training under way answers {cancelled: true}).
-// A model: {arch, text (the decoder after "~"), file: Uint8Array, training (JSON), points:
+// A model: {arch, text ("~" + the decoder, as a patch holds it), file: Uint8Array, training (JSON), points:
 // Float32Array (x, y per rhythm), velocities: Uint8Array (32 per rhythm), sources: [string],
 // ms: {train, wall}, epochs, loss}.
 // While training: {type: "progress", id, epoch, epochs, losses: [the epochs' losses since the last]}.
@@ -71,7 +71,7 @@ function describe(model, set) {
   const training = JSON.parse(model.training());
   return {
     arch: model.arch(),
-    text: model.decoder_text(),
+    text: `~${model.decoder_text()}`,
     file: model.to_file(),
     training,
     points: set ? model.points(set) : new Float32Array(0),
