@@ -16,7 +16,7 @@ use tidepool_engine::wav::wav_bytes;
 use tidepool_engine::{Input, InputEvent, ParamId, Patch};
 use tidepool_rhythm::audio_windows::{rhythms_from_audio, LoopSpec};
 use tidepool_rhythm::onset::eval::{f_measure, fingerprint};
-use tidepool_rhythm::onset::{onset_detect, onset_detect_looped};
+use tidepool_rhythm::onset::{onset_detect, onset_detect_looped, onset_strength};
 use tidepool_rhythm::{Rhythm, STEPS};
 
 const RESULTS: &str = concat!(
@@ -389,7 +389,24 @@ fn onsets_of_rendered_loops_score_at_least_librosas_f_measure() {
         );
         let sr = case.sample_rate as f32;
 
-        // Faithful: the plain detector picks librosa's frames on real instrument sound too.
+        // Faithful: the envelope is librosa's and the plain detector picks librosa's frames on
+        // the instrument's sound too.
+        let envelope = onset_strength(&l.samples, case.sample_rate as f64);
+        let theirs = floats(&lib["envelope"]);
+        assert_eq!(
+            envelope.len(),
+            theirs.len(),
+            "{}: envelope length",
+            case.name
+        );
+        let scale = theirs.iter().cloned().fold(0.0, f64::max);
+        for (t, (&a, &b)) in envelope.iter().zip(&theirs).enumerate() {
+            assert!(
+                (a as f64 - b).abs() <= 2e-6 * scale,
+                "{}: envelope frame {t}: {a} vs librosa's {b}",
+                case.name
+            );
+        }
         let plain = onset_detect(&l.samples, sr);
         let plain_frames: Vec<f64> = plain.frames.iter().map(|&f| f as f64).collect();
         assert_eq!(
