@@ -131,11 +131,12 @@ impl ArpUnit {
             }
         }
         let list = &mut self.entries[..self.len];
-        // In place, no allocation: fine for at most 32 entries.
+        // In place, no allocation: an insertion sort, fine for at most 32 entries (and what the
+        // standard sort does below 20, without its general code in the page's wasm module).
         if played_order {
-            list.sort_unstable_by_key(|e| e.order);
+            insertion_sort(list, |e| e.order);
         } else {
-            list.sort_unstable_by_key(|e| e.pitch);
+            insertion_sort(list, |e| u64::from(e.pitch));
         }
     }
 
@@ -210,6 +211,17 @@ impl ArpUnit {
             } else {
                 i += 1;
             }
+        }
+    }
+}
+
+/// Sorts `list` by `key`, stably, in place.
+fn insertion_sort(list: &mut [Entry], key: impl Fn(&Entry) -> u64) {
+    for i in 1..list.len() {
+        let mut j = i;
+        while j > 0 && key(&list[j - 1]) > key(&list[j]) {
+            list.swap(j - 1, j);
+            j -= 1;
         }
     }
 }

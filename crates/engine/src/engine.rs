@@ -413,19 +413,29 @@ impl Engine {
     #[inline]
     fn mix_frame(&mut self) -> (f32, f32) {
         let mut extra = self.melody_audible().then(|| self.mel_synth.mix());
-        for (synth, _) in self
-            .rhy_synths
-            .iter_mut()
-            .zip(self.rhy_live)
-            .filter(|(_, live)| *live)
-        {
-            let (l, r) = synth.mix();
+        if self.rhy_live.iter().any(|live| *live) {
+            let (l, r) = self.mix_rhythm();
             extra = Some(extra.map_or((l, r), |(el, er)| (el + l, er + r)));
         }
         match extra {
             Some(other) => self.synth.frame_with(other),
             None => self.synth.frame(),
         }
+    }
+
+    /// The live rhythm tracks' voices, summed. Not inlined: one call per frame costs little and
+    /// keeps another copy of the synth's mix out of the page's size-budgeted wasm module.
+    #[inline(never)]
+    fn mix_rhythm(&mut self) -> (f32, f32) {
+        let (mut l, mut r) = (0.0, 0.0);
+        for (synth, live) in self.rhy_synths.iter_mut().zip(self.rhy_live) {
+            if live {
+                let (sl, sr) = synth.mix();
+                l += sl;
+                r += sr;
+            }
+        }
+        (l, r)
     }
 
     /// Everything that happens at one frame before the synth renders it.
@@ -448,7 +458,9 @@ impl Engine {
         }
         // Offs before ons: a note ending on the frame where the next begins must not cut it.
         self.end_arp_notes(frame, frame);
-        self.end_rhythm_notes(frame, frame, |_| true);
+        if self.rhythm.any_pending() {
+            self.end_rhythm_notes(frame, frame, [true; TRACKS]);
+        }
         self.lfo_tick(frame, playing, pos);
         if playing && self.arp_clock.poll(pos) {
             self.arp_step(frame, pos);
@@ -579,7 +591,9 @@ impl Engine {
         }
     }
 
-    /// One sixteenth of the rhythm tracks at `frame`.
+    /// One sixteenth of the rhythm tracks at `frame`. Not inlined into the per-frame path: it
+    /// runs once a sixteenth, and the page's wasm module has a size budget.
+    #[inline(never)]
     fn rhythm_step(&mut self, frame: u64, pos: f64) {
         // The clock counts sixteenths from beat 0 (the one just fired is count − 1).
         let sixteenth = self.rhy_clock.count().saturating_sub(1);
@@ -605,8 +619,9 @@ impl Engine {
             });
     }
 
-    /// Ends, at `frame`, the rhythm notes due by `due` (u64::MAX: all) on the tracks `which` picks.
-    fn end_rhythm_notes(&mut self, frame: u64, due: u64, which: impl Fn(usize) -> bool) {
+    /// Ends, at `frame`, the rhythm notes due by `due` (u64::MAX: all) on the tracks marked.
+    #[inline(never)]
+    fn end_rhythm_notes(&mut self, frame: u64, due: u64, tracks: [bool; TRACKS]) {
         let (synths, live, outputs, status) = (
             &mut self.rhy_synths,
             &mut self.rhy_live,
@@ -614,7 +629,7 @@ impl Engine {
             &mut self.status,
         );
         let values = &self.values;
-        self.rhythm.due_offs(due, which, |n| {
+        self.rhythm.due_offs(due, tracks, |n| {
             play_track_note(synths, live, outputs, status, values, frame, n)
         });
     }
@@ -636,7 +651,7 @@ impl Engine {
             );
             !audible || rerouted
         });
-        self.end_rhythm_notes(frame, u64::MAX, |t| ended[t]);
+        self.end_rhythm_notes(frame, u64::MAX, ended);
     }
 
     /// Installs the decoder of built-in rhythm model `name` ([`BUILTIN_MODELS`]); returns the one
@@ -671,10 +686,12 @@ impl Engine {
 
     /// Names of the built-in rhythm models a track that is on refers to and that are not
     /// installed yet (a host fetches them; the track is silent until then).
-    pub fn missing_rhythm_models(&self) -> impl Iterator<Item = &'static str> + '_ {
-        self.rhythm
-            .missing_builtins(&self.values)
-            .map(|i| BUILTIN_MODELS[i])
+    pub fn missing_rhythm_models(&self) -> impl Iterator<Item = &'static str> {
+        let missing = self.rhythm.missing_builtins(&self.values);
+        BUILTIN_MODELS
+            .into_iter()
+            .zip(missing)
+            .filter_map(|(name, missing)| missing.then_some(name))
     }
 
     /// The 2-bar rhythms the keys played while the transport ran (the last
@@ -907,7 +924,7 @@ impl Engine {
             self.direct_off(frame, p);
         }
         self.synth.release_all();
-        self.end_rhythm_notes(frame, u64::MAX, |_| true);
+        self.end_rhythm_notes(frame, u64::MAX, [true; TRACKS]);
         for synth in &mut self.rhy_synths {
             synth.release_all();
         }
@@ -1121,6 +1138,7 @@ fn ends_rhythm_notes(id: ParamId) -> bool {
 }
 
 /// Sounds (or ends) a rhythm track's note on its synth when the track uses it and reports it.
+#[inline(never)]
 fn play_track_note(
     synths: &mut [Synth; TRACKS],
     live: &mut [bool; TRACKS],

@@ -156,19 +156,19 @@ fn velocity_of(value: f32) -> u8 {
 impl RhythmUnit {
     /// The tracks with `models`, their embedded decoders already read (see [`ModelRef::parse`]).
     pub fn new(models: &TrackModels) -> Self {
-        let tracks = std::array::from_fn(|t| {
-            let model = models.0[t].clone();
-            let embedded = match &model {
+        let mut unit = Self {
+            builtins: [None, None, None, None],
+            tracks: [0, 1, 2].map(|t| Track::new(ModelRef::Builtin(t + 1), None)),
+            generation: 0,
+        };
+        for (track, model) in models.0.iter().enumerate() {
+            let embedded = match model {
                 ModelRef::Embedded(text) => Decoder::from_text(text).ok(),
                 ModelRef::Builtin(_) => None,
             };
-            Track::new(model, embedded)
-        });
-        Self {
-            builtins: std::array::from_fn(|_| None),
-            tracks,
-            generation: 0,
+            unit.set_model(track, model.clone(), embedded);
         }
+        unit
     }
 
     /// The models the tracks play, as a patch holds them.
@@ -199,14 +199,14 @@ impl RhythmUnit {
     }
 
     /// The built-in models a track that is on refers to and that are not installed, by index.
-    pub fn missing_builtins<'a>(&'a self, v: &'a ParamValues) -> impl Iterator<Item = usize> + 'a {
-        (0..BUILTIN_MODELS.len()).filter(move |i| {
-            self.builtins[*i].is_none()
-                && (0..TRACKS).any(|t| {
-                    v.on(track_param(t, ParamId::Rh1On))
-                        && self.tracks[t].model == ModelRef::Builtin(*i)
-                })
-        })
+    pub fn missing_builtins(&self, v: &ParamValues) -> [bool; BUILTIN_MODELS.len()] {
+        let mut missing = [false; BUILTIN_MODELS.len()];
+        for (t, track) in self.tracks.iter().enumerate() {
+            if let ModelRef::Builtin(i) = track.model {
+                missing[i] |= self.builtins[i].is_none() && v.on(track_param(t, ParamId::Rh1On));
+            }
+        }
+        missing
     }
 
     fn decoder(&self, track: usize) -> Option<&Decoder> {
@@ -333,16 +333,17 @@ impl RhythmUnit {
         }
     }
 
-    /// Ends the notes whose off is due by `due` (u64::MAX: all of them) on the tracks `which`
-    /// selects. Never allocates.
-    pub fn due_offs(
-        &mut self,
-        due: u64,
-        which: impl Fn(usize) -> bool,
-        mut emit: impl FnMut(TrackNote),
-    ) {
+    /// Whether any track has a note waiting for its off (checked every frame, so cheap).
+    #[inline]
+    pub fn any_pending(&self) -> bool {
+        self.tracks.iter().any(|t| t.pending_len > 0)
+    }
+
+    /// Ends the notes whose off is due by `due` (u64::MAX: all of them) on the tracks marked in
+    /// `tracks`. Never allocates.
+    pub fn due_offs(&mut self, due: u64, tracks: [bool; TRACKS], mut emit: impl FnMut(TrackNote)) {
         for (track, t) in self.tracks.iter_mut().enumerate() {
-            if t.pending_len == 0 || !which(track) {
+            if t.pending_len == 0 || !tracks[track] {
                 continue;
             }
             let mut kept = 0;
