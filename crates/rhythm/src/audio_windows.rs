@@ -61,6 +61,21 @@ const LENGTH_SLACK_S: f64 = 0.001;
 ///
 /// Errors name the reason: samples not finite, a silent file, a file shorter than a bar, a
 /// spec out of range, or a grid whose tempo is outside 20..400 bpm.
+///
+/// ```
+/// use tidepool_rhythm::audio_windows::{rhythms_from_audio, LoopSpec};
+/// // A 4 s loop (2 bars at 120 bpm) with a short buzz on every beat.
+/// let sr = 22050.0;
+/// let mut x = vec![0.0f32; 4 * 22050];
+/// for beat in 0..8 {
+///     for i in 0..400 {
+///         x[beat * 11025 + i] = if i % 8 < 4 { 0.5 } else { -0.5 };
+///     }
+/// }
+/// let out = rhythms_from_audio(&x, sr, &LoopSpec::default()).unwrap();
+/// assert_eq!(out.rhythms[0].pattern_string(), "10001000100010001000100010001000");
+/// assert!((out.bpm - 120.0).abs() < 1e-9);
+/// ```
 pub fn rhythms_from_audio(
     samples: &[f32],
     sample_rate: f32,

@@ -42,6 +42,22 @@ pub struct Onsets {
 /// An empty signal, a sample rate that is not a positive finite number, or a signal holding a
 /// NaN or an infinity gives no onsets (librosa would raise; callers that need to tell these apart
 /// check first, as [`crate::audio_windows`] does).
+///
+/// ```
+/// use tidepool_rhythm::onset::onset_detect;
+/// // Two short buzzes, at 0.5 s and 1.2 s.
+/// let sr = 22050.0;
+/// let mut x = vec![0.0f32; 2 * 22050];
+/// for start in [11025, 26460] {
+///     for i in 0..600 {
+///         x[start + i] = if i % 10 < 5 { 0.4 } else { -0.4 };
+///     }
+/// }
+/// let onsets = onset_detect(&x, sr);
+/// assert_eq!(onsets.times_s.len(), 2);
+/// assert!((onsets.times_s[0] - 0.5).abs() < 0.05 && (onsets.times_s[1] - 1.2).abs() < 0.05);
+/// assert_eq!(onsets.times_s[0], (onsets.frames[0] * 512) as f64 / 22050.0);
+/// ```
 pub fn onset_detect(samples: &[f32], sample_rate: f32) -> Onsets {
     let sr = sample_rate as f64;
     if !analysable(samples, sr) {
