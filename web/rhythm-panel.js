@@ -180,25 +180,13 @@ export class RhythmPanel {
   /** The last session's data set and trained models, back in the worker and on the tracks. */
   async restore() {
     const session = loadSession();
-    if (!session.data && session.trained.every((t) => !t)) return;
+    session.trained.forEach((model, k) => model && this.tracks[k].setTrained(model));
+    if (!session.data) return;
     try {
-      if (session.data) this.training.showTotal((await this.trainer.request("restore-data", { json: session.data })).total);
+      this.training.showTotal((await this.trainer.request("restore-data", { json: session.data })).total);
     } catch (e) {
       this.training.say(`The last session's data set could not be read back: ${e.message}`, "error");
     }
-    await Promise.all(session.trained.map(async (stored, k) => {
-      if (!stored) return;
-      let model = { ...stored, points: new Float32Array(0), velocities: new Uint8Array(0), sources: [] };
-      if (stored.file.length > 0) {
-        try {
-          model = { ...(await this.trainer.request("load-model", { bytes: stored.file.slice() })), text: stored.text };
-        } catch {
-          // Plays from its text; no scatter.
-        }
-      }
-      this.tracks[k].setTrained(model);
-    }));
-    this.modelsChanged();
   }
 
   async save() {

@@ -8,6 +8,7 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import {
   chooseOutput, closePage, errorsOf, now, openReady, sentNotes, serverAndBrowser, sleep, soundsAt,
 } from "./harness.mjs";
@@ -181,6 +182,15 @@ async function listen(page, ms = 2 * CYCLE * SIXTEENTH_MS + 300) {
   return { steps: [...steps].sort((a, b) => a - b), worstMs, count: ons.length };
 }
 
+/** "x..x…" of 32 steps. */
+const hitString = (steps) => Array.from({ length: CYCLE }, (_, i) => (steps.includes(i) ? "1" : "0")).join("");
+
+/** The page pixel of latent point `p` on a pad whose box is `box` and view "x0,x1,y0,y1". */
+function pixelOf(box, view, p) {
+  const [x0, x1, y0, y1] = view.split(",").map(Number);
+  return [box.x + ((p.x - x0) / (x1 - x0)) * box.width, box.y + (1 - (p.y - y0) / (y1 - y0)) * box.height];
+}
+
 /** Whether `heard` (steps relative to the first note heard) is `pattern` started at some step. */
 function sameCycle(heard, pattern) {
   for (let r = 0; r < CYCLE; r++) {
@@ -231,6 +241,7 @@ test("train from a dropped WAV loop and MIDI file; the X/Y pad by keys and point
     const loopHits = loopLabel.split(": ")[1].replace(/[ |]/g, "");
     assert.equal(loopHits, Array.from({ length: 32 }, (_, i) => (LOOP.includes(i) ? "x" : ".")).join(""), "the loop's onsets on their sixteenths");
     assert.match(await page.locator("#rhythm-model-1").inputValue(), /trained/, "track 1 plays the trained model");
+    assert.match(await page.locator("#rhythm-loss").getAttribute("aria-label"), /500 epochs, last 0\.\d+/, "the loss curve has every epoch");
 
     // Each training rhythm's point, from the jump list; the loop first.
     const b = await jumpTo(page, "song.mid#bar 3");
@@ -256,13 +267,43 @@ test("train from a dropped WAV loop and MIDI file; the X/Y pad by keys and point
 
     // Pointer: a click on bar 3's point.
     const box = await page.locator("#rhythm-pad-1").boundingBox();
-    const px = box.x + ((b.x - x0) / (x1 - x0)) * box.width;
-    const py = box.y + (1 - (b.y - y0) / (y1 - y0)) * box.height;
+    const [px, py] = pixelOf(box, scatterView, b);
     await page.mouse.click(px, py);
     const clicked = { x: await paramValue(page, "rh1.x"), y: await paramValue(page, "rh1.y") };
     t.diagnostic(`clicked at (${px.toFixed(1)}, ${py.toFixed(1)}): (${clicked.x.toFixed(3)}, ${clicked.y.toFixed(3)})`);
     assert.ok(Math.abs(clicked.x - b.x) < 2 * stepX && Math.abs(clicked.y - b.y) < 2 * stepY, "the click put the point on bar 3's");
     await assertPlays(t, page, MIDI_B, "clicked on bar 3's point");
+    assert.equal(await page.locator("#rhythm-grid-1").getAttribute("data-hits"), hitString(MIDI_B), "the grid marks the hits heard");
+
+    // Hovering the loop's point shows its pattern.
+    const [lx, ly] = pixelOf(box, scatterView, loop);
+    await page.mouse.move(lx, ly);
+    await page.waitForFunction(() => /^loop\.wav/.test(document.querySelector("#rhythm-pad-1 + .rhythm-hover").textContent), null, { timeout: 2000 });
+    t.diagnostic(`hover: ${await page.locator("#rhythm-pad-1 + .rhythm-hover").innerText()}`);
+
+    // The model file: downloaded, then loaded back for track 2, which then plays it.
+    const download = page.locator("#rhythm-download");
+    assert.ok(await download.isVisible(), "the trained model can be downloaded");
+    const [saved] = await Promise.all([page.waitForEvent("download"), download.click()]);
+    const fileName = saved.suggestedFilename();
+    const fileBytes = readFileSync(await saved.path());
+    t.diagnostic(`model file ${fileName}: ${fileBytes.length} bytes, header ${fileBytes.subarray(8, 8 + Number(fileBytes.readBigUInt64LE(0))).toString().slice(0, 120)}…`);
+    assert.match(fileName, /^tidepool-rhythm-prototype-seed1\.safetensors$/);
+    const header = JSON.parse(fileBytes.subarray(8, 8 + Number(fileBytes.readBigUInt64LE(0))).toString());
+    assert.equal(header.__metadata__.arch, "prototype", "the file names its architecture");
+    assert.ok(header["decoder.0.weight"], "PyTorch names");
+    await page.selectOption("#rhythm-target", "1");
+    await page.setInputFiles("#rhythm-model-file", { name: fileName, mimeType: "application/octet-stream", buffer: fileBytes });
+    await page.waitForFunction(() => document.getElementById("rhythm-model-2").value === "trained", null, { timeout: 10_000 });
+    assert.equal((await page.locator("#rhythm-jump-2 option").count()), 4, "the loaded model's scatter over the data set");
+    await sleep(400);
+    const model2 = /rh2\.model=(~[A-Za-z0-9_-]+)/.exec(page.url())?.[1];
+    assert.equal(model2, /rh1\.model=(~[A-Za-z0-9_-]+)/.exec(page.url())?.[1], "the loaded file's decoder is the trained one");
+    // A broken model file is refused with its reason.
+    await page.setInputFiles("#rhythm-model-file", { name: "bad.safetensors", mimeType: "application/octet-stream", buffer: fileBytes.subarray(0, 200) });
+    await page.waitForFunction(() => document.getElementById("rhythm-train-status").dataset.state === "error", null, { timeout: 10_000 });
+    t.diagnostic(`broken model file: ${await page.locator("#rhythm-train-status").innerText()}`);
+    assert.match(await page.locator("#rhythm-train-status").innerText(), /bad\.safetensors could not be loaded: .+/);
 
     // The link carries the trained decoder: a fresh context (no storage) plays the same rhythm.
     await sleep(400); // the URL is written 200 ms after a change
@@ -287,6 +328,14 @@ test("train from a dropped WAV loop and MIDI file; the X/Y pad by keys and point
     assert.doesNotMatch(message, /more\.mid/, "the good file is not refused");
     await assertPlays(t, page, MIDI_B, "after the corrupt file");
     assert.deepEqual(errorsOf(page).filter((p) => !unrelated(p)), [], "no console errors or page errors");
+
+    // A reload finds the last session: the data set and the trained model with its scatter.
+    await page.reload();
+    await page.waitForFunction(() => document.getElementById("status").dataset.state === "loaded", null, { timeout: 20_000 });
+    await waitForCount(page, before + 1);
+    assert.equal(await page.locator("#rhythm-model-1").inputValue(), "trained", "track 1's trained model after a reload");
+    assert.equal(await page.locator("#rhythm-jump-1 option").count(), 4, "its scatter after a reload");
+    assert.match(await page.locator("#rhythm-model-1 option[value=trained]").innerText(), /prototype, 500 epochs/);
   } finally {
     if (fresh) await closePage(fresh);
     await closePage(page);
@@ -306,6 +355,21 @@ test("200 rhythms × 500 epochs train in the worker in under 2 s", { timeout: 12
       assert.match(result.text, /200 rhythms, 500 epochs/);
       assert.ok(result.trainMs < 2000, `${arch}: 200 × 500 trained in ${result.trainMs.toFixed(0)} ms`);
     }
+    // Cancel: a long run stops within a slice, and track 1 keeps the model it had.
+    await sleep(400);
+    const playing = /rh1\.model=([^&]+)/.exec(page.url())?.[1];
+    await page.fill("#rhythm-epochs", "5000");
+    await page.click("#rhythm-train-button");
+    await page.waitForFunction(() => /epoch \d+ of 5000/.test(document.getElementById("rhythm-train-status").textContent), null, { timeout: 10_000 });
+    const pressed = await now(page);
+    await page.click("#rhythm-cancel");
+    await page.waitForFunction(() => document.getElementById("rhythm-train-status").dataset.state === "cancelled", null, { timeout: 5000 });
+    const stoppedMs = (await now(page)) - pressed;
+    t.diagnostic(`cancel: ${await page.locator("#rhythm-train-status").innerText()} (${stoppedMs.toFixed(0)} ms after the click)`);
+    assert.ok(stoppedMs < 500, `cancelled within half a second (${stoppedMs.toFixed(0)} ms)`);
+    await sleep(400);
+    assert.equal(/rh1\.model=([^&]+)/.exec(page.url())?.[1], playing, "track 1 keeps its model");
+    assert.ok(await page.locator("#rhythm-train-button").isEnabled(), "Train can be pressed again");
     assert.deepEqual(errorsOf(page).filter((p) => !unrelated(p)), [], "no console errors or page errors");
   } finally {
     await closePage(page);

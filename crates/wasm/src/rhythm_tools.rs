@@ -13,7 +13,7 @@ use tidepool_rhythm::decoder::Decoded;
 use tidepool_rhythm::midi_windows::NoteFilter;
 use tidepool_rhythm::model::Autoencoder;
 use tidepool_rhythm::train::{TrainConfig, Trainer};
-use tidepool_rhythm::{Rhythm, STEPS};
+use tidepool_rhythm::{model_file, Rhythm, STEPS};
 use wasm_bindgen::prelude::*;
 
 /// The largest file the page accepts (the same limit as `tidepool rhythm dataset`), in bytes.
@@ -212,15 +212,14 @@ pub struct RhythmModel {
 impl RhythmModel {
     /// Reads a model file (.safetensors); the error says what is wrong with it.
     pub fn from_file(bytes: &[u8]) -> Result<RhythmModel, String> {
-        // PENDING: crates/rhythm/src/model_file.rs (helper "nn") is not written yet.
-        let _ = bytes;
-        Err("model files cannot be read yet".to_string())
+        Ok(RhythmModel {
+            model: model_file::read(bytes)?,
+        })
     }
 
     /// The model file (safetensors with PyTorch names and the training metadata).
     pub fn to_file(&self) -> Vec<u8> {
-        // PENDING: crates/rhythm/src/model_file.rs (helper "nn") is not written yet.
-        Vec::new()
+        model_file::write(&self.model)
     }
 
     /// The decoder as the text a patch carries after `~` (quantised, base64url).
