@@ -47,6 +47,7 @@ pub fn all() -> Result<(), String> {
     if let Err(e) = &wasm {
         println!("\n(wasm rates unavailable: {e})");
     }
+    rhythm_training()?;
     if let Ok(lines) = &wasm {
         for l in lines.iter().filter(|l| l["what"].is_string()) {
             println!("\nwasm engine: {l}");
@@ -84,6 +85,77 @@ pub fn all() -> Result<(), String> {
     sh("node", &["tests/bench/stall_tone.mjs"], &[])?;
     println!("\n## The worst-case patch in the worklet (tests/bench/worst_case.mjs)\n");
     sh("node", &["tests/bench/worst_case.mjs"], &[])
+}
+
+/// Rhythm training side by side, measured in the same run: every architecture (velocity head
+/// on) on 200 rhythms for 500 epochs in batches of 32, tidepool natively
+/// (crates/bench/benches/rhythm.rs) and PyTorch on the CPU (tools/rhythm/bench_torch.py, one
+/// thread and every core). PyTorch comes from tools/rhythm/.venv (tools/rhythm/setup_venv.sh)
+/// unless `RHYTHM_PYTHON` names an interpreter that has it.
+fn rhythm_training() -> Result<(), String> {
+    let args = ["bench", "-q", "-p", "tidepool-bench", "--bench", "rhythm"];
+    println!("$ TIDEPOOL_BENCH_JSON=1 cargo {}", args.join(" "));
+    let out = std::process::Command::new("cargo")
+        .args(args)
+        .env("TIDEPOOL_BENCH_JSON", "1")
+        .current_dir(crate::root())
+        .output()
+        .map_err(|e| format!("cannot start cargo: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "the rhythm bench failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let native = json_lines(&String::from_utf8_lossy(&out.stdout));
+    let python = match std::env::var("RHYTHM_PYTHON") {
+        Ok(p) => p,
+        Err(_) => {
+            sh("bash", &["tools/rhythm/setup_venv.sh"], &[])?;
+            "tools/rhythm/.venv/bin/python".into()
+        }
+    };
+    let torch = json_lines(&output(&python, &["tools/rhythm/bench_torch.py"])?);
+    let seconds = |lines: &[Value], arch: &str, threads: Option<u64>| {
+        lines
+            .iter()
+            .filter(|l| l["rhythm_train"] == arch)
+            .filter(|l| threads.is_none_or(|t| l["threads"].as_u64() == Some(t)))
+            .filter_map(|l| l["seconds"].as_f64())
+            .reduce(f64::min)
+    };
+    let most = torch
+        .iter()
+        .filter_map(|l| l["threads"].as_u64())
+        .max()
+        .unwrap_or(1);
+    let version = torch
+        .first()
+        .and_then(|l| l["torch"].as_str())
+        .unwrap_or("?");
+    println!("\n## Rhythm training: 200 rhythms × 500 epochs, batch 32, velocity head (seconds, best of 3)\n");
+    println!("| architecture | tidepool native (1 thread) | PyTorch {version} CPU, 1 thread | PyTorch, {most} threads | native speed-up over the faster PyTorch |");
+    println!("|---|---|---|---|---|");
+    for arch in ["prototype", "model1", "model2", "model3"] {
+        let cell = |v: Option<f64>| v.map_or("n/a".to_string(), |s| format!("{s:.3}"));
+        let nat = seconds(&native, arch, None);
+        let (one, all) = (
+            seconds(&torch, arch, Some(1)),
+            seconds(&torch, arch, Some(most)),
+        );
+        let fastest = [one, all].into_iter().flatten().reduce(f64::min);
+        let ratio = match (nat, fastest) {
+            (Some(n), Some(t)) => format!("{:.0}×", t / n),
+            _ => "n/a".into(),
+        };
+        println!(
+            "| {arch} | {} | {} | {} | {ratio} |",
+            cell(nat),
+            cell(one),
+            cell(all)
+        );
+    }
+    Ok(())
 }
 
 /// Builds the wasm engine for Node and runs tests/bench/wasm_reservoir.mjs.
