@@ -31,6 +31,7 @@ export class RhythmPanel {
     this.training = new RhythmTraining(this.trainer, {
       trained: (track, model) => this.trained(track, model),
       played: () => this.played(),
+      running: () => this.instrument !== null,
       dataChanged: () => this.save(),
       messages,
     });

@@ -62,7 +62,8 @@ class LossCurve {
 export class RhythmTraining {
   /**
    * `trainer`: the worker client; `hooks`: {trained(trackIndex, model), played() → Promise of
-   * Uint32Array|null (the engine's played windows), dataChanged(), messages (the #messages box)}.
+   * Uint32Array|null (the engine's played windows), running() (whether the audio engine is up),
+   * dataChanged(), messages (the #messages box)}.
    */
   constructor(trainer, hooks) {
     this.trainer = trainer;
@@ -140,7 +141,9 @@ export class RhythmTraining {
     if (!$("rhythm-learn").checked) return;
     const played = await this.hooks.played();
     if (played === null) {
-      this.say("Learning from your playing needs the audio running: press Start audio, play, then train.", "error");
+      this.say(this.hooks.running()
+        ? "This engine cannot report what you played (its worklet does not answer “played-rhythms”)."
+        : "Learning from your playing needs the audio running: press Start audio, play, then train.", "error");
       this.learnFrom = 0;
       return;
     }

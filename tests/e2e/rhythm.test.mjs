@@ -375,3 +375,43 @@ test("200 rhythms × 500 epochs train in the worker in under 2 s", { timeout: 12
     await closePage(page);
   }
 });
+
+test("learn from my playing: eighth notes played on a MIDI keyboard become 2-bar training rhythms on the transport's grid", { timeout: 120_000 }, async (t) => {
+  const page = await openReady(ctx.browser, `${ctx.server.url}/${PATCH}`);
+  try {
+    await openTraining(page);
+    await page.check("#rhythm-learn");
+    await page.waitForFunction(() => document.getElementById("rhythm-train-status").textContent !== "", null, { timeout: 3000 });
+    const status = await page.locator("#rhythm-train-status").innerText();
+    if (/cannot report/.test(status)) {
+      t.skip(`the worklet does not answer "played-rhythms" yet: ${status}`);
+      return;
+    }
+    // Eighth notes for five bars (so one 2-bar window at least is played throughout), each
+    // stamped with its exact time (as a MIDI driver stamps what it receives) and sent then.
+    await page.evaluate(async () => {
+      const t0 = performance.now() + 100;
+      const wait = (at) => new Promise((r) => setTimeout(r, Math.max(0, at - performance.now())));
+      for (let i = 0; i < 40; i++) {
+        const at = t0 + 250 * i;
+        await wait(at);
+        window.__fakeMidi.send("in-1", [0x90, 64, 90], at);
+        await wait(at + 120);
+        window.__fakeMidi.send("in-1", [0x80, 64, 0], at + 120);
+      }
+    });
+    const result = await train(page, { arch: "prototype", epochs: 50 });
+    t.diagnostic(`${status} / ${result.text}`);
+    assert.equal(result.state, "trained", result.text);
+    const played = (await page.locator("#rhythm-jump-1 option").allInnerTexts()).filter((o) => o.startsWith("played"));
+    t.diagnostic(`played windows: ${played.join(" / ")}`);
+    assert.ok(played.length >= 1, "the played bars are in the data set");
+    // A window played from start to end holds an eighth on every other sixteenth, and nothing else.
+    const whole = played.map((o) => o.split(": ")[1].replace(/[ |]/g, "")).filter((p) => (p.match(/x/g) ?? []).length === 16);
+    assert.ok(whole.length >= 1, "one window was played throughout");
+    assert.ok(whole.every((p) => /^(x\.){16}$/.test(p) || /^(\.x){16}$/.test(p)), `eighth notes on every other sixteenth (${whole.join(", ")})`);
+    assert.deepEqual(errorsOf(page).filter((p) => !unrelated(p)), [], "no console errors or page errors");
+  } finally {
+    await closePage(page);
+  }
+});
