@@ -29,6 +29,13 @@ const MELODY_PATCH = `${PATCH}&mel.mode=free&mel.key=Eb&mel.temp=1.5&mel.seed=7&
 // seeded jitter, 140 BPM from 5 s), sending its own clock and LFO output 1 as CC 74: the
 // follower, the clock sender and the CC sender all run in both renders.
 const CLOCK_PATCH = `${PATCH}&clock.follow=1&clock.out=1&lfo.cc1=74`;
+// The same with the rhythm sequencer's three tracks playing their built-in models (the decoders
+// handed to the worklet as the page does; the CLI reads the same files): points, thresholds,
+// lengths, one track's pitches from the held keys, the trained velocity head, another channel.
+const RHYTHM_PATCH =
+  `${PATCH}&rh1.on=1&rh1.x=0.8&rh1.y=1.6&rh1.thr=0.35&rh2.on=1&rh2.x=2.5&rh2.y=0.3&rh2.len=12` +
+  "&rh2.pitch=keys&rh2.vel=head&rh2.tr=12&rh3.on=1&rh3.x=0.4&rh3.y=0.9&rh3.thr=0.2&rh3.ch=9&rh3.gate=0.9";
+const RHYTHM_MODELS = ["model1", "model2", "model3"];
 
 /** The clock's events as [frame, status]: Start, then ticks. */
 function clockEvents(sampleRate) {
@@ -110,13 +117,17 @@ async function renderInWorklet(page, sampleRate, patch) {
   const frames = Math.round(SECONDS * sampleRate);
   const initial = initialMessages(sampleRate, patch);
   const result = await page.evaluate(
-    async ({ patch, frames, sampleRate, initial }) => {
+    async ({ patch, frames, sampleRate, initial, rhythmNames }) => {
       const { Instrument } = await import("/web/engine.js");
       const ctx = new OfflineAudioContext(2, frames, sampleRate);
       const melodyModel = /mel\.mode=(free|answer)/.test(patch)
         ? await (await fetch("/web/models/melody-lstm.safetensors")).arrayBuffer()
         : null;
-      const instrument = await Instrument.create(ctx, patch, { initial, melodyModel });
+      const rhythmModels = {};
+      for (const name of /rh1\.on=1/.test(patch) ? rhythmNames : []) {
+        rhythmModels[name] = await (await fetch(`/web/models/rhythm-${name}.tprd`)).arrayBuffer();
+      }
+      const instrument = await Instrument.create(ctx, patch, { initial, melodyModel, rhythmModels });
       const notes = [];
       const origins = new Set();
       let lastMessage = performance.now();
@@ -148,11 +159,12 @@ async function renderInWorklet(page, sampleRate, patch) {
         origins: [...origins],
         errors: instrument.errors,
         melody: instrument.melodyStatus,
+        rhythm: instrument.rhythmStatus,
         refused,
         renderMs,
       };
     },
-    { patch, frames, sampleRate, initial },
+    { patch, frames, sampleRate, initial, rhythmNames: RHYTHM_MODELS },
   );
   const f32 = (b64) => {
     const buf = Buffer.from(b64, "base64");
@@ -160,8 +172,9 @@ async function renderInWorklet(page, sampleRate, patch) {
   };
   const notes = [];
   for (let i = 0; i < result.notes.length; i += 5) {
-    const [lo, hi, pitch, velocity, source] = result.notes.slice(i, i + 5);
-    notes.push({ frame: hi * 2 ** 32 + lo, pitch, velocity, source });
+    const [lo, hi, pitch, velocity, word] = result.notes.slice(i, i + 5);
+    // A note's fifth number is its source plus 256 × its channel.
+    notes.push({ frame: hi * 2 ** 32 + lo, pitch, velocity, source: word & 0xff, channel: word >> 8 });
   }
   return { ...result, left: f32(result.left), right: f32(result.right), notes };
 }
@@ -187,6 +200,7 @@ const CASES = [
   { sampleRate: 48000, patch: PATCH, what: "arpeggiator and LFO" },
   { sampleRate: 48000, patch: MELODY_PATCH, what: "with the melody LSTM" },
   { sampleRate: 48000, patch: CLOCK_PATCH, what: "following a jittery MIDI clock, sending clock and CC" },
+  { sampleRate: 44100, patch: RHYTHM_PATCH, what: "with the three rhythm tracks" },
 ];
 
 for (const { sampleRate, patch, what } of CASES) {
@@ -235,6 +249,18 @@ for (const { sampleRate, patch, what } of CASES) {
       assert.ok(melodyOns.length >= 10, `the melody played (${melodyOns.length} note-ons)`);
     } else {
       assert.equal(melodyOns.length, 0, "no melody when it is off");
+    }
+    // The rhythm tracks (sources 4–6, the channel in the high byte) play only in the rhythm patch.
+    const rhythmOns = [0, 1, 2].map((t) => web.notes.filter((n) => n.source === 4 + t && n.velocity > 0));
+    if (patch === RHYTHM_PATCH) {
+      t.diagnostic(`rhythm: ${JSON.stringify(web.rhythm)}, note-ons per track ${rhythmOns.map((o) => o.length).join(", ")}`);
+      assert.deepEqual(web.rhythm.map((r) => r.ok), [true, true, true], "the worklet installed the three built-in decoders");
+      for (const [t, ons] of rhythmOns.entries()) assert.ok(ons.length >= 8, `track ${t + 1} played (${ons.length} note-ons)`);
+      assert.ok(rhythmOns[0].every((n) => n.channel === 2), "track 1 on channel 3");
+      assert.ok(rhythmOns[2].every((n) => n.channel === 8), "track 3 on channel 9");
+      assert.ok(rhythmOns[1].every((n) => [72, 75, 79, 82, 86].includes(n.pitch)), "track 2 plays the held keys an octave up");
+    } else {
+      assert.ok(rhythmOns.every((o) => o.length === 0), "no rhythm notes when the tracks are off");
     }
     const firstMismatch = webNotes.findIndex((n, i) => JSON.stringify(n) !== JSON.stringify(native.notes[i]));
     assert.equal(webNotes.length, native.notes.length, `note count: worklet ${webNotes.length}, native ${native.notes.length}`);

@@ -273,7 +273,9 @@ impl RhythmUnit {
             let t = &mut self.tracks[track];
             t.last_step = Some(step);
             let probability = t.decoded.prob[step];
-            if !(probability >= v.get(p(ParamId::Rh1Threshold)) as f32) {
+            // A NaN probability (never from a checked decoder) is no hit.
+            let threshold = v.get(p(ParamId::Rh1Threshold)) as f32;
+            if probability.is_nan() || probability < threshold {
                 continue;
             }
             let index = t.hit_count;

@@ -97,6 +97,9 @@ impl Ticks<'_> {
     }
 }
 
+/// Whether a note's source goes into a track of the MIDI file.
+type Belongs = fn(Source) -> bool;
+
 /// The standard MIDI file of `notes` (in frame order, as a render gives them) over a render of
 /// `end_frame` frames with `tempo`: format 1, track 0 the tempo map, track 1 "keys + arpeggio" on
 /// channel 1, then "melody" on channel 2 and "rhythm 1"–"rhythm 3" on their tracks' channels,
@@ -117,7 +120,7 @@ pub fn write(notes: &[NoteEvent], tempo: &TempoMap, end_frame: u64) -> Vec<u8> {
     // One track per generator: keys + arpeggio always, the melody and each rhythm track when
     // they played. Each note goes out on its source's channel (keys and arpeggio 1, melody 2, a
     // rhythm track its own).
-    let groups: [(&str, fn(Source) -> bool); 5] = [
+    let groups: [(&str, Belongs); 5] = [
         ("keys + arpeggio", |s| {
             matches!(s, Source::Keys | Source::Arp)
         }),

@@ -108,9 +108,9 @@ fn numeric_patch_state_writes_the_canonical_text() {
         .iter()
         .map(|&id| patch.values.get(id))
         .collect();
-    assert_eq!(patch_text_of(&values, None), patch.to_text());
+    assert_eq!(patch_text_of(&values, None, None), patch.to_text());
     assert_eq!(
-        patch_text_of(&[], None),
+        patch_text_of(&[], None, None),
         Patch::default().to_text(),
         "missing values keep defaults"
     );
@@ -126,7 +126,8 @@ fn bindings_cross_to_the_page_and_back() {
         tail,
         format!(
             "[{{\"id\":{sr},\"cc\":21,\"channel\":2,\"source\":\"cc14\",\"soft\":true}},\
-             {{\"id\":{beta},\"cc\":0,\"channel\":0,\"source\":\"bend\",\"soft\":false}}]}}"
+             {{\"id\":{beta},\"cc\":0,\"channel\":0,\"source\":\"bend\",\"soft\":false}}],\
+             \"models\":[\"model1\",\"model2\",\"model3\"]}}"
         )
     );
     assert!(
@@ -135,7 +136,7 @@ fn bindings_cross_to_the_page_and_back() {
     );
     let values: Vec<f64> = ParamId::all().iter().map(|id| id.spec().default).collect();
     let bindings = [sr, 1, 21, 2, 1, beta, 2, 0, 0, 0];
-    let written = patch_text_of(&values, Some(bindings.to_vec()));
+    let written = patch_text_of(&values, Some(bindings.to_vec()), None);
     assert!(
         written.ends_with("&bind.lfo.sr=cc21:14:ch2:soft&bind.arp.beta=bend"),
         "{written}"
@@ -145,10 +146,87 @@ fn bindings_cross_to_the_page_and_back() {
     let junk = [
         999, 0, 1, 0, 0, sr, 0, 64, 0, 0, sr, 1, 40, 0, 0, beta, 3, 0, 17, 1, beta,
     ];
-    let written = patch_text_of(&values, Some(junk.to_vec()));
+    let written = patch_text_of(&values, Some(junk.to_vec()), None);
     assert!(
         written.ends_with("&bind.arp.beta=pressure:soft"),
         "{written}"
     );
     assert_eq!(written.matches("bind.").count(), 1, "{written}");
+}
+
+/// A prototype-shaped decoder whose probabilities are `pattern`'s (0.99 on, 0.01 off).
+fn pattern_decoder(pattern: &str) -> tidepool_rhythm::decoder::Decoder {
+    use tidepool_rhythm::dense::Dense;
+    let mut out = Dense::zeros(16, 32);
+    for (step, c) in pattern.chars().enumerate() {
+        out.bias[step] = if c == '1' { 4.6 } else { -4.6 };
+    }
+    let layers = vec![Dense::zeros(2, 16), out];
+    tidepool_rhythm::decoder::Decoder::new(tidepool_rhythm::arch::Arch::Prototype, layers, None)
+        .unwrap()
+}
+
+#[test]
+fn rhythm_models_cross_to_the_page_and_back_and_the_snapshot_shows_each_track() {
+    let beats = "10001000100010001000100010001000";
+    let embedded = format!("~{}", pattern_decoder(beats).to_text());
+    let mut values: Vec<f64> = ParamId::all().iter().map(|id| id.spec().default).collect();
+    values[id("rh1.on") as usize] = 1.0;
+    values[id("rh2.on") as usize] = 1.0;
+    let models = vec![embedded.clone(), "model3".to_string(), "junk".to_string()];
+    let text = patch_text_of(&values, None, Some(models));
+    assert!(text.contains(&format!("rh1.model={embedded}")), "{text}");
+    assert!(
+        text.contains("rh2.model=model3&rh3.model=model3"),
+        "junk keeps the default: {text}"
+    );
+    let parsed = parse_patch(&text);
+    assert!(
+        parsed.contains(&format!(
+            "\"models\":[\"{embedded}\",\"model3\",\"model3\"]"
+        )),
+        "{parsed}"
+    );
+    assert!(parsed.contains("\"errors\":[]"), "{parsed}");
+
+    let mut engine = WasmEngine::new(48_000.0, &text);
+    assert_eq!(engine.missing_rhythm_models(), "model3");
+    let track = |v: &[f32], t: usize| {
+        let at = view::RHYTHM + t * view::RHYTHM_PER_TRACK;
+        v[at..at + view::RHYTHM_PER_TRACK].to_vec()
+    };
+    let v = snapshot(&mut engine);
+    let one = track(&v, 0);
+    let hits: String = one[..32]
+        .iter()
+        .map(|p| if *p > 0.5 { '1' } else { '0' })
+        .collect();
+    assert_eq!(hits, beats, "track 1's probabilities at its point");
+    assert_eq!(
+        one[32..64],
+        one[..32],
+        "no velocity head: velocities are the probabilities"
+    );
+    assert_eq!((one[64], one[65]), (-1.0, 1.0), "not played yet, ready");
+    assert_eq!(track(&v, 1)[65], 0.0, "track 2 waits for model3");
+    let offbeats = "00100010001000100010001000100010";
+    engine
+        .install_rhythm_builtin("model3", &pattern_decoder(offbeats).to_compact())
+        .unwrap();
+    assert!(engine.install_rhythm_builtin("model3", b"garbage").is_err());
+    assert_eq!(engine.missing_rhythm_models(), "");
+    let v = snapshot(&mut engine);
+    assert_eq!(track(&v, 1)[65], 1.0);
+    assert!(
+        track(&v, 1)[2] > 0.5 && track(&v, 1)[0] < 0.5,
+        "model3's pattern"
+    );
+    // Playing: the step played last shows; bad models are refused and the track keeps its own.
+    engine.process(128 * 200);
+    assert!(track(&snapshot(&mut engine), 0)[64] >= 0.0);
+    assert!(engine.set_rhythm_model(0, "~broken").is_err());
+    assert!(engine.set_rhythm_model(7, "model1").is_err());
+    assert!(engine
+        .patch_text()
+        .contains(&format!("rh1.model={embedded}")));
 }
