@@ -8,9 +8,12 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import {
-  chooseOutput, closePage, errorsOf, now, openReady, sentNotes, serverAndBrowser, sleep, soundsAt,
+  CLI, chooseOutput, closePage, errorsOf, now, openReady, sentNotes, serverAndBrowser, sleep, soundsAt,
 } from "./harness.mjs";
 
 const ctx = serverAndBrowser();
@@ -413,5 +416,36 @@ test("learn from my playing: eighth notes played on a MIDI keyboard become 2-bar
     assert.deepEqual(errorsOf(page).filter((p) => !unrelated(p)), [], "no console errors or page errors");
   } finally {
     await closePage(page);
+  }
+});
+
+test("the page's worker trains the same model file, byte for byte, as `tidepool rhythm train` on the same MIDI file", { timeout: 120_000 }, async (t) => {
+  if (!existsSync(CLI)) {
+    t.skip(`needs ${CLI} (cargo build --release -p tidepool-cli)`);
+    return;
+  }
+  const work = mkdtempSync(path.join(tmpdir(), "tidepool-rhythm-"));
+  const page = await openReady(ctx.browser, `${ctx.server.url}/${PATCH}`);
+  try {
+    const song = midiFile(randomWindows(40, 777));
+    writeFileSync(path.join(work, "song.mid"), song);
+    execFileSync(CLI, ["rhythm", "dataset", path.join(work, "song.mid"), "-o", path.join(work, "set.json")], { stdio: "pipe" });
+    execFileSync(CLI, ["rhythm", "train", "--data", path.join(work, "set.json"), "--arch", "model2", "--epochs", "300", "--seed", "42", "-o", path.join(work, "cli.safetensors")], { stdio: "pipe" });
+    const cli = readFileSync(path.join(work, "cli.safetensors"));
+
+    await openTraining(page);
+    await page.setInputFiles("#rhythm-file", { name: "song.mid", mimeType: "audio/midi", buffer: song });
+    await waitForCount(page, 40);
+    const result = await train(page, { arch: "model2", epochs: 300, seed: 42 });
+    assert.equal(result.state, "trained", result.text);
+    const [saved] = await Promise.all([page.waitForEvent("download"), page.locator("#rhythm-download").click()]);
+    const wasm = readFileSync(await saved.path());
+    t.diagnostic(`CLI file ${cli.length} bytes, page file ${wasm.length} bytes`);
+    const weights = (bytes) => bytes.subarray(8 + Number(bytes.readBigUInt64LE(0)));
+    assert.ok(weights(cli).equals(weights(wasm)), "every weight bit for bit (native == wasm)");
+    assert.ok(cli.equals(wasm), "the whole file, metadata included");
+  } finally {
+    await closePage(page);
+    rmSync(work, { recursive: true, force: true });
   }
 });
