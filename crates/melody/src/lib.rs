@@ -10,6 +10,7 @@ pub mod lstm;
 pub mod model_file;
 pub mod ngram;
 pub mod quant;
+pub mod quant_file;
 pub mod tokens;
 
 pub use ngram::NGram;

@@ -612,24 +612,32 @@ enum Weights {
     Pairs(Vec<i16>),
 }
 
-impl QuantMatrix {
-    fn new(w: &[f32], cols: usize) -> Self {
-        let rows = w.len() / cols.max(1);
-        let mut q = vec![0i8; rows * cols];
-        let mut scale = vec![0.0f32; rows];
-        for (r, (row, q)) in w
-            .chunks_exact(cols.max(1))
-            .zip(q.chunks_mut(cols.max(1)))
-            .enumerate()
-        {
-            let max = row.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-            if max > 0.0 {
-                for (q, &v) in q.iter_mut().zip(row) {
-                    *q = (v as f64 * W_MAX / max as f64).round().clamp(-W_MAX, W_MAX) as i8;
-                }
-                scale[r] = max / W_MAX as f32;
+/// The rows of the row-major `w` (`cols` wide) quantized: `q = round(w · 127 / max|w|)` in i8
+/// (never −128) and one scale `max|w| / 127` per row (0 for a zero row).
+fn quantize_rows(w: &[f32], cols: usize) -> QuantRows {
+    let rows = w.len() / cols.max(1);
+    let mut q = vec![0i8; rows * cols];
+    let mut scale = vec![0.0f32; rows];
+    for (r, (row, q)) in w
+        .chunks_exact(cols.max(1))
+        .zip(q.chunks_mut(cols.max(1)))
+        .enumerate()
+    {
+        let max = row.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        if max > 0.0 {
+            for (q, &v) in q.iter_mut().zip(row) {
+                *q = (v as f64 * W_MAX / max as f64).round().clamp(-W_MAX, W_MAX) as i8;
             }
+            scale[r] = max / W_MAX as f32;
         }
+    }
+    QuantRows { q, scale }
+}
+
+impl QuantMatrix {
+    #[cfg(test)]
+    fn new(w: &[f32], cols: usize) -> Self {
+        let QuantRows { q, scale } = quantize_rows(w, cols);
         Self::from_quantized(q, cols, scale)
     }
 
@@ -892,7 +900,7 @@ struct QuantLayer {
     /// None for the first layer, whose input term (and bias) comes from the token table.
     w_ih: Option<QuantMatrix>,
     w_hh: QuantMatrix,
-    /// b_ih + b_hh (4H); folded into the table for the first layer.
+    /// b_ih + b_hh (4H); empty for the first layer (folded into the table).
     bias: Vec<f32>,
     gates: Vec<f32>,
     c: Vec<f32>,
@@ -947,9 +955,42 @@ pub struct QuantLstm {
     logits: Vec<f32>,
 }
 
-impl QuantLstm {
-    /// Quantizes `model`'s weights (allocates; off the real-time path). Starts at rest.
-    pub fn new(model: &Lstm) -> QuantLstm {
+/// A quantized matrix as numbers: row-major i8 weights in −127..=127 and one f32 scale per row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QuantRows {
+    pub q: Vec<i8>,
+    pub scale: Vec<f32>,
+}
+
+/// One layer of [`QuantWeights`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct QuantLayerWeights {
+    /// `W_ih` (4H × input) of a layer above the first; None for the first, whose input term is
+    /// in the token table.
+    pub w_ih: Option<QuantRows>,
+    /// `W_hh` (4H × H).
+    pub w_hh: QuantRows,
+    /// `b_ih + b_hh` (4H); empty for the first layer (it is in the token table).
+    pub bias: Vec<f32>,
+}
+
+/// The quantized model as numbers, before the runtime layout: what [`QuantLstm::new`] computes
+/// from an [`Lstm`], and what a `.tpq` file holds ([`crate::quant_file`]), so that the page reads
+/// the model the engine plays without the safetensors parser or the quantizer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QuantWeights {
+    /// VOCAB × 4H: the first layer's `W_ih · emb[t] + b_ih + b_hh`, summed in f64.
+    pub table: Vec<f32>,
+    pub layers: Vec<QuantLayerWeights>,
+    /// VOCAB × H, f32 as in [`Lstm`].
+    pub linear_w: Vec<f32>,
+    /// VOCAB.
+    pub linear_b: Vec<f32>,
+}
+
+impl QuantWeights {
+    /// Quantizes `model`'s weights (see the module docs).
+    pub fn of(model: &Lstm) -> QuantWeights {
         let e = model.embedding_dim;
         let g4 = model.layers.first().map_or(0, |l| 4 * l.hidden);
         let mut table = vec![0.0f32; VOCAB * g4];
@@ -967,22 +1008,58 @@ impl QuantLstm {
             .layers
             .iter()
             .enumerate()
-            .map(|(k, l)| QuantLayer {
-                w_ih: (k > 0).then(|| QuantMatrix::new(&l.w_ih, l.input)),
-                w_hh: QuantMatrix::new(&l.w_hh, l.hidden),
-                bias: l.bias.clone(),
-                gates: vec![0.0; 4 * l.hidden],
-                c: vec![0.0; l.hidden],
-                h: vec![0.0; l.hidden],
-                h_q: vec![0; l.hidden],
-                h_scale: 0.0,
+            .map(|(k, l)| QuantLayerWeights {
+                w_ih: (k > 0).then(|| quantize_rows(&l.w_ih, l.input)),
+                w_hh: quantize_rows(&l.w_hh, l.hidden),
+                bias: if k > 0 { l.bias.clone() } else { Vec::new() },
             })
             .collect();
-        QuantLstm {
+        QuantWeights {
             table,
             layers,
             linear_w: model.linear_w.clone(),
             linear_b: model.linear_b.clone(),
+        }
+    }
+}
+
+impl QuantLstm {
+    /// Quantizes `model`'s weights (allocates; off the real-time path). Starts at rest.
+    pub fn new(model: &Lstm) -> QuantLstm {
+        QuantLstm::from_weights(QuantWeights::of(model))
+    }
+
+    /// The model of quantized weights `w` (allocates), at rest. Its matrices must be 4H rows of
+    /// H columns (the first layer's `W_ih` absent), each layer's H the same as its vectors',
+    /// the table VOCAB × 4H of the first layer and the output layer VOCAB × H of the last, as
+    /// [`QuantWeights::of`] and [`crate::quant_file::read`] make them.
+    pub fn from_weights(w: QuantWeights) -> QuantLstm {
+        let layers = w
+            .layers
+            .into_iter()
+            .map(|l| {
+                let hidden = l.w_hh.scale.len() / 4;
+                let matrix = |m: QuantRows| {
+                    let cols = m.q.len() / m.scale.len().max(1);
+                    QuantMatrix::from_quantized(m.q, cols, m.scale)
+                };
+                QuantLayer {
+                    w_ih: l.w_ih.map(matrix),
+                    w_hh: matrix(l.w_hh),
+                    bias: l.bias,
+                    gates: vec![0.0; 4 * hidden],
+                    c: vec![0.0; hidden],
+                    h: vec![0.0; hidden],
+                    h_q: vec![0; hidden],
+                    h_scale: 0.0,
+                }
+            })
+            .collect();
+        QuantLstm {
+            table: w.table,
+            layers,
+            linear_w: w.linear_w,
+            linear_b: w.linear_b,
             logits: vec![0.0; VOCAB],
         }
     }

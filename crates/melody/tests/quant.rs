@@ -1,6 +1,7 @@
 //! The quantized LSTM against the f32 one on the shipped model (likelihood and probabilities),
-//! its promises (no allocation, clamped tokens, reset), and the golden logits that the wasm
-//! build must reproduce bit for bit (crates/wasm/tests/quant_lstm.rs).
+//! its promises (no allocation, clamped tokens, reset), the golden logits that the wasm
+//! build must reproduce bit for bit (crates/wasm/tests/quant_lstm.rs), and the shipped `.tpq`
+//! (what the page plays): exactly the safetensors model quantized, with the same golden logits.
 //!
 //! `TIDEPOOL_BLESS=1 cargo test -p tidepool-melody --test quant` rewrites
 //! `tests/golden/quant_lstm.rs` (after a deliberate change of the quantized arithmetic).
@@ -9,7 +10,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use tidepool_melody::lstm::{self, softmax, Lstm};
 use tidepool_melody::quant::QuantLstm;
-use tidepool_melody::{model_file, Token, VOCAB};
+use tidepool_melody::{model_file, quant_file, Token, VOCAB};
 
 include!("golden/quant_run.rs");
 
@@ -60,6 +61,11 @@ fn allocations_during(f: impl FnOnce()) -> u64 {
 const MODEL: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../web/models/melody-lstm.safetensors"
+);
+/// What the page and `tidepool render` load: `tidepool melody export-quantized` of MODEL.
+const TPQ: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../web/models/melody-lstm.tpq"
 );
 const GOLDEN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/quant_lstm.rs");
 
@@ -209,17 +215,57 @@ fn golden_logits_bit_for_bit() {
         model_bytes,
         "the golden logits are for another model file"
     );
-    let (bits, hash) = quant_golden_run(&mut quant, golden::TOKENS, golden::CHECKPOINTS);
+    assert_golden(&mut quant, "QuantLstm::new");
+}
+
+/// `quant`'s logits on the golden run are the golden's, bit for bit.
+fn assert_golden(quant: &mut QuantLstm, what: &str) {
+    let (bits, hash) = quant_golden_run(quant, golden::TOKENS, golden::CHECKPOINTS);
     assert_eq!(bits.len(), golden::CHECKPOINTS.len() * VOCAB);
     let differ = bits
         .iter()
         .zip(golden::LOGIT_BITS)
         .filter(|(a, b)| a != b)
         .count();
-    assert_eq!(differ, 0, "{differ} logits differ from {GOLDEN}");
+    assert_eq!(differ, 0, "{what}: {differ} logits differ from {GOLDEN}");
     assert_eq!(
         hash,
         golden::ALL_STEPS_FNV,
-        "the logits of some step differ"
+        "{what}: the logits of some step differ"
     );
+}
+
+fn shipped_tpq() -> Vec<u8> {
+    std::fs::read(TPQ).expect("the shipped quantized model web/models/melody-lstm.tpq")
+}
+
+#[test]
+fn the_shipped_tpq_is_exactly_the_safetensors_model_quantized() {
+    let (model, _) = shipped();
+    let written = quant_file::write(&model).unwrap();
+    assert!(
+        written == shipped_tpq(),
+        "web/models/melody-lstm.tpq is stale: run `tidepool melody export-quantized` \
+         ({} bytes written, {} committed)",
+        written.len(),
+        shipped_tpq().len()
+    );
+    // The numbers too, not only the bytes: what the file holds is what `QuantLstm::new` plays.
+    let read = quant_file::weights(&shipped_tpq()).unwrap();
+    assert!(read == tidepool_melody::quant::QuantWeights::of(&model));
+}
+
+#[test]
+fn the_shipped_tpq_plays_the_golden_logits_bit_for_bit() {
+    let mut quant = quant_file::read(&shipped_tpq()).expect("the shipped .tpq loads");
+    assert_golden(&mut quant, "web/models/melody-lstm.tpq");
+    // And it steps without allocating, as the engine needs.
+    quant.reset();
+    quant.step(60);
+    let allocs = allocations_during(|| {
+        for t in [62, 129, 128, 129, 64] {
+            std::hint::black_box(quant.step(t)[0]);
+        }
+    });
+    assert_eq!(allocs, 0);
 }

@@ -1,0 +1,330 @@
+//! The quantized melody LSTM as a file (`.tpq`): the numbers [`QuantLstm`] plays, already
+//! quantized, in a flat little-endian layout. The page loads this file (web/models/melody-lstm.tpq,
+//! written from the safetensors model by `tidepool melody export-quantized`), so its wasm module
+//! needs neither the safetensors/JSON parser nor the quantizer; the safetensors file stays the
+//! canonical model (PyTorch-loadable, what training writes and the evaluations read).
+//!
+//! Layout (every number little-endian; every f32 array starts 4-aligned):
+//!
+//! | bytes | what |
+//! |---|---|
+//! | 4 | magic `TPQL` |
+//! | 4 | u32 format version, [`FORMAT_VERSION`] |
+//! | 4 | u32 vocabulary, [`VOCAB`] |
+//! | 4 | u32 LSTM layers, [`LAYERS`] |
+//! | 4 | u32 hidden units H (1–[`MAX_HIDDEN`]) |
+//! | 4 · VOCAB · 4H | f32 token table: the first layer's `W_ih · emb[t] + b_ih + b_hh` |
+//! | per layer k above the first: 4 · 4H, 4H · H, 4 · 4H | f32 `W_ih` row scales, i8 `W_ih` (row-major), f32 `b_ih + b_hh` |
+//! | per layer k: 4 · 4H, 4H · H | f32 `W_hh` row scales, i8 `W_hh` (row-major) |
+//! | 4 · VOCAB · H, 4 · VOCAB | f32 output weights (row-major), f32 output bias |
+//!
+//! (layer 0's `W_hh`, then layer 1's `W_ih`, bias and `W_hh`: layer by layer.) [`read`] checks
+//! everything the step relies on: the header, the exact length, every f32 finite, every scale
+//! non-negative, every weight in −127..=127; the error names the first thing wrong.
+
+use crate::lstm::Lstm;
+use crate::quant::{QuantLayerWeights, QuantLstm, QuantRows, QuantWeights};
+use crate::tokens::VOCAB;
+
+const MAGIC: &[u8; 4] = b"TPQL";
+/// The version of the layout above this build reads and writes.
+pub const FORMAT_VERSION: u32 = 1;
+/// LSTM layers of the melody model (as the safetensors loader requires).
+pub const LAYERS: usize = 2;
+/// The most hidden units a file may declare.
+pub const MAX_HIDDEN: usize = 4096;
+/// Bytes before the token table.
+const HEADER: usize = 20;
+
+/// Bytes of a file of `layers` layers of `h` units (in u64: no overflow for any header).
+fn file_len(layers: u64, h: u64) -> u64 {
+    let (v, g) = (VOCAB as u64, 4 * h);
+    let matrix = 4 * g + g * h;
+    HEADER as u64
+        + 4 * v * g
+        + layers * matrix
+        + layers.saturating_sub(1) * (matrix + 4 * g)
+        + 4 * v * h
+        + 4 * v
+}
+
+/// The `.tpq` bytes of `model` quantized (what [`QuantLstm::new`] plays). Refuses a model of
+/// another shape than the melody LSTM's (2 layers of the same width).
+pub fn write(model: &Lstm) -> Result<Vec<u8>, String> {
+    let h = model.layers.first().map_or(0, |l| l.hidden);
+    if model.layers.len() != LAYERS || h == 0 || h > MAX_HIDDEN {
+        return Err(format!(
+            "a .tpq holds {LAYERS} LSTM layers of 1–{MAX_HIDDEN} units; this model has {} layers of {h}",
+            model.layers.len()
+        ));
+    }
+    if let Some(k) =
+        (1..LAYERS).find(|&k| model.layers[k].hidden != h || model.layers[k].input != h)
+    {
+        return Err(format!(
+            "layer {k} is not {h} units wide with {h} inputs like layer 0"
+        ));
+    }
+    let w = QuantWeights::of(model);
+    let mut out = Vec::with_capacity(file_len(LAYERS as u64, h as u64) as usize);
+    out.extend_from_slice(MAGIC);
+    for n in [FORMAT_VERSION, VOCAB as u32, LAYERS as u32, h as u32] {
+        out.extend_from_slice(&n.to_le_bytes());
+    }
+    let f32s = |out: &mut Vec<u8>, v: &[f32]| {
+        v.iter()
+            .for_each(|x| out.extend_from_slice(&x.to_le_bytes()))
+    };
+    let matrix = |out: &mut Vec<u8>, m: &QuantRows| {
+        f32s(out, &m.scale);
+        out.extend(m.q.iter().map(|&q| q as u8));
+    };
+    f32s(&mut out, &w.table);
+    for layer in &w.layers {
+        if let Some(w_ih) = &layer.w_ih {
+            matrix(&mut out, w_ih);
+            f32s(&mut out, &layer.bias);
+        }
+        matrix(&mut out, &layer.w_hh);
+    }
+    f32s(&mut out, &w.linear_w);
+    f32s(&mut out, &w.linear_b);
+    debug_assert_eq!(out.len() as u64, file_len(LAYERS as u64, h as u64));
+    Ok(out)
+}
+
+/// The model a `.tpq` file holds, at rest; the error says what is wrong with the file. Never
+/// panics, and allocates only once the file's length matches its header.
+pub fn read(bytes: &[u8]) -> Result<QuantLstm, String> {
+    weights(bytes).map(QuantLstm::from_weights)
+}
+
+/// The numbers of a `.tpq` file, checked (see [`read`]).
+pub fn weights(bytes: &[u8]) -> Result<QuantWeights, String> {
+    if bytes.len() < HEADER {
+        return Err(format!(
+            "truncated: {} bytes, shorter than the {HEADER}-byte header of a .tpq file",
+            bytes.len()
+        ));
+    }
+    if bytes[..4] != MAGIC[..] {
+        return Err("not a quantized melody LSTM (.tpq): the magic is not TPQL".into());
+    }
+    let word = |i: usize| u32::from_le_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
+    let (version, vocab, layers, h) = (word(4), word(8), word(12), word(16));
+    if version != FORMAT_VERSION {
+        return Err(format!(
+            "format version {version}; this tidepool reads version {FORMAT_VERSION}"
+        ));
+    }
+    if vocab as usize != VOCAB {
+        return Err(format!("{vocab} tokens; tidepool's tokens are {VOCAB}"));
+    }
+    if layers as usize != LAYERS {
+        return Err(format!(
+            "{layers} LSTM layers; the melody LSTM has {LAYERS}"
+        ));
+    }
+    if h == 0 || h as usize > MAX_HIDDEN {
+        return Err(format!("{h} hidden units, not 1–{MAX_HIDDEN}"));
+    }
+    let need = file_len(LAYERS as u64, h as u64);
+    let len = bytes.len() as u64;
+    if len != need {
+        return Err(if len < need {
+            format!("truncated: {LAYERS} layers of {h} units need {need} bytes, the file has {len}")
+        } else {
+            format!("{} bytes after the model's {need}", len - need)
+        });
+    }
+    let (h, g) = (h as usize, 4 * h as usize);
+    let mut r = Reader(&bytes[HEADER..]);
+    let table = r.f32s(VOCAB * g, "the token table")?;
+    let mut all = Vec::with_capacity(LAYERS);
+    for k in 0..LAYERS {
+        let (w_ih, bias) = if k > 0 {
+            let w_ih = r.matrix(g, h, &format!("layer {k}'s W_ih"))?;
+            (Some(w_ih), r.f32s(g, &format!("layer {k}'s bias"))?)
+        } else {
+            (None, Vec::new())
+        };
+        let w_hh = r.matrix(g, h, &format!("layer {k}'s W_hh"))?;
+        all.push(QuantLayerWeights { w_ih, w_hh, bias });
+    }
+    Ok(QuantWeights {
+        table,
+        layers: all,
+        linear_w: r.f32s(VOCAB * h, "the output weights")?,
+        linear_b: r.f32s(VOCAB, "the output bias")?,
+    })
+}
+
+/// The file after the header, front to back (its length is checked before the first read).
+struct Reader<'a>(&'a [u8]);
+
+impl Reader<'_> {
+    fn take(&mut self, n: usize) -> &[u8] {
+        let (out, rest) = self.0.split_at(n.min(self.0.len()));
+        self.0 = rest;
+        out
+    }
+
+    /// `n` f32, all finite.
+    fn f32s(&mut self, n: usize, what: &str) -> Result<Vec<f32>, String> {
+        let v: Vec<f32> = (self.take(4 * n).chunks_exact(4))
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        match v.iter().position(|x| !x.is_finite()) {
+            Some(i) => Err(format!("{what} holds {} at index {i}", v[i])),
+            None => Ok(v),
+        }
+    }
+
+    /// A matrix of `rows` × `cols`: its row scales (finite, not negative), then its weights.
+    fn matrix(&mut self, rows: usize, cols: usize, what: &str) -> Result<QuantRows, String> {
+        let scale = self.f32s(rows, &format!("{what}'s row scales"))?;
+        if let Some(r) = scale.iter().position(|&s| s < 0.0) {
+            return Err(format!(
+                "{what}'s row {r} has the negative scale {}",
+                scale[r]
+            ));
+        }
+        let q: Vec<i8> = self.take(rows * cols).iter().map(|&b| b as i8).collect();
+        if let Some(i) = q.iter().position(|&w| w == i8::MIN) {
+            return Err(format!(
+                "{what} holds −128 at index {i} (weights are −127 to 127)"
+            ));
+        }
+        Ok(QuantRows { q, scale })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lstm::Layer;
+    use tidepool_reservoir::SeededRng;
+
+    /// A random model of embedding `e` and `h` units a layer.
+    fn model(e: usize, h: usize) -> Lstm {
+        let mut rng = SeededRng::new(4, 0);
+        let mut r = |n: usize| {
+            (0..n)
+                .map(|_| rng.symmetric_f64() as f32 * 0.4)
+                .collect::<Vec<f32>>()
+        };
+        let layers = vec![
+            Layer::new(e, h, r(4 * h * e), r(4 * h * h), &r(4 * h), &r(4 * h)),
+            Layer::new(h, h, r(4 * h * h), r(4 * h * h), &r(4 * h), &r(4 * h)),
+        ];
+        Lstm::new(e, r(VOCAB * e), layers, r(VOCAB * h), r(VOCAB))
+    }
+
+    #[test]
+    fn a_written_file_reads_back_to_the_same_model() {
+        let m = model(6, 12);
+        let bytes = write(&m).unwrap();
+        assert_eq!(bytes.len() as u64, file_len(2, 12));
+        assert_eq!(weights(&bytes).unwrap(), QuantWeights::of(&m));
+        let (mut a, mut b) = (QuantLstm::new(&m), read(&bytes).unwrap());
+        for t in [60, 129, 129, 128, 64, 0, 129] {
+            let (x, y) = (a.step(t).to_vec(), b.step(t).to_vec());
+            assert_eq!(
+                x.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                y.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+            );
+        }
+    }
+
+    #[test]
+    fn models_of_another_shape_are_not_written() {
+        let mut m = model(4, 8);
+        m.layers.pop();
+        assert!(write(&m).unwrap_err().contains("1 layers of 8"));
+    }
+
+    /// Each damage and the words its refusal must contain.
+    #[test]
+    fn corrupt_files_are_refused_with_a_clear_reason() {
+        let good = write(&model(4, 8)).unwrap();
+        let reason = |bytes: &[u8]| read(bytes).map(|_| ()).expect_err("must be refused");
+        let with = |at: usize, b: &[u8]| {
+            let mut v = good.clone();
+            v[at..at + b.len()].copy_from_slice(b);
+            v
+        };
+        let h = 8;
+        let table = HEADER;
+        let w_hh0 = table + 4 * VOCAB * 4 * h; // its scales, then its weights
+        assert!(reason(&good[..7]).starts_with("truncated: 7 bytes"));
+        assert!(reason(&good[..5000]).starts_with("truncated: 2 layers of 8 units need"));
+        assert!(reason(&[good.as_slice(), &[0; 3]].concat()).starts_with("3 bytes after"));
+        assert!(reason(&with(0, b"TPNG")).contains("the magic is not TPQL"));
+        assert!(reason(&with(4, &2u32.to_le_bytes())).contains("format version 2"));
+        assert!(reason(&with(8, &131u32.to_le_bytes())).contains("131 tokens"));
+        assert!(reason(&with(12, &3u32.to_le_bytes())).contains("3 LSTM layers"));
+        assert!(reason(&with(16, &0u32.to_le_bytes())).contains("0 hidden units"));
+        assert!(reason(&with(16, &u32::MAX.to_le_bytes())).contains("4294967295 hidden units"));
+        // A wider model's header on this file: the length no longer fits.
+        assert!(reason(&with(16, &9u32.to_le_bytes())).starts_with("truncated"));
+        assert!(reason(&with(16, &7u32.to_le_bytes())).contains("bytes after"));
+        let nan = f32::NAN.to_le_bytes();
+        assert_eq!(
+            reason(&with(table + 8, &nan)),
+            "the token table holds NaN at index 2"
+        );
+        assert_eq!(
+            reason(&with(w_hh0 + 4, &(-1.0f32).to_le_bytes())),
+            "layer 0's W_hh's row 1 has the negative scale -1"
+        );
+        assert_eq!(
+            reason(&with(w_hh0 + 4 * 4 * h + 5, &[0x80])),
+            "layer 0's W_hh holds −128 at index 5 (weights are −127 to 127)"
+        );
+        let bias1 = w_hh0 + 2 * (4 * 4 * h + 4 * h * h);
+        assert_eq!(
+            reason(&with(bias1, &f32::INFINITY.to_le_bytes())),
+            "layer 1's bias holds inf at index 0"
+        );
+        let out_b = good.len() - 4;
+        assert_eq!(
+            reason(&with(out_b, &nan)),
+            "the output bias holds NaN at index 129"
+        );
+    }
+
+    /// Random damage anywhere: never a panic, and a refusal always says something.
+    #[test]
+    fn mutated_files_never_panic() {
+        let good = write(&model(4, 8)).unwrap();
+        let mut rng = SeededRng::new(12, 0);
+        let mut loaded = 0;
+        for case in 0..3000 {
+            let mut bytes = good.clone();
+            for _ in 0..1 + rng.below(3) {
+                let span = if rng.below(2) == 0 {
+                    HEADER + 8
+                } else {
+                    bytes.len()
+                };
+                let at = rng.below(span.min(bytes.len()).max(1));
+                match rng.below(4) {
+                    0 if at < bytes.len() => bytes[at] ^= 1 << rng.below(8),
+                    1 if at < bytes.len() => bytes[at] = rng.below(256) as u8,
+                    2 if at < bytes.len() => {
+                        bytes.remove(at);
+                    }
+                    _ => bytes.truncate(at),
+                }
+            }
+            match read(&bytes) {
+                Ok(_) => loaded += 1,
+                Err(e) => assert!(e.len() > 15, "case {case}: {e}"),
+            }
+        }
+        assert!(
+            loaded > 10,
+            "{loaded} mutations still load (flipped weights)"
+        );
+    }
+}
