@@ -47,6 +47,7 @@ export class RhythmPad {
     this.view = this.scatter ? fit(this.scatter.points) : DEFAULT_VIEW;
     this.canvas.dataset.view = this.view.map((v) => v.toFixed(4)).join(",");
     this.hovered = -1;
+    this.hoverEl.textContent = "";
     this.fillJump();
     this.redraw();
   }

@@ -23,6 +23,7 @@ export class RhythmPanel {
     this.instrument = null;
     this.installed = new Set(); // built-ins handed to the worklet (or being fetched for it)
     this.builtinScatter = new Map(); // name → promise of a scatter
+    this.failed = new Map(); // built-in name → why it could not be loaded
     this.trainer = new RhythmTrainer();
     this.tracks = [1, 2, 3].map((k) => new RhythmTrack(k, state));
     $("rhythm-tracks").append(...this.tracks.map((t) => t.root));
@@ -37,7 +38,11 @@ export class RhythmPanel {
     });
     $("rhythm-target").addEventListener("change", () => this.offerDownload());
     for (const t of this.tracks) {
-      t.addEventListener("model", (e) => this.state.setModel(t.index, e.model));
+      t.addEventListener("model", (e) => {
+        this.failed.delete(e.model);
+        this.state.setModel(t.index, e.model);
+        this.modelsChanged();
+      });
       // A built-in model's scatter is fetched when the pad is first used or the track plays.
       const wake = () => this.showScatter(t);
       t.pad.canvas.addEventListener("focus", wake);
@@ -74,16 +79,17 @@ export class RhythmPanel {
   }
 
   failedBuiltin(name, message) {
-    this.tracks.forEach((t) => {
-      if (t.model() === name) t.note(`The built-in ${name} model could not be loaded (${message}); this track is silent, the rest plays.`, "error");
-    });
+    this.failed.set(name, message);
+    this.modelsChanged();
   }
 
   /** The tracks' models changed (a pick, a link, a preset) or a track went on or off. */
   modelsChanged() {
     for (const t of this.tracks) {
       t.fillPicker();
-      if (t.status.dataset.state !== "error" || !this.isOn(t)) t.note(this.describe(t));
+      const failed = this.failed.get(t.model());
+      if (failed && this.isOn(t)) t.note(`The built-in ${t.model()} model could not be loaded (${failed}); this track is silent, the rest plays.`, "error");
+      else t.note(this.describe(t));
       if (this.isOn(t)) {
         this.ensureBuiltin(t.model());
         this.showScatter(t);
@@ -104,9 +110,10 @@ export class RhythmPanel {
     return `${this.isOn(t) ? "Plays" : "Off; would play"} ${what}.`;
   }
 
-  /** Hands built-in `name` to the running instrument once. */
+  /** Hands built-in `name` to the running instrument once (again only after a failure and a pick). */
   async ensureBuiltin(name) {
-    if (!this.instrument || !BUILTIN_MODELS.includes(name) || this.installed.has(name)) return;
+    // One that failed is tried again only when picked again (no retry loop on a missing file).
+    if (!this.instrument || !BUILTIN_MODELS.includes(name) || this.installed.has(name) || this.failed.has(name)) return;
     this.installed.add(name);
     try {
       this.instrument.installRhythmBuiltin(name, await builtinBytes(name));
