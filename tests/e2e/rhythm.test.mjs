@@ -373,6 +373,24 @@ test("200 rhythms × 500 epochs train in the worker in under 2 s", { timeout: 12
     await sleep(400);
     assert.equal(/rh1\.model=([^&]+)/.exec(page.url())?.[1], playing, "track 1 keeps its model");
     assert.ok(await page.locator("#rhythm-train-button").isEnabled(), "Train can be pressed again");
+
+    // Same seed, same model; Reseed gives another.
+    const modelOf = async () => {
+      await sleep(400);
+      return /rh1\.model=([^&]+)/.exec(page.url())?.[1];
+    };
+    await train(page, { arch: "model1", epochs: 20, seed: 7 });
+    const first = await modelOf();
+    await train(page, { arch: "model1", epochs: 20, seed: 7 });
+    assert.equal(await modelOf(), first, "the same seed trains the same decoder");
+    await page.click("#rhythm-reseed");
+    const seed = await page.inputValue("#rhythm-seed");
+    assert.match(seed, /^\d+$/);
+    assert.notEqual(seed, "7", "Reseed picks a new seed");
+    await page.fill("#rhythm-epochs", "20");
+    await page.click("#rhythm-train-button");
+    await page.waitForFunction(() => /Trained model1 on 200 rhythms, 20 epochs/.test(document.getElementById("rhythm-train-status").textContent), null, { timeout: 30_000 });
+    assert.notEqual(await modelOf(), first, "a new seed trains another decoder");
     assert.deepEqual(errorsOf(page).filter((p) => !unrelated(p)), [], "no console errors or page errors");
   } finally {
     await closePage(page);
