@@ -4,7 +4,8 @@
 // track 1 play the training rhythm it points at: the fake MIDI output's note timestamps fall on
 // exactly those sixteenths. The URL then carries the trained decoder: a fresh browser context
 // opening it plays the same rhythm. A corrupt file is named with its reason and the rest keeps
-// playing. The last test times 200 rhythms × 500 epochs in the worker.
+// playing. Also timed: 200 rhythms × 500 epochs in the worker; checked: the page trains the CLI's
+// file byte for byte, learn from my playing, audio loops cut by bars or BPM and bad loops refused.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -465,5 +466,42 @@ test("the page's worker trains the same model file, byte for byte, as `tidepool 
   } finally {
     await closePage(page);
     rmSync(work, { recursive: true, force: true });
+  }
+});
+
+test("audio loops: bars per file or a BPM cut longer files into 2-bar windows; a silent loop and one shorter than a bar are refused by name", { timeout: 120_000 }, async (t) => {
+  const page = await openReady(ctx.browser, `${ctx.server.url}/${PATCH}`);
+  try {
+    await openTraining(page);
+    // Four bars: the loop's pattern, then the first MIDI window's.
+    const fourBars = clickWav([...LOOP, ...MIDI_A.map((s) => s + CYCLE)], { bars: 4 });
+    await page.selectOption("#rhythm-tempo-mode", "bars");
+    await page.fill("#rhythm-tempo", "4");
+    await dropFiles(page, [{ name: "four-bars.wav", bytes: fourBars }]);
+    await waitForCount(page, 2);
+    await page.selectOption("#rhythm-tempo-mode", "bpm");
+    await page.fill("#rhythm-tempo", "120");
+    // Other rhythms than the first file's: the training set drops repeated rhythms.
+    const QUARTERS = [0, 4, 8, 12, 16, 20, 24, 28];
+    const atTempo = clickWav([...MIDI_B, ...QUARTERS.map((s) => s + CYCLE)], { bars: 4 });
+    const silent = clickWav([], { bars: 2 });
+    const short = clickWav([0, 4], { bars: 0.5 });
+    await dropFiles(page, [{ name: "at-120.wav", bytes: atTempo }, { name: "silent.wav", bytes: silent }, { name: "short.wav", bytes: short }]);
+    await waitForCount(page, 4);
+    const message = await page.locator("#messages").innerText();
+    t.diagnostic(`messages: ${JSON.stringify(message)}`);
+    assert.match(message, /silent\.wav: .*silen/i, "the silent loop is named, and why");
+    assert.match(message, /short\.wav: .*(shorter|bar)/i, "the short loop is named, and why");
+    assert.doesNotMatch(message, /four-bars|at-120/, "the good files are not refused");
+    const result = await train(page, { arch: "prototype", epochs: 10 });
+    assert.equal(result.state, "trained", result.text);
+    const patterns = (await page.locator("#rhythm-jump-1 option").allInnerTexts()).slice(1);
+    t.diagnostic(`windows: ${patterns.join(" / ")}`);
+    const text = (steps) => Array.from({ length: CYCLE }, (_, i) => (steps.includes(i) ? "x" : ".")).join("");
+    const of = (prefix) => patterns.filter((o) => o.startsWith(prefix)).map((o) => o.split(": ")[1].replace(/[ |]/g, ""));
+    assert.deepEqual(of("four-bars.wav"), [text(LOOP), text(MIDI_A)], "4 bars per file: two windows, each on its sixteenths");
+    assert.deepEqual(of("at-120.wav"), [text(MIDI_B), text(QUARTERS)], "120 BPM: two windows, each on its sixteenths");
+  } finally {
+    await closePage(page);
   }
 });
