@@ -7,6 +7,7 @@ mod lfo_shapes;
 mod melody_cmd;
 mod notes;
 mod render_cmd;
+mod rhythm_cmd;
 
 use args::Args;
 use std::path::Path;
@@ -41,6 +42,24 @@ USAGE
       Counts the n-gram melody models (orders 1–4) and writes the files the page loads.
   tidepool train melody [--out web/models/melody-lstm.safetensors] [--epochs 40] [--patience 3] [--seed 1]
       Trains the melody LSTM on data/chorales (needs a build with --features train).
+  tidepool rhythm onsets FILE.wav [--bars 2] [--bpm B]
+      Onsets of an audio loop (librosa's onset_detect, reimplemented) as JSON: {\"onsets_s\", \"strength\",
+      \"pattern\", \"velocity\"}; pattern and velocity are the first 2-bar window's 32 sixteenths. A
+      file is one 2-bar loop unless --bars (bars in the file) or --bpm says otherwise.
+  tidepool rhythm dataset FILES… -o rhythms.json [--bars N] [--bpm B] [--channel 1-16]
+                          [--pitches LOW-HIGH] [--dedup on]
+      Turns WAV loops and MIDI files (type 0/1; every 2-bar window on the bar lines) into training
+      rhythms; names each refused file and why (not WAV/MIDI, silent, shorter than a bar, no notes,
+      over 64 MiB).
+  tidepool rhythm train --data rhythms.json|builtin [--arch prototype|model1|model2|model3]
+                        [--epochs 500] [--seed 1] [--batch 32] [--learning-rate 0.001]
+                        [--velocity-head on|off] -o model.safetensors
+      Trains a stacked autoencoder (loss per epoch on stderr) and writes its model file; builtin is
+      the corpus in data/rhythm/builtin.json.
+  tidepool rhythm decode --model FILE --xy X,Y [--threshold 0.5]
+      The decoder at a latent point as JSON: 32 probabilities, hits and velocities (1–127 at hits).
+  tidepool rhythm encode --model FILE --pattern \"1000100010001000…\"
+      The latent point (X, Y) of a 32-step pattern, as JSON.
   tidepool lfo-shapes [--candidates 3000] [--refine 400] [--seed 1]
                       [--presets web/presets/factory.json | --patch TEXT|URL|FILE]
       Searches LFO settings whose output matches a sine, triangle, saw and square (ReMi Fig. 1)
@@ -61,6 +80,7 @@ fn main() {
         Some("lfo-shapes") => cmd_lfo_shapes(args),
         Some("melody") => melody_cmd::run(args),
         Some("train") => melody_cmd::train(args),
+        Some("rhythm") => rhythm_cmd::run(args),
         None | Some("help") => {
             print!("{HELP}");
             Ok(())
