@@ -9,6 +9,7 @@ import { RhythmGrid } from "./rhythm-grid.js";
 import { RhythmPad } from "./rhythm-pad.js";
 
 const TRAINED = "trained";
+const LINKED = "linked";
 // The knobs in the order shown, as groups: playing, pitches, output.
 const KNOB_GROUPS = [
   ["on", "x", "y", "thr", "len"],
@@ -24,6 +25,7 @@ export class RhythmTrack extends EventTarget {
     this.index = track - 1;
     this.state = state;
     this.trained = null; // {text, arch, training, file, points, velocities, sources}
+    this.linked = null; // a "~" model from a link that was not trained here
     this.root = element("section", "rhythm-track");
     this.root.dataset.track = String(track);
     this.root.setAttribute("aria-labelledby", `rhythm-track-${track}`);
@@ -79,19 +81,20 @@ export class RhythmTrack extends EventTarget {
     const options = BUILTIN_MODELS.map((name) => new Option(`built-in ${name}`, name));
     const model = this.model();
     const embedded = model.startsWith("~");
-    let label = "trained: none yet";
-    if (this.trained) label = `trained: ${this.trained.arch}${this.trained.training?.epochs ? `, ${this.trained.training.epochs} epochs` : ""}`;
-    else if (embedded) label = "trained (from the link)";
-    const trained = new Option(label, TRAINED);
-    trained.disabled = !this.trained && !embedded;
+    const mine = this.trained;
+    const trained = new Option(mine ? `trained: ${mine.arch}${mine.training?.epochs ? `, ${mine.training.epochs} epochs` : ""}` : "trained: none yet", TRAINED);
+    trained.disabled = !mine;
     options.push(trained);
+    // A link's model that is not the one trained here: its own entry, kept while the page is open.
+    if (embedded && mine?.text !== model) this.linked = model;
+    if (this.linked && this.linked !== mine?.text) options.push(new Option("trained (from the link)", LINKED));
     this.picker.replaceChildren(...options);
-    this.picker.value = embedded ? TRAINED : model;
+    this.picker.value = !embedded ? model : mine?.text === model ? TRAINED : LINKED;
   }
 
   picked() {
     const value = this.picker.value;
-    const model = value === TRAINED ? this.trained?.text ?? this.model() : value;
+    const model = value === TRAINED ? this.trained?.text ?? this.model() : value === LINKED ? this.linked : value;
     this.dispatchEvent(Object.assign(new Event("model"), { model }));
   }
 
