@@ -14,7 +14,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import path from "node:path";
 import {
-  CLI, chooseOutput, closePage, errorsOf, now, openReady, sentNotes, serverAndBrowser, sleep, soundsAt,
+  CLI, ROOT, chooseOutput, closePage, errorsOf, now, openReady, routeRepoFiles, sentNotes, serverAndBrowser, sleep,
+  soundsAt,
 } from "./harness.mjs";
 
 const ctx = serverAndBrowser();
@@ -508,6 +509,37 @@ test("audio loops: bars per file or a BPM cut longer files into 2-bar windows; a
     const of = (prefix) => patterns.filter((o) => o.startsWith(prefix)).map((o) => o.split(": ")[1].replace(/[ |]/g, ""));
     assert.deepEqual(of("four-bars.wav"), [text(LOOP), text(MIDI_A)], "4 bars per file: two windows, each on its sixteenths");
     assert.deepEqual(of("at-120.wav"), [text(MIDI_B), text(QUARTERS)], "120 BPM: two windows, each on its sixteenths");
+  } finally {
+    await closePage(page);
+  }
+});
+
+test("a track playing a built-in model: its decoder is fetched when the track is on, its grid fills, and its pad shows the model's scatter over the built-in corpus", { timeout: 90_000 }, async (t) => {
+  const missing = ["web/models/rhythm-model1.tprd", "web/models/rhythm-model1.safetensors", "data/rhythm/builtin.json"].filter((f) => !existsSync(path.join(ROOT, f)));
+  if (missing.length) {
+    t.skip(`not written yet: ${missing.join(", ")}`);
+    return;
+  }
+  // The worker reads the corpus from data/rhythm/ (where tools/rhythm/corpus.py writes it); if this
+  // server does not serve that folder, the test answers it from the repository.
+  const served = (await fetch(`${ctx.server.url}/data/rhythm/builtin.json`)).ok;
+  const before = served ? null : (p) => routeRepoFiles(p, ctx.server.url, { "/data/rhythm/builtin.json": "data/rhythm/builtin.json" });
+  t.diagnostic(served ? "data/ is served" : "data/ is not served by xtask serve: answered from the repository");
+  const page = await openReady(ctx.browser, `${ctx.server.url}/#tp1&arp.mode=off&rh1.on=1&rh1.thr=0.3`, { before });
+  try {
+    await chooseOutput(page);
+    await page.waitForFunction(() => document.getElementById("rhythm-grid-1").getAttribute("aria-label")?.startsWith("Track 1 pattern"), null, { timeout: 10_000 });
+    await page.hover("#rhythm-pad-1");
+    await page.waitForFunction(() => document.querySelectorAll("#rhythm-jump-1 option").length > 100, null, { timeout: 20_000 });
+    const points = (await page.locator("#rhythm-jump-1 option").count()) - 1;
+    const status = await page.locator(".rhythm-track[data-track='1'] .rhythm-status").innerText();
+    t.diagnostic(`${status} ${points} corpus rhythms on the pad; grid: ${await page.locator("#rhythm-grid-1").getAttribute("aria-label")}`);
+    assert.match(status, /Plays the built-in model1/);
+    const hits = (await page.locator("#rhythm-grid-1").getAttribute("data-hits")).split("").map(Number);
+    const heard = await listen(page);
+    t.diagnostic(`heard ${heard.steps.join(" ")}`);
+    if (hits.some(Boolean)) assert.ok(sameCycle(heard.steps, hits.flatMap((h, i) => (h ? [i] : []))), "the grid's hits are heard");
+    assert.deepEqual(errorsOf(page), [], "no console errors or page errors");
   } finally {
     await closePage(page);
   }
