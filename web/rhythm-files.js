@@ -14,7 +14,7 @@ export const AUDIO_LIMIT_S = 600;
 // Audio is decoded at this rate (decodeAudioData resamples to its context's rate).
 const DECODE_RATE = 44100;
 
-const mib = (bytes) => `${(bytes / (1 << 20)).toFixed(bytes < 1 << 20 ? 2 : 0)} MB`;
+const bytesText = (n) => n.toLocaleString("en");
 
 function isMidi(bytes) {
   return bytes.length >= 4 && bytes[0] === 0x4d && bytes[1] === 0x54 && bytes[2] === 0x68 && bytes[3] === 0x64; // "MThd"
@@ -51,7 +51,9 @@ export async function addFiles(files, trainer, tempo) {
   let total = null;
   for (const file of files) {
     try {
-      if (file.size > FILE_LIMIT_BYTES) throw new Error(`${mib(file.size)} is over the limit of ${mib(FILE_LIMIT_BYTES)}`);
+      if (file.size > FILE_LIMIT_BYTES) {
+        throw new Error(`${bytesText(file.size)} bytes is over the limit of ${FILE_LIMIT_BYTES >> 20} MB (${bytesText(FILE_LIMIT_BYTES)} bytes)`);
+      }
       if (file.size === 0) throw new Error("the file is empty");
       const buffer = await file.arrayBuffer();
       const bytes = new Uint8Array(buffer);

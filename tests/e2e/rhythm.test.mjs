@@ -10,7 +10,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import {
@@ -232,6 +232,10 @@ test("train from a dropped WAV loop and MIDI file; the X/Y pad by keys and point
     const limit = await page.locator("#rhythm-limit").innerText();
     t.diagnostic(`limit: ${limit}`);
     assert.match(limit, /64 MB/, "the file size limit is stated");
+    // The same limit as the Rust data set's (the CLI's), read from the tools module.
+    const tools = await import(path.join(ROOT, "pkg/tools/tidepool_wasm.js"));
+    tools.initSync({ module: new WebAssembly.Module(readFileSync(path.join(ROOT, "pkg/tools/tidepool_wasm_bg.wasm"))) });
+    assert.equal(tools.rhythm_file_limit(), 64 * 2 ** 20, "the stated limit is crates/rhythm's MAX_FILE_BYTES");
 
     // The WAV through the drop zone, the MIDI file through the file picker.
     await dropFiles(page, [{ name: "loop.wav", bytes: clickWav(LOOP) }]);
@@ -477,7 +481,7 @@ test("the page's worker trains the same model file, byte for byte, as `tidepool 
   }
 });
 
-test("audio loops: bars per file or a BPM cut longer files into 2-bar windows; a silent loop and one shorter than a bar are refused by name", { timeout: 120_000 }, async (t) => {
+test("audio loops: bars per file or a BPM cut longer files into 2-bar windows; a silent loop, one shorter than a bar and a file over the size limit are refused by name", { timeout: 120_000 }, async (t) => {
   const page = await openReady(ctx.browser, `${ctx.server.url}/${PATCH}`);
   try {
     await openTraining(page);
@@ -501,6 +505,16 @@ test("audio loops: bars per file or a BPM cut longer files into 2-bar windows; a
     assert.match(message, /silent\.wav: .*silen/i, "the silent loop is named, and why");
     assert.match(message, /short\.wav: .*(shorter|bar)/i, "the short loop is named, and why");
     assert.doesNotMatch(message, /four-bars|at-120/, "the good files are not refused");
+    const hugeDir = mkdtempSync(path.join(tmpdir(), "tidepool-rhythm-"));
+    const hugePath = path.join(hugeDir, "huge.wav");
+    writeFileSync(hugePath, "");
+    truncateSync(hugePath, (64 << 20) + 1); // sparse: one byte over the limit
+    await page.setInputFiles("#rhythm-file", hugePath);
+    rmSync(hugeDir, { recursive: true, force: true });
+    await page.waitForFunction(() => /huge\.wav/.test(document.getElementById("messages").textContent), null, { timeout: 30_000 });
+    const huge = await page.locator("#messages").innerText();
+    t.diagnostic(`messages after a file over the limit: ${JSON.stringify(huge)}`);
+    assert.match(huge, /huge\.wav: 67,108,865 bytes is over the limit of 64 MB/, "a file over the limit is named, and why");
     const result = await train(page, { arch: "prototype", epochs: 10 });
     assert.equal(result.state, "trained", result.text);
     const patterns = (await page.locator("#rhythm-jump-1 option").allInnerTexts()).slice(1);
