@@ -1,9 +1,10 @@
 //! Training an autoencoder on rhythms, one epoch per call (the page's Web Worker reports
 //! progress and can cancel between epochs): Glorot-uniform init, shuffled mini-batches, Adam
 //! with Keras's defaults. Same seed and data ⇒ the same weights, bit for bit, natively and in
-//! wasm (every random number comes from [`rng::SplitMix`], every transcendental from `libm`,
-//! every sum has a fixed order).
+//! wasm (every random number comes from [`rng::SplitMix`], every transcendental from `libm` or
+//! the `+ − × ÷` of `fastmath`, every sum has a fixed order).
 
+mod fastmath;
 mod net;
 pub mod rng;
 #[cfg(test)]

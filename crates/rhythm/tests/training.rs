@@ -231,9 +231,19 @@ fn bad_configurations_are_refused() {
     assert!(Trainer::new(&data, &big).unwrap().epoch().is_finite());
 }
 
+/// This thread's CPU time in seconds (Linux's schedstat, in nanoseconds), so a machine busy
+/// with other builds does not fail the speed test; `None` elsewhere.
+fn thread_cpu_seconds() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: f64 = text.split_whitespace().next()?.parse().ok()?;
+    Some(ns * 1e-9)
+}
+
 /// The speed target, natively: 200 rhythms × 500 epochs, batch 32, every
-/// architecture, well under a second each (measured 0.3–0.35 s of CPU on this 2-core
-/// machine). Only meaningful in a release build (`cargo test --release`).
+/// architecture, well under a second each (measured 0.10–0.19 s of CPU on this machine:
+/// prototype 0.10, model 1 0.13, model 3 0.14, model 2 0.19 with its dropout draws). CPU time
+/// where the system tells it, wall time elsewhere. Only meaningful in a release build
+/// (`cargo test --release`).
 #[test]
 fn two_hundred_rhythms_for_500_epochs_train_in_well_under_a_second() {
     if cfg!(debug_assertions) {
@@ -241,12 +251,15 @@ fn two_hundred_rhythms_for_500_epochs_train_in_well_under_a_second() {
     }
     let data = example_rhythms(200, 1);
     for arch in Arch::ALL {
-        let start = std::time::Instant::now();
+        let (wall, cpu) = (std::time::Instant::now(), thread_cpu_seconds());
         let mut t = Trainer::new(&data, &config(arch)).unwrap();
         for _ in 0..500 {
             t.epoch();
         }
-        let seconds = start.elapsed().as_secs_f64();
-        assert!(seconds < 1.0, "{arch:?}: {seconds:.2} s");
+        let seconds = match (cpu, thread_cpu_seconds()) {
+            (Some(a), Some(b)) => b - a,
+            _ => wall.elapsed().as_secs_f64(),
+        };
+        assert!(seconds < 0.5, "{arch:?}: {seconds:.2} s");
     }
 }

@@ -6,6 +6,7 @@
 //! then loops of `y[..n] += w · x[..n]` over contiguous rows, which vectorise, and every sum has
 //! a fixed order, so the same seed gives the same bits natively and in wasm.
 
+use super::fastmath::{sigmoid, sigmoid_and_tail};
 use super::rng::SplitMix;
 use crate::arch::{Arch, MAX_WIDTH};
 use crate::decoder::Decoder;
@@ -133,6 +134,9 @@ pub struct Work {
     delta: Vec<f32>,
     delta_in: Vec<f32>,
     delta_head: Vec<f32>,
+    /// One row of per-sample loss terms (f64: the loss is only reported and checked, and
+    /// the gradient checks need it finer than f32).
+    terms: Vec<f64>,
 }
 
 impl Work {
@@ -163,6 +167,7 @@ impl Work {
             delta: vec![0.0; MAX_WIDTH * cap],
             delta_in: vec![0.0; MAX_WIDTH * cap],
             delta_head: vec![0.0; STEPS * cap],
+            terms: vec![0.0; cap],
         }
     }
 
@@ -256,18 +261,6 @@ fn layer_backward(
     }
 }
 
-/// `(σ(z), log(1 + e^−|z|))` from one `expf`: the sigmoid and the softplus tail of the
-/// binary cross-entropy, stable for any z.
-fn sigmoid_and_tail(z: f32) -> (f32, f32) {
-    let e = libm::expf(-z.abs());
-    let p = if z >= 0.0 {
-        1.0 / (1.0 + e)
-    } else {
-        e / (1.0 + e)
-    };
-    (p, libm::log1pf(e))
-}
-
 impl Net {
     /// Forward and backward over the first `n` samples of `work` (inputs, targets and dropout
     /// masks already in place); leaves the gradient of the returned loss in `work.grads`.
@@ -304,11 +297,14 @@ impl Net {
             let z = &work.acts[last][f * cap..f * cap + n];
             let y = &work.x[f * cap..f * cap + n];
             let d = &mut work.delta[f * cap..f * cap + n];
-            for ((d, &z), &y) in d.iter_mut().zip(z).zip(y) {
+            let terms = &mut work.terms[..n];
+            for (((d, term), &z), &y) in d.iter_mut().zip(terms.iter_mut()).zip(z).zip(y) {
                 let (prob, tail) = sigmoid_and_tail(z);
-                bce += f64::from(z.max(0.0) - z * y) + f64::from(tail);
+                *term = f64::from(z.max(0.0) - z * y) + f64::from(tail);
                 *d = (prob - y) * scale;
             }
+            // Summed apart, in order, so the loop above vectorises.
+            bce += terms.iter().sum::<f64>();
         }
         let mut loss = bce / (STEPS * n) as f64;
         let hidden_in: &[f32] = &work.acts[last - 1];
@@ -326,12 +322,17 @@ impl Net {
                     &work.vt[r.clone()],
                     &work.vm[r.clone()],
                 );
-                for (((d, &u), &t), &m) in work.delta_head[r].iter_mut().zip(u).zip(t).zip(m) {
-                    let v = crate::dense::sigmoid(u);
+                let terms = &mut work.terms[..n];
+                let d = &mut work.delta_head[r];
+                for ((((d, term), &u), &t), &m) in
+                    d.iter_mut().zip(terms.iter_mut()).zip(u).zip(t).zip(m)
+                {
+                    let v = sigmoid(u);
                     let e = (v - t) * m;
-                    sq += f64::from(e * e);
+                    *term = f64::from(e * e);
                     *d = 2.0 * e * v * (1.0 - v) * per;
                 }
+                sq += terms.iter().sum::<f64>();
             }
             loss += sq * f64::from(per);
         }
