@@ -253,3 +253,49 @@ fn a_wav_loop_becomes_its_rhythm_and_a_silent_one_is_refused() {
         set.refused
     );
 }
+
+#[test]
+fn the_builtin_corpus_reads_and_matches_its_manifest() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/rhythm/");
+    let text = std::fs::read_to_string(format!("{root}builtin.json")).unwrap();
+    let set = Dataset::from_json(&text).unwrap();
+    let manifest = std::fs::read_to_string(format!("{root}MANIFEST.md")).unwrap();
+    let stated = format!("**{}** distinct", set.entries.len());
+    assert!(
+        manifest.contains(&stated),
+        "MANIFEST.md does not say {stated}"
+    );
+    assert!(set.entries.len() >= 3000, "several thousand windows");
+    // Deduplicated by hits, never empty, and the velocities are the stated metrical accents: the bar
+    // start 112, sixteenth off-beats 60, everything from the table.
+    let mut seen = std::collections::BTreeSet::new();
+    for e in &set.entries {
+        assert!(seen.insert(e.rhythm.hits), "duplicate {}", e.src);
+        assert!(e.has_velocity && e.rhythm.hit_count() > 0, "{}", e.src);
+        for s in (0..32).filter(|&s| e.rhythm.hits[s]) {
+            let v = e.rhythm.velocity[s];
+            assert!(
+                [112, 96, 84, 72, 60].contains(&v),
+                "{} step {s}: {v}",
+                e.src
+            );
+            assert_eq!(s % 2 == 1, v == 60, "{} step {s}: {v}", e.src);
+        }
+        if e.rhythm.hits[0] {
+            assert_eq!(e.rhythm.velocity[0], 112, "{}", e.src);
+        }
+    }
+    // Both public-domain collections are in it, and nothing else.
+    assert!(set
+        .entries
+        .iter()
+        .any(|e| e.src.starts_with("ryansMammoth/")));
+    assert!(set
+        .entries
+        .iter()
+        .any(|e| e.src.starts_with("oneills1850/")));
+    assert!(set
+        .entries
+        .iter()
+        .all(|e| e.src.starts_with("ryansMammoth/") || e.src.starts_with("oneills1850/")));
+}
