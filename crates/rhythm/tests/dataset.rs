@@ -299,3 +299,56 @@ fn the_builtin_corpus_reads_and_matches_its_manifest() {
         .iter()
         .all(|e| e.src.starts_with("ryansMammoth/") || e.src.starts_with("oneills1850/")));
 }
+
+#[test]
+fn corrupted_data_set_text_is_refused_without_a_panic() {
+    let mut set = Dataset::new();
+    set.entries.push(entry(
+        "1000100010001000 1000100010101010",
+        Some(&[9; 10]),
+        "é.mid#bar 1",
+    ));
+    set.entries
+        .push(entry("0000000000000000 0000000000000001", None, "b"));
+    let good = set.to_json().into_bytes();
+    let mut x = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let (mut read, mut refused) = (0, 0);
+    for round in 0..20_000 {
+        let mut bytes = good.clone();
+        if round % 3 == 0 {
+            bytes.truncate((next() % bytes.len() as u64) as usize);
+        } else {
+            for _ in 0..1 + next() % 3 {
+                let i = (next() % bytes.len() as u64) as usize;
+                bytes[i] = b"{}[],:\"\\01 -.eanul9x"[(next() % 20) as usize];
+            }
+        }
+        // Only valid UTF-8 reaches the reader (it takes &str), as from a file read as text.
+        let Ok(text) = std::str::from_utf8(&bytes) else {
+            continue;
+        };
+        match Dataset::from_json(text) {
+            Ok(s) => {
+                read += 1;
+                assert!(s
+                    .entries
+                    .iter()
+                    .all(|e| (0..32).all(|i| (e.rhythm.velocity[i] > 0) == e.rhythm.hits[i])));
+            }
+            Err(e) => {
+                refused += 1;
+                assert!(!e.is_empty());
+            }
+        }
+    }
+    assert!(
+        read > 100 && refused > 1000,
+        "read {read}, refused {refused}"
+    );
+}
