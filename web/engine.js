@@ -1,12 +1,13 @@
 // The main thread's side of the engine: compiles the wasm once (for the worklet and for the
-// main thread's own codec and network radii), starts the worklet, and turns UI/MIDI actions into
-// timed messages. Nothing musical is timed here: every message carries a sample frame and the
-// engine in the worklet does the rest.
+// main thread's own codec), starts the worklet with its networks' W radii (computed by the
+// network worker, networks.js), and turns UI/MIDI actions into timed messages. Nothing musical
+// is timed here: every message carries a sample frame and the engine in the worklet does the rest.
 
 import initWasm, {
-  parse_patch, patch_with, patch_text_of, param_sanitize, param_table, snapshot_layout, network_radius_of,
+  parse_patch, patch_with, patch_text_of, param_sanitize, param_table, snapshot_layout,
 } from "../pkg/tidepool_wasm.js";
 import { OutputClock } from "./midi-out.js";
+import { networkRadius } from "./networks.js";
 
 const WASM_URL = new URL("../pkg/tidepool_wasm_bg.wasm", import.meta.url);
 const WORKLET_URL = new URL("../worklet/processor.js", import.meta.url);
@@ -88,15 +89,6 @@ export function fieldOf(text, key) {
   return undefined;
 }
 
-const radiusCache = new Map();
-
-/** W's spectral radius for a network shape (the O(N³) part of a rebuild), cached. */
-export function networkRadius(neurons, connectivity, seed) {
-  const key = `${neurons}/${connectivity}/${seed}`;
-  if (!radiusCache.has(key)) radiusCache.set(key, network_radius_of(neurons, connectivity, seed));
-  return radiusCache.get(key);
-}
-
 /** The network shapes a patch asks for. */
 export function shapesOf(patchText, table) {
   const value = (key) => {
@@ -121,10 +113,14 @@ export function shapesOf(patchText, table) {
 export class Instrument extends EventTarget {
   static async create(context, patchText, { initial = [], destination = context.destination, clock = null, melodyModel = null, rhythmModels = {} } = {}) {
     const module = await loadWasm();
-    await context.audioWorklet.addModule(WORKLET_URL);
     const table = params();
     const canonical = parsePatch(patchText).text;
     const shapes = shapesOf(canonical, table);
+    // The page's module has no eigenvalue code: the worklet's engine gets both radii (asked for
+    // ahead by start-shapes.js on the page, so usually ready).
+    const [lfoRadius, arpRadius] = await Promise.all([
+      networkRadius(shapes.lfo), networkRadius(shapes.arp), context.audioWorklet.addModule(WORKLET_URL),
+    ]);
     const node = new AudioWorkletNode(context, "tidepool", {
       numberOfInputs: 0,
       numberOfOutputs: 1,
@@ -132,8 +128,8 @@ export class Instrument extends EventTarget {
       processorOptions: {
         module,
         patch: patchText,
-        lfoRadius: networkRadius(shapes.lfo.neurons, shapes.lfo.connectivity, shapes.lfo.seed),
-        arpRadius: networkRadius(shapes.arp.neurons, shapes.arp.connectivity, shapes.arp.seed),
+        lfoRadius,
+        arpRadius,
         initial,
         // Optional SharedArrayBuffer clock for a precise load meter (see worklet/processor.js).
         clock,

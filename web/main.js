@@ -11,7 +11,7 @@ import { showPatchErrors } from "./messages.js";
 import { MidiIo } from "./midi-io.js";
 import { MidiLearn } from "./midi-learn.js";
 import { MidiOut } from "./midi-out.js";
-import { Networks } from "./networks.js";
+import { Networks, networkBuilder } from "./networks.js";
 import { NoteHub } from "./note-hub.js";
 import { decodeMidi, decodeNotes, noteName } from "./notes.js";
 import { buildPanels } from "./panels.js";
@@ -231,9 +231,11 @@ async function requestMissingModel(view) {
 }
 
 async function boot() {
-  let module;
+  // The network worker starts at once: it fetches and compiles its own wasm (the tools module),
+  // meanwhile, and computes the radii Start needs.
+  networkBuilder();
   try {
-    module = await loadWasm();
+    await loadWasm();
   } catch (e) {
     setStatus("error", `The sound engine could not be loaded (${plain(e)}). Check the connection and reload.`);
     startButton.disabled = true;
@@ -241,8 +243,8 @@ async function boot() {
   }
   const table = params();
   const parsed = parsePatch(location.hash);
-  const networks = new Networks(module, table);
-  shapes = new StartShapes(table, networks);
+  const networks = new Networks(table);
+  shapes = new StartShapes(table);
   state = new PatchState(table, parsed.values, networks, parsed.bindings, parsed.models);
   showPatchErrors($("messages"), parsed.errors);
   buildPanels({

@@ -185,17 +185,23 @@ try {
       }
       const glue = await import("/pkg/tidepool_wasm.js");
       await glue.default();
+      // The default patch's networks, with their radii from the network worker as the page's
+      // worklet gets them (the page's module has no eigenvalue code).
+      const { params, parsePatch, shapesOf } = await import("/web/engine.js");
+      const { networkRadius } = await import("/web/networks.js");
+      const shapes = shapesOf(parsePatch("").text, params());
+      const radii = await Promise.all([networkRadius(shapes.lfo), networkRadius(shapes.arp)]);
       const blocks = Math.round((SECONDS * SR) / QUANTUM);
       // Three identical runs (fresh engine, same chord): a block slow in every run is the engine's
       // own work; one slow in a single run was the OS or the browser taking the core away.
       const runs = [];
       let notes = 0, total = 0;
       for (let run = 0; run < 3; run++) {
-        const engine = new glue.WasmEngine(SR, "");
+        const engine = glue.WasmEngine.with_radii(SR, "", ...radii);
         for (const p of CHORD) engine.note_on(0, p, 100);
         if (run === 0) {
           // Warm-up on a throwaway engine so V8 has tiered up before anything is timed.
-          const warm = new glue.WasmEngine(SR, "");
+          const warm = glue.WasmEngine.with_radii(SR, "", ...radii);
           for (const p of CHORD) warm.note_on(0, p, 100);
           for (let i = 0; i < 4000; i++) { warm.process(QUANTUM); warm.drain_notes(); }
           warm.free();
@@ -353,7 +359,7 @@ try {
       };
       const step = clockStep();
 
-      const { Instrument, loadWasm, params, parsePatch, sanitize, installedShapes } = await import("/web/engine.js");
+      const { Instrument, params, parsePatch, sanitize, installedShapes } = await import("/web/engine.js");
       const { Networks } = await import("/web/networks.js");
       const ctx = new AudioContext({ sampleRate: SR });
       const instrument = await Instrument.create(ctx, "", {
@@ -362,7 +368,7 @@ try {
       });
       await ctx.resume();
       const table = params();
-      const networks = new Networks(await loadWasm(), table);
+      const networks = new Networks(table);
       // The patch state's numbers by parameter id, as the page's PatchState hands them over.
       const values = parsePatch("").values.slice();
       const idOf = (key) => table.find((p) => p.key === key).id;
@@ -427,18 +433,20 @@ try {
       const stepEnd = clockStep();
       await ctx.close();
       clockWorker.terminate();
-      networks.worker?.terminate();
       // Cross-check of the copy-in that needs no clock thread: the same stage_network of the same
       // 4 MB, timed on this page's thread with performance.now() (5 µs), first call included
-      // (the radius given does not change the work: 1).
+      // (the radius given does not change the work: 1). The bytes come from the tools module, as
+      // in the network worker.
       const glue = await import("/pkg/tidepool_wasm.js");
-      const probe = new glue.WasmEngine(SR, "");
+      const tools = await import("/pkg/tools/tidepool_wasm.js");
+      await tools.default();
+      const probe = glue.WasmEngine.with_radii(SR, "", 1, 1);
       probe.set_param(0, "arp.n", 1000);
       probe.set_param(0, "arp.conn", 1);
       const mainCopyMs = [];
       for (let i = 0; i < 6; i++) {
         const seed = 1 + (i % 3);
-        const bytes = glue.network_bytes("arp", 1000, 1, seed, 1);
+        const bytes = tools.network_bytes("arp", 1000, 1, seed, 1);
         const t0 = performance.now();
         probe.stage_network(bytes);
         mainCopyMs.push(performance.now() - t0);

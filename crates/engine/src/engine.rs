@@ -18,7 +18,7 @@ use crate::patch::Patch;
 use crate::rhythm::{ModelRef, PlayedRhythms, RhythmUnit, TrackNote, BUILTIN_MODELS, TRACKS};
 use crate::synth::{Modulation, Synth, SynthSettings};
 use crate::transport::{Clock, FreeClock, Transport};
-use tidepool_reservoir::{EsnKnobs, ReservoirArp, ReservoirConfig, ReservoirLfo};
+use tidepool_reservoir::{EsnKnobs, ReservoirArp, ReservoirLfo};
 use tidepool_rhythm::decoder::{Decoded, Decoder};
 
 /// Frames between control-rate updates (filter coefficients, modulation, smoothing).
@@ -97,9 +97,11 @@ impl Rebuild {
 }
 
 /// The spectral radius of the recurrent weights of a network of `neurons`, `connectivity`,
-/// `seed` before normalisation: the expensive part of a rebuild, for the main thread or a worker.
+/// `seed` before normalisation: the expensive part of a rebuild, for a worker. Needs the
+/// `spectral` feature.
+#[cfg(feature = "spectral")]
 pub fn network_radius(neurons: usize, connectivity: f32, seed: u64) -> f64 {
-    ReservoirConfig {
+    tidepool_reservoir::ReservoirConfig {
         neurons,
         connectivity,
         seed,
@@ -178,7 +180,9 @@ impl Engine {
     }
 
     /// As [`Engine::new`], with the two networks' W radii already known ([`network_radius`]):
-    /// what an audio thread uses so it never runs the O(N³) part.
+    /// what an audio thread uses so it never runs the O(N³) part. A NaN radius is computed here;
+    /// without the `spectral` feature that gives another network (see
+    /// `tidepool_reservoir::Esn::generate_with_radius`), so builds without it pass radii.
     pub fn with_radii(sample_rate: f64, patch: &Patch, lfo_radius: f64, arp_radius: f64) -> Self {
         let sample_rate = if sample_rate.is_finite() {
             sample_rate.clamp(8000.0, 384_000.0)

@@ -35,14 +35,18 @@ mod transport;
 pub mod wav;
 
 pub use arp::{Mode as ArpMode, Velocity as ArpVelocity};
+#[cfg(feature = "spectral")]
+pub use engine::network_radius;
 pub use engine::{
-    network_radius, Built, Engine, Rebuild, Shape, Status, CONTROL_FRAMES, INPUT_CAPACITY,
-    MIDI_CAPACITY, OUTPUT_CAPACITY,
+    Built, Engine, Rebuild, Shape, Status, CONTROL_FRAMES, INPUT_CAPACITY, MIDI_CAPACITY,
+    OUTPUT_CAPACITY,
 };
 pub use events::{ClockIn, FixedQueue, Input, InputEvent, MidiEvent, NoteEvent, Source};
 pub use lfo::{Destination, Smoothing};
 pub use melody::{Brain, Phase as MelodyPhase};
-pub use network_bytes::{build_network_bytes, network_from_bytes, Which};
+#[cfg(feature = "spectral")]
+pub use network_bytes::build_network_bytes;
+pub use network_bytes::{network_from_bytes, Which};
 pub use params::{ParamId, ParamSpec, ParamValues, PARAMS};
 pub use patch::{format_value, Parsed, Patch, PatchError, MAX_PATCH_BYTES, VERSION_TAG};
 pub use synth::{Modulation, SynthSettings, CEILING, MAX_VOICES};

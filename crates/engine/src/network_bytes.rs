@@ -20,7 +20,9 @@ pub enum Which {
 }
 
 /// Builds the network `which` of `shape` (with W's radius if known, NaN to compute it here) and
-/// writes it as bytes. Allocates and takes up to about a second: for a worker.
+/// writes it as bytes. Allocates and takes up to about a second: for a worker. Needs the
+/// `spectral` feature (the worker runs the tools module, which has it).
+#[cfg(feature = "spectral")]
 pub fn build_network_bytes(which: Which, shape: Shape, radius: f64) -> Vec<u8> {
     let (n, c, seed) = shape;
     let mut out = Vec::new();

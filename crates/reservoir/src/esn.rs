@@ -3,7 +3,9 @@
 use crate::fast_tanh::fast_tanh;
 use crate::matrix::{dot, sum, Layout, Recurrent};
 use crate::rng::SeededRng;
-use crate::spectral::{one_diagonal_radius, spectral_radius};
+use crate::spectral::one_diagonal_radius;
+#[cfg(feature = "spectral")]
+use crate::spectral::spectral_radius;
 
 /// The largest network the instrument offers (column indices are stored as u16).
 pub const MAX_NEURONS: usize = 1000;
@@ -51,6 +53,8 @@ impl ReservoirConfig {
 
     /// The spectral radius of this config's W before normalisation: the O(N³) part of building
     /// a network (about a second at N = 1000), separable so it can run off the audio thread.
+    /// Needs the `spectral` feature.
+    #[cfg(feature = "spectral")]
     pub fn recurrent_radius(&self) -> f64 {
         RawRecurrent::generate(self).radius()
     }
@@ -101,11 +105,30 @@ impl RawRecurrent {
         dense
     }
 
+    /// The spectral radius: exact for one diagonal, from the eigenvalues for more. Without the
+    /// `spectral` feature, more diagonals give the largest absolute row sum instead (see
+    /// [`Esn::generate_with_radius`]).
     fn radius(&self) -> f64 {
         match self.offsets[..] {
             [offset] => one_diagonal_radius(&self.diagonals, offset),
+            #[cfg(feature = "spectral")]
             _ => spectral_radius(&self.dense(), self.n),
+            #[cfg(not(feature = "spectral"))]
+            _ => self.largest_row_sum(),
         }
+    }
+
+    /// max over rows of the sum of |W[r][c]|: an upper bound of the spectral radius, O(K·N).
+    #[cfg(not(feature = "spectral"))]
+    fn largest_row_sum(&self) -> f64 {
+        (0..self.n)
+            .map(|r| {
+                self.diagonals
+                    .chunks_exact(self.n)
+                    .map(|diagonal| diagonal[r].abs())
+                    .sum::<f64>()
+            })
+            .fold(0.0, f64::max)
     }
 }
 
@@ -234,6 +257,13 @@ impl Esn {
     /// [`ReservoirConfig::recurrent_radius`], computed elsewhere): skips the O(N³) step, so a
     /// network can be built in an audio thread's message handler in about a millisecond. A radius
     /// that is not finite and positive is ignored and computed here.
+    ///
+    /// Without the `spectral` feature there is no eigenvalue code to compute it with: a W of one
+    /// diagonal still gets its exact radius, but any other is scaled by its largest absolute row
+    /// sum, an upper bound of the radius (the one `spectral_radius` falls back to when it does
+    /// not converge). That network is stable but not the one the seed makes with the feature, so
+    /// such builds are to pass radii computed elsewhere (the page's module gets them from the
+    /// network worker, which runs the tools module).
     pub fn generate_with_radius(config: &ReservoirConfig, radius: f64) -> Self {
         let known = (radius.is_finite() && radius > 0.0).then_some(radius);
         Self::build(config, config.auto_layout(), known)
@@ -504,6 +534,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "spectral")]
     fn generated_w_has_unit_spectral_radius_and_exact_sparsity() {
         for c in [0.05, 0.1, 0.5, 1.0] {
             let cfg = config(120, c, 11);
@@ -549,6 +580,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "spectral")]
     fn a_known_radius_builds_the_same_network() {
         let cfg = config(90, 0.1, 3);
         let rho = cfg.recurrent_radius();
@@ -573,6 +605,37 @@ mod tests {
             .recurrent_radius(),
             rho
         );
+    }
+
+    /// `cargo test -p tidepool-reservoir --no-default-features`: one diagonal keeps its exact
+    /// radius, more are scaled by the largest absolute row sum (so W's rows sum to at most 1).
+    #[test]
+    #[cfg(not(feature = "spectral"))]
+    fn without_spectral_an_unknown_radius_falls_back_to_the_row_sum_bound() {
+        let bits = |e: &Esn| {
+            e.w.to_dense_f64()
+                .iter()
+                .map(|v| v.to_bits())
+                .collect::<Vec<_>>()
+        };
+        let one = config(50, 0.01, 4);
+        assert_eq!(one.per_row(), 1);
+        let raw = RawRecurrent::generate(&one);
+        let exact = one_diagonal_radius(&raw.diagonals, raw.offsets[0]);
+        assert_eq!(
+            bits(&Esn::generate_with_radius(&one, f64::NAN)),
+            bits(&Esn::generate_with_radius(&one, exact))
+        );
+        let many = config(80, 0.1, 4);
+        let bound = RawRecurrent::generate(&many).largest_row_sum();
+        let esn = Esn::generate_with_radius(&many, f64::NAN);
+        assert_eq!(bits(&esn), bits(&Esn::generate_with_radius(&many, bound)));
+        let w = esn.w.to_dense_f64();
+        let largest = w
+            .chunks_exact(80)
+            .map(|row| row.iter().map(|v| v.abs()).sum::<f64>())
+            .fold(0.0, f64::max);
+        assert!((largest - 1.0).abs() < 1e-5, "{largest}");
     }
 
     #[test]

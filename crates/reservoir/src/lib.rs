@@ -6,6 +6,11 @@
 //!
 //! Construction ([`Esn::generate`], [`ReservoirLfo::new`], [`ReservoirArp::new`]) allocates and may
 //! take milliseconds (the spectral radius is computed once); stepping never allocates.
+//!
+//! The `spectral` feature (on by default) computes W's spectral radius from its eigenvalues. A
+//! build without it (the page's wasm module) builds networks from radii computed elsewhere
+//! ([`Esn::generate_with_radius`], [`ReservoirLfo::with_radius`], [`ReservoirArp::with_radius`]);
+//! where it gets none, see [`Esn::generate_with_radius`].
 
 mod arp;
 mod esn;
@@ -22,4 +27,5 @@ pub use fast_tanh::{coefficients as fast_tanh_coefficients, fast_tanh, fast_tanh
 pub use lfo::{sigmoid, ReservoirLfo, MAX_LFO_OUTPUTS};
 pub use matrix::{dot, Layout, Recurrent};
 pub use rng::SeededRng;
+#[cfg(feature = "spectral")]
 pub use spectral::spectral_radius;

@@ -1,8 +1,13 @@
 //! Spectral radius of W, computed once per network, off the audio path.
+//!
+//! The general case ([`spectral_radius`], eigenvalues) needs the `spectral` feature; a single
+//! wrapped diagonal ([`one_diagonal_radius`]) is exact without it.
 
+#[cfg(feature = "spectral")]
 use nalgebra::{DMatrix, Schur};
 
 /// QR sweeps allowed per eigenvalue before giving up (LAPACK's limit is 30).
+#[cfg(feature = "spectral")]
 const SWEEPS_PER_EIGENVALUE: usize = 30;
 
 /// The largest eigenvalue modulus of the row-major `n`×`n` matrix `w`.
@@ -15,6 +20,7 @@ const SWEEPS_PER_EIGENVALUE: usize = 30;
 /// cycle, say) it can circle forever, and an unbounded loop froze the page's worker. Should it
 /// not converge, the largest absolute row sum, an upper bound of the radius, is returned: the
 /// network is then normalised a little below the edge instead of never built.
+#[cfg(feature = "spectral")]
 pub fn spectral_radius(w: &[f64], n: usize) -> f64 {
     if n == 0 {
         return 0.0;
@@ -67,6 +73,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg(feature = "spectral")]
     fn known_matrices() {
         // A rotation scaled by 2 has complex eigenvalues of modulus 2.
         let r = spectral_radius(&[0.0, -2.0, 2.0, 0.0], 2);
@@ -88,6 +95,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "spectral")]
     fn a_weighted_cycle_does_not_hang_the_general_path() {
         // All eigenvalues of one modulus: the unbounded QR iteration never converged on these.
         let n = 100;

@@ -32,9 +32,11 @@ pub use offline::OfflineRender;
 use std::fmt::Write;
 use tidepool_engine::bindings::{Binding, Bindings, Source, SOURCE_NAMES};
 use tidepool_engine::rhythm::ModelRef;
+#[cfg(feature = "tools")]
+use tidepool_engine::{build_network_bytes, network_radius, Which};
 use tidepool_engine::{
-    build_network_bytes, network_from_bytes, network_radius, Brain, Built, ClockIn, Engine, Input,
-    InputEvent, MelodyPhase, ParamId, Patch, Shape, Which, MIDI_CAPACITY, OUTPUT_CAPACITY,
+    network_from_bytes, Brain, Built, ClockIn, Engine, Input, InputEvent, MelodyPhase, ParamId,
+    Patch, Shape, MIDI_CAPACITY, OUTPUT_CAPACITY,
 };
 #[cfg(feature = "tools")]
 use tidepool_melody::{lstm::Lstm, quant::QuantLstm};
@@ -151,14 +153,19 @@ impl WasmEngine {
     /// An engine at `sample_rate` playing `patch_text` (bad fields are skipped and reported by
     /// [`WasmEngine::patch_errors`]; the engine plays whatever was valid). Builds both reservoirs
     /// and allocates the output buffers: call it off the audio path, or in the worklet's
-    /// constructor.
+    /// constructor. The page's module has no eigenvalue code to compute the networks' radii
+    /// with (see [`WasmEngine::with_radii`]): there, use `with_radii`.
     #[wasm_bindgen(constructor)]
     pub fn new(sample_rate: f64, patch_text: &str) -> WasmEngine {
         Self::with_radii(sample_rate, patch_text, f64::NAN, f64::NAN)
     }
 
-    /// As the constructor, with the LFO's and the arpeggiator's W radii computed beforehand by
-    /// [`network_radius`] on the main thread, so the worklet never runs the O(N³) part.
+    /// As the constructor, with the LFO's and the arpeggiator's W radii computed beforehand
+    /// (`network_radius_of`, in the network worker), so the worklet never runs the O(N³) part.
+    /// A NaN radius is computed here; the page's module, built without the `tools` feature, has
+    /// no eigenvalue code for that and scales such a W by its largest absolute row sum instead, a
+    /// different network (`tidepool_reservoir::Esn::generate_with_radius`): the page always
+    /// passes both radii.
     pub fn with_radii(
         sample_rate: f64,
         patch_text: &str,
@@ -232,8 +239,8 @@ impl WasmEngine {
 
     /// Queues parameter `key` (a patch-text key such as `"syn.cut"`) to become `value` at
     /// `frame`. False for an unknown key (or a full queue). A network-shaping parameter
-    /// (`lfo.n`, `arp.seed`, …) then needs its network, built elsewhere ([`network_bytes`]) and
-    /// handed over with [`WasmEngine::stage_network`].
+    /// (`lfo.n`, `arp.seed`, …) then needs its network, built elsewhere (`network_bytes`, tools
+    /// module) and handed over with [`WasmEngine::stage_network`].
     pub fn set_param(&mut self, frame: f64, key: &str, value: f64) -> bool {
         match ParamId::from_key(key) {
             Some(id) => self.push(frame, Input::SetParam { id, value }),
@@ -475,11 +482,11 @@ impl WasmEngine {
         self.view.as_ptr()
     }
 
-    /// Reads a network built off the audio thread ([`network_bytes`], in a worker) and stages
-    /// it: it is swapped in after the first block that finds the parameters asking for exactly
-    /// its shape, a block boundary; a later network of the same kind replaces it. Allocates and
-    /// copies (about 4 MB at 1000 neurons and full connectivity; no weight is drawn or
-    /// normalised here): the worklet calls it from its message handler, between blocks. Drops
+    /// Reads a network built off the audio thread (`network_bytes`, in the network worker) and
+    /// stages it: it is swapped in after the first block that finds the parameters asking for
+    /// exactly its shape, a block boundary; a later network of the same kind replaces it.
+    /// Allocates and copies (about 4 MB at 1000 neurons and full connectivity; no weight is drawn
+    /// or normalised here): the worklet calls it from its message handler, between blocks. Drops
     /// the networks earlier swaps replaced. The error says what is wrong with the bytes.
     pub fn stage_network(&mut self, bytes: &[u8]) -> Result<(), String> {
         let built = network_from_bytes(bytes)?;
@@ -703,7 +710,9 @@ pub fn patch_with(text: &str, key: &str, value: f64) -> String {
 }
 
 /// The spectral radius of W for a network shape, before normalisation: the O(N³) part of a
-/// rebuild, for a worker or the main thread (see [`network_bytes`]).
+/// rebuild, for the network worker (see [`network_bytes`]). Tools module only (the eigenvalue
+/// code stays out of the page's).
+#[cfg(feature = "tools")]
 #[wasm_bindgen]
 pub fn network_radius_of(neurons: usize, connectivity: f32, seed: f64) -> f64 {
     network_radius(neurons, connectivity, seed as u64)
@@ -711,7 +720,9 @@ pub fn network_radius_of(neurons: usize, connectivity: f32, seed: f64) -> f64 {
 
 /// The network `which` ("lfo" or "arp") of `neurons`, `connectivity`, `seed`, built and written
 /// as bytes for [`WasmEngine::stage_network`]; `radius` is W's radius if known
-/// ([`network_radius_of`]), NaN to compute it here. Takes up to about a second: for a worker.
+/// ([`network_radius_of`]), NaN to compute it here. Takes up to about a second: for the network
+/// worker. Tools module only.
+#[cfg(feature = "tools")]
 #[wasm_bindgen]
 pub fn network_bytes(
     which: &str,

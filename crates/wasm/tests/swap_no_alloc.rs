@@ -5,7 +5,8 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use tidepool_alloc_count::{allocations_during, CountingAlloc};
-use tidepool_wasm::{network_bytes, network_radius_of, WasmEngine, BLOCK_FRAMES};
+use tidepool_engine::{build_network_bytes, network_radius, Which};
+use tidepool_wasm::{WasmEngine, BLOCK_FRAMES};
 
 #[global_allocator]
 static GLOBAL: CountingAlloc = CountingAlloc;
@@ -18,8 +19,9 @@ fn a_1000_neuron_network_swaps_in_without_allocating_or_freeing_in_process() {
         engine.process(BLOCK_FRAMES);
         engine.drain_notes();
     }
-    let (n, c, seed) = (1000, 1.0, 3.0);
-    let bytes = network_bytes("arp", n, c, seed, network_radius_of(n, c, seed)).unwrap();
+    let (n, c, seed) = (1000, 1.0, 3);
+    // As the network worker builds it (`network_bytes` of the tools module).
+    let bytes = build_network_bytes(Which::Arp, (n, c, seed), network_radius(n, c, seed));
     assert!(bytes.len() > 4_000_000, "N·N weights: {}", bytes.len());
     assert!(engine.set_param(engine.frame(), "arp.n", 1000.0));
     assert!(engine.set_param(engine.frame(), "arp.conn", 1.0));

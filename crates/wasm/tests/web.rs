@@ -160,10 +160,15 @@ fn process_renders_more_than_a_block_in_chunks() {
 /// first block that finds the parameters asking for exactly its shape.
 #[test]
 fn staged_networks_swap_in_only_for_the_shape_the_patch_asks_for() {
-    use tidepool_wasm::{network_bytes, network_radius_of};
-    let bytes = |which, n, c, seed: f64| {
-        let radius = network_radius_of(n, c, seed);
-        network_bytes(which, n, c, seed, radius).expect("builds")
+    use tidepool_engine::{build_network_bytes, network_radius, Which};
+    // What the network worker's `network_bytes` and `network_radius_of` (tools module) return.
+    let bytes = |which: &str, n, c, seed: f64| {
+        let which = match which {
+            "lfo" => Which::Lfo,
+            _ => Which::Arp,
+        };
+        let radius = network_radius(n, c, seed as u64);
+        build_network_bytes(which, (n, c, seed as u64), radius)
     };
     let mut engine = WasmEngine::new(48000.0, "tp1&lfo.n=40");
     let installed_lfo = |e: &mut WasmEngine| {
@@ -200,8 +205,23 @@ fn staged_networks_swap_in_only_for_the_shape_the_patch_asks_for() {
         .stage_network(&bytes("arp", 100, 0.1, 9.0)[..100])
         .unwrap_err()
         .contains("end"));
-    assert!(network_bytes("lfx", 10, 0.1, 1.0, f64::NAN).is_err());
     let n = engine.process(BLOCK_FRAMES);
     let (l, _) = block(&engine, n);
     assert!(l.iter().all(|v| v.is_finite()));
+}
+
+/// The tools module's exports for the network worker are the engine's functions; an unknown
+/// network name is refused. Only with `--features tools` (the page's module has neither).
+#[cfg(feature = "tools")]
+#[test]
+fn the_network_worker_exports_build_the_engine_networks() {
+    use tidepool_engine::{build_network_bytes, network_radius, Which};
+    use tidepool_wasm::{network_bytes, network_radius_of};
+    let radius = network_radius_of(60, 0.2, 5.0);
+    assert_eq!(radius.to_bits(), network_radius(60, 0.2, 5).to_bits());
+    assert_eq!(
+        network_bytes("arp", 60, 0.2, 5.0, radius).unwrap(),
+        build_network_bytes(Which::Arp, (60, 0.2, 5), radius)
+    );
+    assert!(network_bytes("lfx", 10, 0.1, 1.0, f64::NAN).is_err());
 }
