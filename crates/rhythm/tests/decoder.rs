@@ -117,13 +117,13 @@ fn compact_round_trips_within_the_stated_tolerance() {
             d.arch(),
             d.has_velocity_head()
         );
-        // The size is what the layers need: 3 header bytes, 8 scale bytes and one byte per
-        // weight and bias per layer.
+        // The size is what the layers need: 3 header bytes, per layer a bias scale and a scale
+        // per row (4 bytes each) and one byte per weight and bias.
         let params: usize = d
             .layers()
             .iter()
             .chain(d.velocity_head())
-            .map(|l| 8 + l.weight.len() + l.bias.len())
+            .map(|l| 4 + 4 * l.outputs + l.weight.len() + l.bias.len())
             .sum();
         assert_eq!(bytes.len(), 3 + params);
         let text = d.to_text();
@@ -137,8 +137,8 @@ fn compact_round_trips_within_the_stated_tolerance() {
 #[test]
 fn the_model1_link_text_has_the_documented_length() {
     let d = random_decoder(Arch::Model1, true, 5);
-    assert_eq!(d.to_compact().len(), 1583);
-    assert_eq!(d.to_text().len(), 2111);
+    assert_eq!(d.to_compact().len(), 1935);
+    assert_eq!(d.to_text().len(), 2580);
 }
 
 #[test]
@@ -155,10 +155,10 @@ fn corrupt_compact_bytes_are_refused_with_a_reason() {
         .unwrap_err()
         .contains("1 bytes after its end"));
     let mut wrong = bytes.clone();
-    wrong[0] = 0xA2;
+    wrong[0] = 0xA1;
     assert!(Decoder::from_compact(&wrong)
         .unwrap_err()
-        .contains("version 1"));
+        .contains("version 2"));
     wrong = bytes.clone();
     wrong[1] = 9;
     assert!(Decoder::from_compact(&wrong)
@@ -192,7 +192,7 @@ fn fuzzed_compact_bytes_never_panic() {
             let len = (rng.next() % 1700) as usize;
             let mut b: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
             if let Some(first) = b.first_mut() {
-                *first = 0xA1;
+                *first = 0xA2;
             }
             b
         } else {
