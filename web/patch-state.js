@@ -46,7 +46,7 @@ export class PatchState extends EventTarget {
    * `bindings`: the MIDI learn bindings (as `parsePatch` returns both); `networks`: a Networks
    * for rebuilds; `models`: the three rhythm tracks' model strings (`parsePatch`'s "models").
    */
-  constructor(table, values, networks, bindings = [], models = ["model1", "model2", "model3"]) {
+  constructor(table, values, networks, bindings = [], models = ["model1", "model3", "prototype"]) {
     super();
     this.table = table;
     this.specs = new Map(table.map((p) => [p.key, p]));

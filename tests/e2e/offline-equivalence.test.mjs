@@ -35,7 +35,7 @@ const CLOCK_PATCH = `${PATCH}&clock.follow=1&clock.out=1&lfo.cc1=74`;
 const RHYTHM_PATCH =
   `${PATCH}&rh1.on=1&rh1.x=0.8&rh1.y=1.6&rh1.thr=0.35&rh2.on=1&rh2.x=2.5&rh2.y=0.3&rh2.len=12` +
   "&rh2.pitch=keys&rh2.vel=head&rh2.tr=12&rh3.on=1&rh3.x=0.4&rh3.y=0.9&rh3.thr=0.2&rh3.ch=9&rh3.gate=0.9";
-const RHYTHM_MODELS = ["model1", "model2", "model3"];
+const RHYTHM_MODELS = ["model1", "model3", "prototype"];
 
 /** The clock's events as [frame, status]: Start, then ticks. */
 function clockEvents(sampleRate) {
@@ -121,7 +121,7 @@ async function renderInWorklet(page, sampleRate, patch) {
       const { Instrument } = await import("/web/engine.js");
       const ctx = new OfflineAudioContext(2, frames, sampleRate);
       const melodyModel = /mel\.mode=(free|answer)/.test(patch)
-        ? await (await fetch("/web/models/melody-lstm.safetensors")).arrayBuffer()
+        ? await (await fetch("/web/models/melody-lstm.tpq")).arrayBuffer()
         : null;
       const rhythmModels = {};
       for (const name of /rh1\.on=1/.test(patch) ? rhythmNames : []) {

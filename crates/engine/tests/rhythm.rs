@@ -183,14 +183,14 @@ fn the_three_tracks_play_their_own_models_on_their_own_channels() {
     );
     // Built-ins missing: named so a host can fetch them, and silence until they come.
     let missing: Vec<&str> = e.missing_rhythm_models().collect();
-    assert_eq!(missing, ["model1", "model2", "model3"]);
+    assert_eq!(missing, ["prototype", "model1", "model3"]);
     assert!(run(&mut e, &[], 1.0).is_empty());
     let offbeats = "00100010001000100010001000100010";
     e.install_rhythm_builtin("model1", test_decoder(BEATS))
         .unwrap();
-    e.install_rhythm_builtin("model2", test_decoder(offbeats))
+    e.install_rhythm_builtin("model3", test_decoder(offbeats))
         .unwrap();
-    e.install_rhythm_builtin("model3", test_decoder(BEATS))
+    e.install_rhythm_builtin("prototype", test_decoder(BEATS))
         .unwrap();
     assert_eq!(e.missing_rhythm_models().count(), 0);
     assert!(e
@@ -268,7 +268,8 @@ fn the_default_patch_text_has_no_rhythm_fields_and_a_set_one_has_them_all() {
         "rh3.ch=5",
         "rhy.gain=-6",
         "rh1.model=model1",
-        "rh3.model=model3",
+        "rh2.model=model3",
+        "rh3.model=prototype",
     ] {
         assert!(text.contains(key), "{key} in {text}");
     }
@@ -417,7 +418,7 @@ fn random_abuse_of_every_rhythm_control_leaves_no_note_on() {
         };
         let mut e = engine("rh1.on=1&rh2.on=1&rh3.on=1&rh1.gate=1&rh2.gate=1&rh2.np=1");
         // Track 2's default model hits every step: consecutive notes of one pitch.
-        e.install_rhythm_builtin("model2", test_decoder(&"1".repeat(32)))
+        e.install_rhythm_builtin("model3", test_decoder(&"1".repeat(32)))
             .unwrap();
         let (mut l, mut r) = (vec![0.0f32; 128], vec![0.0f32; 128]);
         let mut notes = Vec::new();

@@ -127,7 +127,7 @@ fn bindings_cross_to_the_page_and_back() {
         format!(
             "[{{\"id\":{sr},\"cc\":21,\"channel\":2,\"source\":\"cc14\",\"soft\":true}},\
              {{\"id\":{beta},\"cc\":0,\"channel\":0,\"source\":\"bend\",\"soft\":false}}],\
-             \"models\":[\"model1\",\"model2\",\"model3\"]}}"
+             \"models\":[\"model1\",\"model3\",\"prototype\"]}}"
         )
     );
     assert!(
@@ -173,24 +173,24 @@ fn rhythm_models_cross_to_the_page_and_back_and_the_snapshot_shows_each_track() 
     let mut values: Vec<f64> = ParamId::all().iter().map(|id| id.spec().default).collect();
     values[id("rh1.on") as usize] = 1.0;
     values[id("rh2.on") as usize] = 1.0;
-    let models = vec![embedded.clone(), "model3".to_string(), "junk".to_string()];
+    let models = vec![embedded.clone(), "model2".to_string(), "junk".to_string()];
     let text = patch_text_of(&values, None, Some(models));
     assert!(text.contains(&format!("rh1.model={embedded}")), "{text}");
     assert!(
-        text.contains("rh2.model=model3&rh3.model=model3"),
+        text.contains("rh2.model=model2&rh3.model=prototype"),
         "junk keeps the default: {text}"
     );
     let parsed = parse_patch(&text);
     assert!(
         parsed.contains(&format!(
-            "\"models\":[\"{embedded}\",\"model3\",\"model3\"]"
+            "\"models\":[\"{embedded}\",\"model2\",\"prototype\"]"
         )),
         "{parsed}"
     );
     assert!(parsed.contains("\"errors\":[]"), "{parsed}");
 
     let mut engine = WasmEngine::new(48_000.0, &text);
-    assert_eq!(engine.missing_rhythm_models(), "model3");
+    assert_eq!(engine.missing_rhythm_models(), "model2");
     let track = |v: &[f32], t: usize| {
         let at = view::RHYTHM + t * view::RHYTHM_PER_TRACK;
         v[at..at + view::RHYTHM_PER_TRACK].to_vec()
@@ -208,18 +208,18 @@ fn rhythm_models_cross_to_the_page_and_back_and_the_snapshot_shows_each_track() 
         "no velocity head: velocities are the probabilities"
     );
     assert_eq!((one[64], one[65]), (-1.0, 1.0), "not played yet, ready");
-    assert_eq!(track(&v, 1)[65], 0.0, "track 2 waits for model3");
+    assert_eq!(track(&v, 1)[65], 0.0, "track 2 waits for model2");
     let offbeats = "00100010001000100010001000100010";
     engine
-        .install_rhythm_builtin("model3", &pattern_decoder(offbeats).to_compact())
+        .install_rhythm_builtin("model2", &pattern_decoder(offbeats).to_compact())
         .unwrap();
-    assert!(engine.install_rhythm_builtin("model3", b"garbage").is_err());
+    assert!(engine.install_rhythm_builtin("model2", b"garbage").is_err());
     assert_eq!(engine.missing_rhythm_models(), "");
     let v = snapshot(&mut engine);
     assert_eq!(track(&v, 1)[65], 1.0);
     assert!(
         track(&v, 1)[2] > 0.5 && track(&v, 1)[0] < 0.5,
-        "model3's pattern"
+        "model2's pattern"
     );
     // Playing: the step played last shows; bad models are refused and the track keeps its own.
     engine.process(128 * 200);
