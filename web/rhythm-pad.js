@@ -9,8 +9,8 @@ import { patternText } from "./rhythm-grid.js";
 
 // The view when there is no scatter: the latent values the paper's models give are about 0..5.
 const DEFAULT_VIEW = [-2, 8, -2, 8];
-// Parameter range of X and Y.
-const LIMIT = 10;
+// Parameter range of X and Y (the engine's rhN.x / rhN.y).
+const LIMIT = 50;
 // Arrow-key steps per view width (Shift: ten times finer; Page keys: ten times coarser).
 const KEY_STEPS = 50;
 // A hovered point is the nearest within this many CSS pixels.
@@ -153,7 +153,7 @@ export class RhythmPad {
     this.redraw();
   }
 
-  /** Shades the part of the view outside X, Y in -10..10. */
+  /** Shades the part of the view outside the reachable X, Y (±LIMIT). */
   shadeUnreachable(ctx, width, height) {
     const [left, top] = this.toPixel(-LIMIT, LIMIT);
     const [right, bottom] = this.toPixel(LIMIT, -LIMIT);

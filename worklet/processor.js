@@ -18,12 +18,14 @@
 //   {type: "network", bytes: ArrayBuffer}          {type: "melody", model, ok, error}
 //     (a whole network built by web/network-        {type: "network", ok, error, ms}
 //     worker.js; swapped in at a block boundary)     (read in, or why not; ms: handler time)
-//   {type: "melody-lstm", bytes: ArrayBuffer}      (a melody model file, validated on the main thread)
+//   {type: "melody-lstm", bytes: ArrayBuffer}      (melody-lstm.tpq, validated on the main thread)
 //   {type: "melody-ngram", bytes: ArrayBuffer}     (an n-gram model file, melody-ngram-N.tpng)
 //   {type: "rhythm-builtin", name, bytes}          {type: "rhythm-builtin", name, ok, error}
 //     (a built-in rhythm decoder, web/models/rhythm-<name>.tprd)
 //   {type: "rhythm-model", track, model}           {type: "rhythm-model", track, ok, error}
 //     (track 0–2 plays a built-in by name or "~" + an embedded decoder, as in patch text)
+//   {type: "played-rhythms"}                       {type: "played-rhythms", rhythms: Uint32Array}
+//     (the keys' last 2-bar rhythms on the sixteenth grid, 33 numbers each)
 //
 // Recording (web/recorder.js): {type: "record", on: true, keys, held} starts it (keys: the parameter
 // keys by id, for the performance file; held: "note-on" and "sustain" messages for what is held
@@ -177,6 +179,11 @@ class TidepoolProcessor extends AudioWorkletProcessor {
       case "rhythm-model":
         this.port.postMessage(this.setRhythmModel(m));
         return;
+      case "played-rhythms":
+        // The keys' last 2-bar rhythms (33 numbers each, see played_rhythms in crates/wasm),
+        // asked for by "learn from my playing": a few hundred bytes, from the handler.
+        this.port.postMessage({ type: "played-rhythms", rhythms: Uint32Array.from(this.engine.played_rhythms()) });
+        return;
       case "record":
         this.setRecording(m);
         return;
@@ -259,9 +266,10 @@ class TidepoolProcessor extends AudioWorkletProcessor {
     }
   }
 
-  // Between blocks, from the message handler: loading costs about 2 ms (the LSTM: f16 to f32)
-  // or microseconds (an n-gram's flat tables), once per model. Returns the "melody" message
-  // that reports it (model: 0 the LSTM, 1–4 an n-gram order, -1 an n-gram file refused).
+  // Between blocks, from the message handler: loading costs about 1.3 ms (the LSTM: its 1.5 MB
+  // of quantized weights checked and laid out) or microseconds (an n-gram's flat tables), once
+  // per model. Returns the "melody" message that reports it (model: 0 the LSTM, 1–4 an n-gram
+  // order, -1 an n-gram file refused).
   installMelody(m) {
     const lstm = m.type === "melody-lstm";
     try {

@@ -14,7 +14,9 @@ style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; b
 form-action 'none'; frame-ancestors 'none'";
 
 /// Folders the server may read from; anything else is 404.
-const SERVED: &[&str] = &["web", "worklet", "pkg"];
+/// `data` for the rhythm panel's built-in corpus (`data/rhythm/builtin.json`: its scatter and
+/// "train on the built-in corpus"), one file shared with the CLI rather than a copy under web/.
+const SERVED: &[&str] = &["web", "worklet", "pkg", "data"];
 
 /// `cargo build` the wasm crate (size-optimised profile, simd128), `wasm-bindgen` it to pkg/ and
 /// shrink it with `wasm-opt`; the same with the `tools` feature into pkg/tools/ (see [`bindgen`]).
@@ -252,5 +254,10 @@ mod tests {
             "text/javascript; charset=utf-8"
         );
         assert!(resolve(&base, "/pkg/tools/../../Cargo.toml").is_none());
+        assert_eq!(
+            resolve(&base, "/data/rhythm/builtin.json"),
+            Some(base.join("data/rhythm/builtin.json"))
+        );
+        assert!(resolve(&base, "/data/../Cargo.toml").is_none());
     }
 }

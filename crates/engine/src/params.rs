@@ -286,8 +286,9 @@ params! {
     // they existed keeps its sound. Each row: the three tracks' ids, key, name, kind, defaults.
     @tracks {
         [Rh1On, Rh2On, Rh3On]: "on", "on", Kind::Toggle, [0, 0, 0], "";
-        [Rh1X, Rh2X, Rh3X]: "x", "X", real(-10.0, 10.0), [1, 1, 1], "";
-        [Rh1Y, Rh2Y, Rh3Y]: "y", "Y", real(-10.0, 10.0), [1, 1, 1], "";
+        // The latent layer is linear (unbounded): trained points reach beyond the paper's ±10.
+        [Rh1X, Rh2X, Rh3X]: "x", "X", real(-50.0, 50.0), [1, 1, 1], "";
+        [Rh1Y, Rh2Y, Rh3Y]: "y", "Y", real(-50.0, 50.0), [1, 1, 1], "";
         [Rh1Threshold, Rh2Threshold, Rh3Threshold]: "thr", "threshold", real(0.0, 1.0),
             [0.5, 0.5, 0.5], "";
         [Rh1Length, Rh2Length, Rh3Length]: "len", "length", int(1.0, 32.0), [32, 32, 32], "steps";
