@@ -1,11 +1,12 @@
-// The melody model files: the LSTM (fetched once at load, with progress, and validated by the
-// main thread's wasm before the engine gets it) and the n-gram models (`tidepool melody
-// export-ngrams`, 0.3–33 KB, fetched when one is first chosen; the engine validates them as it
-// loads them). The worklet never fetches.
+// The melody model files: the LSTM (the quantized copy the engine plays, melody-lstm.tpq from
+// `tidepool melody export-quantized` of melody-lstm.safetensors; fetched once at load, with
+// progress, and validated by the main thread's wasm before the engine gets it) and the n-gram
+// models (`tidepool melody export-ngrams`, 0.3–33 KB, fetched when one is first chosen; the engine
+// validates them as it loads them). The worklet never fetches.
 
-import { WasmMelody } from "../pkg/tidepool_wasm.js";
+import { check_melody_lstm } from "../pkg/tidepool_wasm.js";
 
-const MODEL_URL = new URL("./models/melody-lstm.safetensors", import.meta.url);
+const MODEL_URL = new URL("./models/melody-lstm.tpq", import.meta.url);
 const ngramUrl = (order) => new URL(`./models/melody-ngram-${order}.tpng`, import.meta.url);
 
 /**
@@ -46,10 +47,10 @@ async function fetchBytes(url, onProgress = () => {}) {
   return bytes;
 }
 
-/** Null when `bytes` is a valid melody model file, else what is wrong with it (names, shapes …). */
+/** Null when `bytes` is a valid melody model file, else what is wrong with it (which array, size …). */
 function modelProblem(bytes) {
   try {
-    new WasmMelody(bytes).free();
+    check_melody_lstm(bytes);
     return null;
   } catch (e) {
     return String(e && e.message ? e.message : e);

@@ -32,7 +32,7 @@ async function loadTools() {
 async function installMelody(job) {
   const missing = job.missing_melody_model();
   if (missing < 0) return;
-  const file = missing === 0 ? "melody-lstm.safetensors" : `melody-ngram-${missing}.tpng`;
+  const file = missing === 0 ? "melody-lstm.tpq" : `melody-ngram-${missing}.tpng`;
   const response = await fetch(new URL(file, MODELS));
   if (!response.ok) throw new Error(`the melody model ${file} could not be fetched (${response.status})`);
   const bytes = new Uint8Array(await response.arrayBuffer());

@@ -24,7 +24,7 @@ try {
   await page.goto(`${server.url}/pkg/bench-blank`);
   const r = await page.evaluate(async ({ PATCH, KEYS, SR, SECONDS }) => {
     const { Instrument } = await import("/web/engine.js");
-    const model = await (await fetch("/web/models/melody-lstm.safetensors")).arrayBuffer();
+    const model = await (await fetch("/web/models/melody-lstm.tpq")).arrayBuffer();
     const runs = [];
     for (let i = 0; i < 3; i++) {
       const ctx = new OfflineAudioContext(2, SECONDS * SR, SR);

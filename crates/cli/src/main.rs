@@ -25,7 +25,7 @@ USAGE
       start to the end, or with timed notes (NOTE[/VELOCITY]@START-END in seconds), to a 32-bit
       float WAV and a standard MIDI file (and the notes as JSON [[frame, pitch, velocity], …]).
       Prints level, notes and anything the engine recovered from. A patch with the melody on
-      plays it with the model files the page uses (mel.model: melody-lstm.safetensors or
+      plays it with the model files the page uses (mel.model: melody-lstm.tpq or
       melody-ngram-N.tpng in --models). --performance renders a recording from the page (its
       patch, sample rate, length and inputs; the page's own render is bit-identical). The MIDI
       file has a tempo track and one track per source, every note closed. --tempo-map puts a
@@ -40,6 +40,8 @@ USAGE
       Negative log-likelihood per token of the melody models on a chorale split.
   tidepool melody export-ngrams [--data data/chorales] [--out web/models]
       Counts the n-gram melody models (orders 1–4) and writes the files the page loads.
+  tidepool melody export-quantized [--model web/models/melody-lstm.safetensors] [-o web/models/melody-lstm.tpq]
+      Quantizes the melody LSTM and writes the file the page and render load (i8 weights, .tpq).
   tidepool train melody [--out web/models/melody-lstm.safetensors] [--epochs 40] [--patience 3] [--seed 1]
       Trains the melody LSTM on data/chorales (needs a build with --features train).
   tidepool rhythm onsets FILE.wav [--bars 2] [--bpm B]
@@ -102,10 +104,7 @@ fn install_melody(engine: &mut Engine, dir: &str) -> Result<(), String> {
     };
     type Loader = fn(&[u8]) -> Result<Brain, String>;
     let (path, load): (String, Loader) = if which == 0 {
-        (
-            format!("{dir}/melody-lstm.safetensors"),
-            Brain::lstm_from_file,
-        )
+        (melody_cmd::lstm_file(dir), Brain::lstm_from_tpq)
     } else {
         (melody_cmd::ngram_file(dir, which), Brain::ngram_from_bytes)
     };

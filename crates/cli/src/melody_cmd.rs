@@ -1,10 +1,10 @@
-//! `tidepool melody eval | probs` and `tidepool train melody`: the melody models from the
-//! command line.
+//! `tidepool melody eval | probs | export-ngrams | export-quantized` and `tidepool train
+//! melody`: the melody models from the command line.
 
 use crate::args::Args;
 use std::f64::consts::LN_2;
 use tidepool_melody::lstm::{self, Lstm};
-use tidepool_melody::{dataset, model_file, tokens, NGram, VOCAB};
+use tidepool_melody::{dataset, model_file, quant_file, tokens, NGram, VOCAB};
 
 fn load(dir: &str, split: &str) -> Result<Vec<Vec<u8>>, String> {
     dataset::read_split(std::path::Path::new(dir), split)
@@ -22,8 +22,10 @@ pub fn run(mut args: Args) -> Result<(), String> {
         Some("eval") => eval(args),
         Some("probs") => probs(args),
         Some("export-ngrams") => export_ngrams(args),
+        Some("export-quantized") => export_quantized(args),
         other => Err(format!(
-            "melody needs a subcommand (eval, probs, export-ngrams), not {other:?}"
+            "melody needs a subcommand (eval, probs, export-ngrams, export-quantized), not \
+             {other:?}"
         )),
     }
 }
@@ -31,6 +33,27 @@ pub fn run(mut args: Args) -> Result<(), String> {
 /// Where the page and `tidepool render` find the n-gram model of `order`.
 pub fn ngram_file(dir: &str, order: usize) -> String {
     format!("{dir}/melody-ngram-{order}.tpng")
+}
+
+/// Where the page and `tidepool render` find the quantized LSTM (`export-quantized`).
+pub fn lstm_file(dir: &str) -> String {
+    format!("{dir}/melody-lstm.tpq")
+}
+
+/// Quantizes the LSTM of a safetensors model file and writes it in the `.tpq` format the page
+/// hands to the engine (a test checks the committed file is exactly this).
+fn export_quantized(mut args: Args) -> Result<(), String> {
+    let model = args
+        .value(&["--model"])?
+        .unwrap_or_else(|| "web/models/melody-lstm.safetensors".into());
+    let out = args
+        .value(&["--out", "-o"])?
+        .unwrap_or_else(|| lstm_file("web/models"));
+    args.finish()?;
+    let bytes = quant_file::write(&load_model(&model)?).map_err(|e| format!("{model}: {e}"))?;
+    std::fs::write(&out, &bytes).map_err(|e| format!("cannot write {out}: {e}"))?;
+    println!("wrote {out} ({} bytes) from {model}", bytes.len());
+    Ok(())
 }
 
 /// Counts the n-gram models of orders 1–4 on the training split and writes them in the TPNG

@@ -105,3 +105,39 @@ fn esn_trace_reads_a_case_file() {
     assert!((v["outputs"][1][0].as_f64().unwrap() - 2.0 * s1).abs() < 1e-6);
     std::fs::remove_file(&case).ok();
 }
+
+#[test]
+fn export_quantized_writes_exactly_the_shipped_tpq() {
+    let models = concat!(env!("CARGO_MANIFEST_DIR"), "/../../web/models");
+    let dir = std::env::temp_dir().join(format!("tidepool-cli-tpq-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("m.tpq");
+    let model = format!("{models}/melody-lstm.safetensors");
+    let (ok, stdout, stderr) = tidepool(&[
+        "melody",
+        "export-quantized",
+        "--model",
+        &model,
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("1468956 bytes"), "{stdout}");
+    let written = std::fs::read(&out).unwrap();
+    let shipped = std::fs::read(format!("{models}/melody-lstm.tpq")).unwrap();
+    assert!(
+        written == shipped,
+        "web/models/melody-lstm.tpq is not what `tidepool melody export-quantized` writes"
+    );
+    // A file that is not a safetensors model is named in the error.
+    let (ok, _, stderr) = tidepool(&[
+        "melody",
+        "export-quantized",
+        "--model",
+        &format!("{models}/melody-lstm.tpq"),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!ok && stderr.contains("melody-lstm.tpq:"), "{stderr}");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -133,8 +133,8 @@ fn install_melody(engine: &mut Engine) {
         return;
     };
     let brain = if which == 0 {
-        let bytes = std::fs::read(format!("{MODELS}/melody-lstm.safetensors")).expect("LSTM file");
-        Brain::lstm_from_file(&bytes)
+        let bytes = std::fs::read(format!("{MODELS}/melody-lstm.tpq")).expect("LSTM file");
+        Brain::lstm_from_tpq(&bytes)
     } else {
         let bytes =
             std::fs::read(format!("{MODELS}/melody-ngram-{which}.tpng")).expect("n-gram file");

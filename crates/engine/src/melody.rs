@@ -27,10 +27,11 @@ pub enum Brain {
 }
 
 impl Brain {
-    /// The LSTM from a model file's bytes (validated; the error says what is wrong).
-    pub fn lstm_from_file(bytes: &[u8]) -> Result<Brain, String> {
-        tidepool_melody::model_file::load(bytes)
-            .map(|(lstm, _)| Brain::Lstm(Box::new(QuantLstm::new(&lstm))))
+    /// The LSTM from its quantized file's bytes (`melody-lstm.tpq`, written from the safetensors
+    /// model by `tidepool melody export-quantized`; validated, the error says what is wrong):
+    /// what the page hands over, so the engine only reads, never parses safetensors or quantizes.
+    pub fn lstm_from_tpq(bytes: &[u8]) -> Result<Brain, String> {
+        tidepool_melody::quant_file::read(bytes).map(|lstm| Brain::Lstm(Box::new(lstm)))
     }
 
     /// An n-gram model from its TPNG bytes (`NGram::to_bytes`; validated, the error says what is

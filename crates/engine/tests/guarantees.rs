@@ -202,13 +202,13 @@ fn midi_clock_in_and_out_and_lfo_ccs_do_not_allocate() {
 #[test]
 fn the_melody_generator_does_not_allocate_either() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let model = std::fs::read(root.join("web/models/melody-lstm.safetensors")).unwrap();
+    let model = std::fs::read(root.join("web/models/melody-lstm.tpq")).unwrap();
     let corpus = std::fs::read_to_string(root.join("data/chorales/train.tokens")).unwrap();
     for (fields, brain) in [
-        ("mel.mode=free", Brain::lstm_from_file(&model).unwrap()),
+        ("mel.mode=free", Brain::lstm_from_tpq(&model).unwrap()),
         (
             "mel.mode=answer&mel.bars=1",
-            Brain::lstm_from_file(&model).unwrap(),
+            Brain::lstm_from_tpq(&model).unwrap(),
         ),
         (
             "mel.mode=free&mel.model=ngram4",

@@ -19,7 +19,7 @@ fn root() -> PathBuf {
 
 fn model_bytes() -> &'static [u8] {
     static BYTES: OnceLock<Vec<u8>> = OnceLock::new();
-    BYTES.get_or_init(|| std::fs::read(root().join("web/models/melody-lstm.safetensors")).unwrap())
+    BYTES.get_or_init(|| std::fs::read(root().join("web/models/melody-lstm.tpq")).unwrap())
 }
 
 fn corpus() -> &'static str {
@@ -60,7 +60,7 @@ fn engine(fields: &str) -> Engine {
     let mut e = Engine::new(SR, &parsed.patch);
     if let Some(model) = e.missing_melody_model() {
         let brain = if model == 0 {
-            Brain::lstm_from_file(model_bytes()).unwrap()
+            Brain::lstm_from_tpq(model_bytes()).unwrap()
         } else {
             Brain::ngram_from_bytes(&ngram_file(model)).unwrap()
         };
@@ -198,7 +198,7 @@ fn a_missing_model_keeps_the_engine_playing_silently_until_it_arrives() {
         "the arpeggiator still plays"
     );
     assert!(out.notes.iter().all(|n| n.source != Source::Melody));
-    e.install_melody(Brain::lstm_from_file(model_bytes()).unwrap());
+    e.install_melody(Brain::lstm_from_tpq(model_bytes()).unwrap());
     let notes = melody_notes(&mut e, &[], 4);
     assert!(
         !onsets(&notes).is_empty(),

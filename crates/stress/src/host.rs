@@ -32,7 +32,7 @@ impl Models {
             std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))
         };
         Ok(Self {
-            lstm: read("melody-lstm.safetensors")?,
+            lstm: read("melody-lstm.tpq")?,
             ngram: [
                 read("melody-ngram-1.tpng")?,
                 read("melody-ngram-2.tpng")?,
@@ -45,7 +45,7 @@ impl Models {
     /// The brain for `mel.model` choice `model` (0 the LSTM, 1–4 an n-gram order).
     pub fn brain(&self, model: usize) -> Brain {
         let brain = match model {
-            0 => Brain::lstm_from_file(&self.lstm),
+            0 => Brain::lstm_from_tpq(&self.lstm),
             n => Brain::ngram_from_bytes(&self.ngram[(n - 1).min(3)]),
         };
         brain.expect("the shipped models load")

@@ -1,6 +1,6 @@
 //! Untrusted inputs fed to a PLAYING engine: patch strings (random and mutated, as a shared link
 //! may be) parsed and every field applied as a parameter change at a random frame; corrupt model
-//! files (n-gram and LSTM: flipped bits, truncations, edited JSON headers) through the loaders
+//! files (n-gram and LSTM: flipped bits, truncations, edited header numbers) through the loaders
 //! and installed when accepted; garbage MIDI byte streams decoded into notes, pedal and panic.
 //! The engine must keep playing with finite output under the ceiling, never allocate in
 //! `process`, and leave no note on after everything is released.
@@ -87,15 +87,21 @@ pub fn corrupt(bytes: &[u8], rng: &mut SeededRng) -> Vec<u8> {
     b
 }
 
-/// A safetensors file with its JSON header edited: a digit, quote, bracket or name changed.
+/// A quantized LSTM file (`.tpq`) with a number of its 20-byte header edited (magic, version,
+/// vocabulary, layers, hidden units): one more or less, zero, all ones, or a random byte.
 pub fn corrupt_header(bytes: &[u8], rng: &mut SeededRng) -> Vec<u8> {
-    let len = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes")) as usize;
     let mut b = bytes.to_vec();
-    let header = 8..(8 + len).min(b.len());
-    let edits: &[u8] = b"0123456789\"{}[]:,.-eEFI ";
-    for _ in 0..1 + rng.below(3) {
-        let i = header.start + rng.below(header.len());
-        b[i] = edits[rng.below(edits.len())];
+    for _ in 0..1 + rng.below(2) {
+        let at = 4 * rng.below(5);
+        let word = u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"));
+        let edited = match rng.below(5) {
+            0 => word.wrapping_add(1),
+            1 => word.wrapping_sub(1),
+            2 => 0,
+            3 => u32::MAX,
+            _ => word ^ ((rng.below(256) as u32) << (8 * rng.below(4))),
+        };
+        b[at..at + 4].copy_from_slice(&edited.to_le_bytes());
     }
     b
 }
@@ -310,7 +316,7 @@ fn models(host: &Host, ngram_count: usize, lstm_count: usize) -> Check {
     }
     for (i, (model, bytes)) in cases.iter().enumerate() {
         let load = std::panic::catch_unwind(|| match model {
-            0 => Brain::lstm_from_file(bytes),
+            0 => Brain::lstm_from_tpq(bytes),
             _ => Brain::ngram_from_bytes(bytes),
         });
         let brain = match load {

@@ -2,8 +2,8 @@
 //! and the engine's accessors that only benchmarks read. Built only with the `tools` feature, into
 //! pkg/tools/, so the page's module does not carry them.
 
-use crate::{WasmEngine, WasmMelody};
-use tidepool_melody::lstm::Stepper;
+use crate::WasmEngine;
+use tidepool_melody::lstm::{Lstm, Stepper};
 use tidepool_melody::quant::QuantLstm;
 use tidepool_reservoir::{Esn, Feedback, Layout, SeededRng};
 use wasm_bindgen::prelude::*;
@@ -81,10 +81,26 @@ impl WasmEngine {
     }
 }
 
-/// The timed runs of the melody LSTM; the page's module only has [`WasmMelody`]'s constructor
-/// (web/melody-model.js checks a model file with it).
+/// The melody LSTM loaded from its safetensors model file, timed by the benchmarks (the f32
+/// model and the quantized copy the engine plays). Only in pkg/tools/: the page's module reads
+/// the quantized `.tpq` file and has no safetensors parser (web/melody-model.js checks a model
+/// file with `check_melody_lstm`).
+#[wasm_bindgen]
+pub struct WasmMelody {
+    model: Lstm,
+    /// The quantized copy `run_quantized` steps (what the engine plays), built on first use.
+    quant: Option<QuantLstm>,
+}
+
 #[wasm_bindgen]
 impl WasmMelody {
+    /// Parses and validates a safetensors model file; the error says what is wrong with it.
+    #[wasm_bindgen(constructor)]
+    pub fn new(bytes: &[u8]) -> Result<WasmMelody, String> {
+        let (model, _) = tidepool_melody::model_file::load(bytes)?;
+        Ok(WasmMelody { model, quant: None })
+    }
+
     /// Builds the quantized copy now (allocates), so a timing of `run_quantized` leaves it out.
     pub fn quantize(&mut self) {
         self.quant = Some(QuantLstm::new(&self.model));

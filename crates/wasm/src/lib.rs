@@ -25,7 +25,7 @@ mod offline;
 mod rhythm_tools;
 
 #[cfg(feature = "tools")]
-pub use bench::{reservoir_steps, WasmReservoir};
+pub use bench::{reservoir_steps, WasmMelody, WasmReservoir};
 #[cfg(feature = "tools")]
 pub use offline::OfflineRender;
 
@@ -38,8 +38,6 @@ use tidepool_engine::{
     network_from_bytes, Brain, Built, ClockIn, Engine, Input, InputEvent, MelodyPhase, ParamId,
     Patch, Shape, MIDI_CAPACITY, OUTPUT_CAPACITY,
 };
-#[cfg(feature = "tools")]
-use tidepool_melody::{lstm::Lstm, quant::QuantLstm};
 use wasm_bindgen::prelude::*;
 
 /// Frames the output buffers hold: one Web Audio render quantum.
@@ -459,11 +457,11 @@ impl WasmEngine {
         out
     }
 
-    /// Installs the melody LSTM from a model file's bytes (validated first: the error names what
-    /// is wrong, and the engine keeps playing without it). Allocates: the worklet calls it from
-    /// its message handler, between blocks.
+    /// Installs the melody LSTM from its quantized file's bytes (`melody-lstm.tpq`, validated
+    /// first: the error names what is wrong, and the engine keeps playing without it).
+    /// Allocates: the worklet calls it from its message handler, between blocks.
     pub fn install_melody_lstm(&mut self, bytes: &[u8]) -> Result<(), String> {
-        let brain = Brain::lstm_from_file(bytes)?;
+        let brain = Brain::lstm_from_tpq(bytes)?;
         drop(self.engine.install_melody(brain));
         Ok(())
     }
@@ -753,31 +751,11 @@ pub fn reserve_heap(bytes: usize) {
     std::hint::black_box(&touched);
 }
 
-/// The melody LSTM loaded from a model file's bytes: the page checks a model file with it before
-/// handing the bytes to the worklet. The benchmarks' timed runs, and the model they step, are
-/// only in pkg/tools/ (`tools` feature, crates/wasm/src/bench.rs): the page's module keeps nothing.
+/// Checks a quantized melody LSTM file (`melody-lstm.tpq`) exactly as
+/// [`WasmEngine::install_melody_lstm`] reads it; the error says what is wrong with it. The page
+/// checks the file with it before handing the bytes to the worklet. (The safetensors model is
+/// read only by the tools module's `WasmMelody`, for the benchmarks.)
 #[wasm_bindgen]
-pub struct WasmMelody {
-    #[cfg(feature = "tools")]
-    model: Lstm,
-    /// The quantized copy `run_quantized` steps (what the engine plays), built on first use.
-    #[cfg(feature = "tools")]
-    quant: Option<QuantLstm>,
-}
-
-#[wasm_bindgen]
-impl WasmMelody {
-    /// Parses and validates a safetensors model file; the error says what is wrong with it.
-    #[wasm_bindgen(constructor)]
-    pub fn new(bytes: &[u8]) -> Result<WasmMelody, String> {
-        let (model, _) = tidepool_melody::model_file::load(bytes)?;
-        #[cfg(not(feature = "tools"))]
-        drop(model);
-        Ok(WasmMelody {
-            #[cfg(feature = "tools")]
-            model,
-            #[cfg(feature = "tools")]
-            quant: None,
-        })
-    }
+pub fn check_melody_lstm(bytes: &[u8]) -> Result<(), String> {
+    tidepool_melody::quant_file::weights(bytes).map(drop)
 }

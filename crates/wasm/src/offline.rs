@@ -70,9 +70,9 @@ impl OfflineRender {
         self.engine.missing_melody_model().map_or(-1, |m| m as i32)
     }
 
-    /// Installs the melody LSTM from its file's bytes.
+    /// Installs the melody LSTM from its quantized file's bytes (`melody-lstm.tpq`).
     pub fn install_melody_lstm(&mut self, bytes: &[u8]) -> Result<(), String> {
-        drop(self.engine.install_melody(Brain::lstm_from_file(bytes)?));
+        drop(self.engine.install_melody(Brain::lstm_from_tpq(bytes)?));
         Ok(())
     }
 

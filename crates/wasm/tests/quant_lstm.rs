@@ -1,5 +1,6 @@
 //! The quantized melody LSTM in the browser against the logits written natively: wasm's
-//! `simd128` integer products and gate arithmetic and the native loops must give the same bits.
+//! `simd128` integer products and gate arithmetic and the native loops must give the same bits,
+//! both for the model quantized from the safetensors file and for the `.tpq` the page loads.
 //!
 //! `CHROMEDRIVER=/usr/bin/chromedriver cargo test -p tidepool-wasm --target wasm32-unknown-unknown
 //! --test quant_lstm` runs it in headless Chromium; a plain `cargo test -p tidepool-wasm` runs the
@@ -7,7 +8,7 @@
 //! `TIDEPOOL_BLESS=1 cargo test -p tidepool-melody --test quant`.
 
 use tidepool_melody::quant::{dot4_i8_i16, dot_i8_i16, exact_product, QuantLstm};
-use tidepool_melody::{model_file, VOCAB};
+use tidepool_melody::{model_file, quant_file, VOCAB};
 
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
@@ -16,6 +17,8 @@ use wasm_bindgen_test::wasm_bindgen_test as test;
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
 static MODEL: &[u8] = include_bytes!("../../../web/models/melody-lstm.safetensors");
+/// What the page loads: `tidepool melody export-quantized` of MODEL.
+static TPQ: &[u8] = include_bytes!("../../../web/models/melody-lstm.tpq");
 
 include!("../../melody/tests/golden/quant_run.rs");
 
@@ -40,8 +43,17 @@ fn quantized_logits_match_the_native_golden_bit_for_bit() {
         "the golden is for another model file"
     );
     let (model, _) = model_file::load(MODEL).expect("the shipped model loads");
-    let mut quant = QuantLstm::new(&model);
-    let (bits, hash) = quant_golden_run(&mut quant, golden::TOKENS, golden::CHECKPOINTS);
+    assert_golden(&mut QuantLstm::new(&model));
+}
+
+#[test]
+fn the_tpq_the_page_loads_plays_the_native_golden_bit_for_bit() {
+    assert_golden(&mut quant_file::read(TPQ).expect("the shipped .tpq loads"));
+}
+
+/// `quant`'s logits on the golden run are the native golden's, bit for bit.
+fn assert_golden(quant: &mut QuantLstm) {
+    let (bits, hash) = quant_golden_run(quant, golden::TOKENS, golden::CHECKPOINTS);
     assert_eq!(bits.len(), golden::CHECKPOINTS.len() * VOCAB);
     let differ: Vec<usize> = (0..bits.len())
         .filter(|&i| bits[i] != golden::LOGIT_BITS[i])
