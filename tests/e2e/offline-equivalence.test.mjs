@@ -235,7 +235,11 @@ for (const { sampleRate, patch, what } of CASES) {
       assert.equal(midi.length, 0, "no MIDI clock or CC without the connection settings");
     }
     // Notes: both sides' full lists (keys and arpeggiator), in order.
-    const webNotes = web.notes.filter((n) => n.source !== 3).map((n) => [n.frame, n.pitch, n.velocity]);
+    // The worklet renders whole 128-frame quanta: notes from its last, partly past the end
+    // (frame ≥ the render's length), are not in the native render of exactly that length.
+    const webNotes = web.notes
+      .filter((n) => n.source !== 3 && n.frame < frames)
+      .map((n) => [n.frame, n.pitch, n.velocity]);
     const arpOns = web.notes.filter((n) => n.source === 1 && n.velocity > 0);
     const arpPitches = new Set(arpOns.map((n) => n.pitch));
     t.diagnostic(`${webNotes.length} notes in the worklet (${arpOns.length} arpeggiated note-ons over ${arpPitches.size} pitches), ${native.notes.length} natively; worklet rendered in ${web.renderMs.toFixed(0)} ms`);
