@@ -1,4 +1,5 @@
-//! A tiny option parser: `--name value` and `-o value` pairs, positional words, nothing else.
+//! A tiny option parser: `--name value` (or `--name=value`) and `-o value` pairs, positional
+//! words, nothing else. A value may start with `-` (`--xy -2,-3.5`).
 
 /// Command-line words left to consume.
 pub struct Args(Vec<String>);
@@ -8,8 +9,16 @@ impl Args {
         Self(words.into_iter().collect())
     }
 
-    /// Removes `name value` (any of `names`) and returns the value.
+    /// Removes `name value` or `name=value` (any of `names`) and returns the value.
     pub fn value(&mut self, names: &[&str]) -> Result<Option<String>, String> {
+        let joined = self.0.iter().position(|w| {
+            w.split_once('=')
+                .is_some_and(|(name, _)| names.contains(&name))
+        });
+        if let Some(i) = joined {
+            let word = self.0.remove(i);
+            return Ok(word.split_once('=').map(|(_, v)| v.to_string()));
+        }
         let Some(i) = self.0.iter().position(|w| names.contains(&w.as_str())) else {
             return Ok(None);
         };
@@ -66,5 +75,9 @@ mod tests {
         assert!(Args::new(["--seconds".to_string()])
             .value(&["--seconds"])
             .is_err());
+        let mut a = Args::new(["--xy=-2,-3.5", "--bpm", "-1"].map(String::from));
+        assert_eq!(a.value(&["--xy"]).unwrap().as_deref(), Some("-2,-3.5"));
+        assert_eq!(a.value(&["--bpm"]).unwrap().as_deref(), Some("-1"));
+        assert!(a.finish().is_ok());
     }
 }
