@@ -11,7 +11,7 @@ mod lfo_shapes;
 
 use lfo_shapes::{measure, Shape};
 use tidepool_engine::render::{held_notes, render_with};
-use tidepool_engine::{Brain, Engine, NoteEvent, ParamId, Patch};
+use tidepool_engine::{Brain, Engine, NoteEvent, ParamId, Patch, Source};
 
 const BANK: &str = include_str!("../../../web/presets/factory.json");
 const MODELS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../web/models");
@@ -125,6 +125,15 @@ fn the_bank_covers_shapes_confidence_classic_modes_and_melody() {
             "melody mode {mode}"
         );
     }
+    // The rhythm sequencer: a preset with all three tracks on.
+    assert!(
+        patches.iter().any(|(_, p)| {
+            [ParamId::Rh1On, ParamId::Rh2On, ParamId::Rh3On]
+                .iter()
+                .all(|&id| v(p, id) == 1.0)
+        }),
+        "a preset playing the three rhythm tracks"
+    );
 }
 
 /// Installs the melody model a patch asks for from the files the page loads.
@@ -143,11 +152,26 @@ fn install_melody(engine: &mut Engine) {
     drop(engine.install_melody(brain.expect("the model loads")));
 }
 
+/// Installs the built-in rhythm models the preset's tracks play, from the files the page loads.
+fn install_rhythm(engine: &mut Engine) {
+    let missing: Vec<&str> = engine.missing_rhythm_models().collect();
+    for name in missing {
+        let bytes = std::fs::read(format!("{MODELS}/rhythm-{name}.tprd")).expect("rhythm model");
+        let decoder = tidepool_rhythm::decoder::Decoder::from_compact(&bytes).expect("it loads");
+        drop(
+            engine
+                .install_rhythm_builtin(name, decoder)
+                .expect("a built-in"),
+        );
+    }
+}
+
 /// Two seconds of the preset with a C minor seventh chord held for the first one and a half
 /// (so an answering melody has a phrase to answer).
 fn play(patch: &Patch) -> (Vec<f32>, Vec<NoteEvent>) {
     let mut engine = Engine::new(SR, patch);
     install_melody(&mut engine);
+    install_rhythm(&mut engine);
     let events = held_notes(&[48, 60, 63, 67, 70], (1.5 * SR) as u64);
     let out = render_with(&mut engine, &events, 2 * SR as usize, 128);
     (out.left, out.notes)
@@ -163,6 +187,24 @@ fn every_preset_is_audible_and_differs_from_every_other() {
             (samples.iter().map(|s| (s * s) as f64).sum::<f64>() / samples.len() as f64).sqrt();
         assert!(rms > 0.01, "{}: RMS {rms:.4} is too quiet", p.name);
         assert!(notes.iter().any(|n| n.velocity > 0), "{}: no note", p.name);
+        // Every rhythm track a preset switches on plays (its built-in model loaded).
+        let patch = patch_of(p);
+        for (track, on) in [ParamId::Rh1On, ParamId::Rh2On, ParamId::Rh3On]
+            .iter()
+            .enumerate()
+        {
+            let played = notes.iter().any(|n| {
+                n.velocity > 0
+                    && matches!(n.source, Source::Rhythm { track: t, .. } if t as usize == track)
+            });
+            assert_eq!(
+                patch.values.get(*on) == 1.0,
+                played,
+                "{}: rhythm track {}",
+                p.name,
+                track + 1
+            );
+        }
     }
     for i in 0..bank.len() {
         for j in i + 1..bank.len() {
