@@ -111,19 +111,17 @@ pub fn weights(bytes: &[u8]) -> Result<QuantWeights, String> {
         return Err("not a quantized melody LSTM (.tpq): the magic is not TPQL".into());
     }
     let word = |i: usize| u32::from_le_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
-    let (version, vocab, layers, h) = (word(4), word(8), word(12), word(16));
-    if version != FORMAT_VERSION {
-        return Err(format!(
-            "format version {version}; this tidepool reads version {FORMAT_VERSION}"
-        ));
-    }
-    if vocab as usize != VOCAB {
-        return Err(format!("{vocab} tokens; tidepool's tokens are {VOCAB}"));
-    }
-    if layers as usize != LAYERS {
-        return Err(format!(
-            "{layers} LSTM layers; the melody LSTM has {LAYERS}"
-        ));
+    let h = word(16);
+    let expected = [
+        ("the format version", FORMAT_VERSION),
+        ("the vocabulary", VOCAB as u32),
+        ("the number of LSTM layers", LAYERS as u32),
+    ];
+    for (i, (what, want)) in expected.into_iter().enumerate() {
+        let got = word(4 + 4 * i);
+        if got != want {
+            return Err(format!("{what} is {got}; this tidepool reads {want}"));
+        }
     }
     if h == 0 || h as usize > MAX_HIDDEN {
         return Err(format!("{h} hidden units, not 1–{MAX_HIDDEN}"));
@@ -139,24 +137,37 @@ pub fn weights(bytes: &[u8]) -> Result<QuantWeights, String> {
     }
     let (h, g) = (h as usize, 4 * h as usize);
     let mut r = Reader(&bytes[HEADER..]);
-    let table = r.f32s(VOCAB * g, "the token table")?;
-    let mut all = Vec::with_capacity(LAYERS);
+    let table = r.f32s(VOCAB * g, Name(None, "the token table"))?;
+    let mut layers = Vec::with_capacity(LAYERS);
     for k in 0..LAYERS {
         let (w_ih, bias) = if k > 0 {
-            let w_ih = r.matrix(g, h, &format!("layer {k}'s W_ih"))?;
-            (Some(w_ih), r.f32s(g, &format!("layer {k}'s bias"))?)
+            let w_ih = r.matrix(g, h, Name(Some(k), "W_ih"))?;
+            (Some(w_ih), r.f32s(g, Name(Some(k), "bias"))?)
         } else {
             (None, Vec::new())
         };
-        let w_hh = r.matrix(g, h, &format!("layer {k}'s W_hh"))?;
-        all.push(QuantLayerWeights { w_ih, w_hh, bias });
+        let w_hh = r.matrix(g, h, Name(Some(k), "W_hh"))?;
+        layers.push(QuantLayerWeights { w_ih, w_hh, bias });
     }
     Ok(QuantWeights {
         table,
-        layers: all,
-        linear_w: r.f32s(VOCAB * h, "the output weights")?,
-        linear_b: r.f32s(VOCAB, "the output bias")?,
+        layers,
+        linear_w: r.f32s(VOCAB * h, Name(None, "the output weights"))?,
+        linear_b: r.f32s(VOCAB, Name(None, "the output bias"))?,
     })
+}
+
+/// An array of the file in its errors: "layer 1's W_hh", "the token table".
+#[derive(Clone, Copy)]
+struct Name(Option<usize>, &'static str);
+
+impl std::fmt::Display for Name {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        match self.0 {
+            Some(k) => write!(f, "layer {k}'s {}", self.1),
+            None => f.write_str(self.1),
+        }
+    }
 }
 
 /// The file after the header, front to back (its length is checked before the first read).
@@ -169,26 +180,31 @@ impl Reader<'_> {
         out
     }
 
-    /// `n` f32, all finite.
-    fn f32s(&mut self, n: usize, what: &str) -> Result<Vec<f32>, String> {
+    /// `n` f32, all finite (`scales`: and not negative).
+    fn numbers(&mut self, n: usize, what: Name, scales: bool) -> Result<Vec<f32>, String> {
         let v: Vec<f32> = (self.take(4 * n).chunks_exact(4))
             .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
             .collect();
-        match v.iter().position(|x| !x.is_finite()) {
+        match v
+            .iter()
+            .position(|&x| !x.is_finite() || (scales && x < 0.0))
+        {
+            Some(i) if scales => Err(format!(
+                "{what}'s row {i} has the scale {}, not a finite number ≥ 0",
+                v[i]
+            )),
             Some(i) => Err(format!("{what} holds {} at index {i}", v[i])),
             None => Ok(v),
         }
     }
 
-    /// A matrix of `rows` × `cols`: its row scales (finite, not negative), then its weights.
-    fn matrix(&mut self, rows: usize, cols: usize, what: &str) -> Result<QuantRows, String> {
-        let scale = self.f32s(rows, &format!("{what}'s row scales"))?;
-        if let Some(r) = scale.iter().position(|&s| s < 0.0) {
-            return Err(format!(
-                "{what}'s row {r} has the negative scale {}",
-                scale[r]
-            ));
-        }
+    fn f32s(&mut self, n: usize, what: Name) -> Result<Vec<f32>, String> {
+        self.numbers(n, what, false)
+    }
+
+    /// A matrix of `rows` × `cols`: its row scales, then its weights (in −127..=127).
+    fn matrix(&mut self, rows: usize, cols: usize, what: Name) -> Result<QuantRows, String> {
+        let scale = self.numbers(rows, what, true)?;
         let q: Vec<i8> = self.take(rows * cols).iter().map(|&b| b as i8).collect();
         if let Some(i) = q.iter().position(|&w| w == i8::MIN) {
             return Err(format!(
@@ -260,9 +276,18 @@ mod tests {
         assert!(reason(&good[..5000]).starts_with("truncated: 2 layers of 8 units need"));
         assert!(reason(&[good.as_slice(), &[0; 3]].concat()).starts_with("3 bytes after"));
         assert!(reason(&with(0, b"TPNG")).contains("the magic is not TPQL"));
-        assert!(reason(&with(4, &2u32.to_le_bytes())).contains("format version 2"));
-        assert!(reason(&with(8, &131u32.to_le_bytes())).contains("131 tokens"));
-        assert!(reason(&with(12, &3u32.to_le_bytes())).contains("3 LSTM layers"));
+        assert_eq!(
+            reason(&with(4, &2u32.to_le_bytes())),
+            "the format version is 2; this tidepool reads 1"
+        );
+        assert_eq!(
+            reason(&with(8, &131u32.to_le_bytes())),
+            "the vocabulary is 131; this tidepool reads 130"
+        );
+        assert_eq!(
+            reason(&with(12, &3u32.to_le_bytes())),
+            "the number of LSTM layers is 3; this tidepool reads 2"
+        );
         assert!(reason(&with(16, &0u32.to_le_bytes())).contains("0 hidden units"));
         assert!(reason(&with(16, &u32::MAX.to_le_bytes())).contains("4294967295 hidden units"));
         // A wider model's header on this file: the length no longer fits.
@@ -275,7 +300,7 @@ mod tests {
         );
         assert_eq!(
             reason(&with(w_hh0 + 4, &(-1.0f32).to_le_bytes())),
-            "layer 0's W_hh's row 1 has the negative scale -1"
+            "layer 0's W_hh's row 1 has the scale -1, not a finite number ≥ 0"
         );
         assert_eq!(
             reason(&with(w_hh0 + 4 * 4 * h + 5, &[0x80])),
