@@ -38,8 +38,16 @@ fn put_quantised(values: &[f32], scale: f32, out: &mut Vec<u8>) {
     }
 }
 
+/// A NaN weight (a diverged training run) makes the scale NaN, so the reader refuses the
+/// bytes rather than play a decoder whose NaNs became zeros.
 fn scale_of(values: &[f32]) -> f32 {
-    values.iter().fold(0.0f32, |m, v| m.max(v.abs())) / 127.0
+    values.iter().fold(0.0f32, |m, v| {
+        if m.is_nan() || v.abs() <= m {
+            m
+        } else {
+            v.abs()
+        }
+    }) / 127.0
 }
 
 /// Reads the compact bytes front to back, naming what ran out.
@@ -228,6 +236,16 @@ pub fn base64url_decode(text: &str) -> Result<Vec<u8>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_nan_anywhere_makes_the_scale_nan() {
+        assert_eq!(scale_of(&[0.5, -1.27, 0.2]), 0.01);
+        for at in 0..3 {
+            let mut v = [0.5, -1.27, 0.2];
+            v[at] = f32::NAN;
+            assert!(scale_of(&v).is_nan(), "NaN at {at}");
+        }
+    }
 
     #[test]
     fn base64url_round_trips_every_length_and_refuses_bad_text() {

@@ -80,6 +80,22 @@ impl Decoder {
         })
     }
 
+    /// Layers the caller built to fit `arch` (the trainer), not checked: a diverged training
+    /// run's non-finite weights stay visible (its loss says so; a model file or link of it is
+    /// refused when read) instead of panicking here.
+    pub(crate) fn from_trusted_layers(
+        arch: Arch,
+        layers: Vec<Dense>,
+        velocity: Option<Dense>,
+    ) -> Decoder {
+        debug_assert_eq!(layers.len(), arch.decoder_sizes().len() - 1);
+        Decoder {
+            arch,
+            layers,
+            velocity,
+        }
+    }
+
     pub fn arch(&self) -> Arch {
         self.arch
     }

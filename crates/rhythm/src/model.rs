@@ -59,6 +59,16 @@ impl Autoencoder {
         })
     }
 
+    /// An encoder the caller built to fit (the trainer); see
+    /// [`Decoder::from_trusted_layers`].
+    pub(crate) fn from_trusted_parts(encoder: Vec<Dense>, decoder: Decoder) -> Autoencoder {
+        Autoencoder {
+            encoder,
+            decoder,
+            training: None,
+        }
+    }
+
     pub fn arch(&self) -> Arch {
         self.decoder.arch()
     }

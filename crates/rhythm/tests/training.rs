@@ -231,6 +231,28 @@ fn bad_configurations_are_refused() {
     assert!(Trainer::new(&data, &big).unwrap().epoch().is_finite());
 }
 
+/// A run that diverges (an absurd learning rate) reports a non-finite loss and still gives a
+/// model, never a panic; its file and link are refused when read back.
+#[test]
+fn a_diverged_run_is_visible_not_a_panic() {
+    let data = example_rhythms(40, 8);
+    let cfg = TrainConfig {
+        learning_rate: 1e30,
+        epochs: 5,
+        ..config(Arch::Model1)
+    };
+    let mut losses = Vec::new();
+    let model = train(&data, &cfg, |_, loss| {
+        losses.push(loss);
+        true
+    })
+    .unwrap();
+    assert!(losses.iter().any(|l| !l.is_finite()), "{losses:?}");
+    let e = tidepool_rhythm::model_file::read(&tidepool_rhythm::model_file::write(&model));
+    assert!(e.unwrap_err().contains("non-finite"));
+    assert!(Decoder::from_compact(&model.decoder().to_compact()).is_err());
+}
+
 /// This thread's CPU time in seconds (Linux's schedstat, in nanoseconds), so a machine busy
 /// with other builds does not fail the speed test; `None` elsewhere.
 fn thread_cpu_seconds() -> Option<f64> {

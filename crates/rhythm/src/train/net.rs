@@ -110,9 +110,10 @@ impl Net {
         let encoder = self.layers[..split].iter().map(|s| self.dense(s)).collect();
         let decoder = self.layers[split..].iter().map(|s| self.dense(s)).collect();
         let head = self.head.as_ref().map(|s| self.dense(s));
-        // The layout is the architecture's; only non-finite weights (a diverged run) fail.
-        let decoder = Decoder::new(self.arch, decoder, head).expect("the trainer's decoder fits");
-        Autoencoder::new(encoder, decoder).expect("the trainer's encoder fits")
+        // The layout is the architecture's by construction; weights may be non-finite after a
+        // diverged run, which the caller sees in the loss.
+        let decoder = Decoder::from_trusted_layers(self.arch, decoder, head);
+        Autoencoder::from_trusted_parts(encoder, decoder)
     }
 }
 
