@@ -610,32 +610,31 @@ impl Engine {
                 count += 1;
             }
         }
-        let (synths, live, outputs, status) = (
-            &mut self.rhy_synths,
-            &mut self.rhy_live,
-            &mut self.outputs,
-            &mut self.status,
-        );
-        let values = &self.values;
-        self.rhythm
-            .step(frame, sixteenth, step_frames, values, &held[..count], |n| {
-                play_track_note(synths, live, outputs, status, values, frame, n)
-            });
+        let (rhythm, mut out) = self.rhythm_out(frame);
+        let values = out.values;
+        rhythm.step(frame, sixteenth, step_frames, values, &held[..count], |n| {
+            out.play(n)
+        });
+    }
+
+    /// The rhythm unit beside where its notes go at `frame` (borrowed side by side).
+    fn rhythm_out(&mut self, frame: u64) -> (&mut RhythmUnit, TrackOut<'_>) {
+        let out = TrackOut {
+            synths: &mut self.rhy_synths,
+            live: &mut self.rhy_live,
+            outputs: &mut self.outputs,
+            status: &mut self.status,
+            values: &self.values,
+            frame,
+        };
+        (&mut self.rhythm, out)
     }
 
     /// Ends, at `frame`, the rhythm notes due by `due` (u64::MAX: all) on the tracks marked.
     #[inline(never)]
     fn end_rhythm_notes(&mut self, frame: u64, due: u64, tracks: [bool; TRACKS]) {
-        let (synths, live, outputs, status) = (
-            &mut self.rhy_synths,
-            &mut self.rhy_live,
-            &mut self.outputs,
-            &mut self.status,
-        );
-        let values = &self.values;
-        self.rhythm.due_offs(due, tracks, |n| {
-            play_track_note(synths, live, outputs, status, values, frame, n)
-        });
+        let (rhythm, mut out) = self.rhythm_out(frame);
+        rhythm.due_offs(due, tracks, |n| out.play(n));
     }
 
     /// After `id` changed: a track switched off, muted or soloed away ends its notes where they
@@ -1141,34 +1140,38 @@ fn ends_rhythm_notes(id: ParamId) -> bool {
     })
 }
 
-/// Sounds (or ends) a rhythm track's note on its synth when the track uses it and reports it.
-#[inline(never)]
-fn play_track_note(
-    synths: &mut [Synth; TRACKS],
-    live: &mut [bool; TRACKS],
-    outputs: &mut FixedQueue<NoteEvent>,
-    status: &mut Status,
-    values: &ParamValues,
+/// Where the rhythm tracks' notes go at one frame: their voices and the note stream.
+struct TrackOut<'a> {
+    synths: &'a mut [Synth; TRACKS],
+    live: &'a mut [bool; TRACKS],
+    outputs: &'a mut FixedQueue<NoteEvent>,
+    status: &'a mut Status,
+    values: &'a ParamValues,
     frame: u64,
-    n: TrackNote,
-) {
-    let synth = &mut synths[n.track];
-    if n.velocity == 0 {
-        synth.note_off(n.pitch);
-    } else if values.on(track_param(n.track, ParamId::Rh1Synth)) {
-        synth.note_on(n.pitch, n.velocity);
-        live[n.track] = true;
+}
+
+impl TrackOut<'_> {
+    /// Sounds (or ends) a track's note on its synth when the track uses it, and reports it.
+    #[inline(never)]
+    fn play(&mut self, n: TrackNote) {
+        let synth = &mut self.synths[n.track];
+        if n.velocity == 0 {
+            synth.note_off(n.pitch);
+        } else if self.values.on(track_param(n.track, ParamId::Rh1Synth)) {
+            synth.note_on(n.pitch, n.velocity);
+            self.live[n.track] = true;
+        }
+        let note = NoteEvent {
+            frame: self.frame,
+            pitch: n.pitch,
+            velocity: n.velocity,
+            source: Source::Rhythm {
+                track: n.track as u8,
+                channel: n.channel,
+            },
+        };
+        emit(self.outputs, self.status, note);
     }
-    let note = NoteEvent {
-        frame,
-        pitch: n.pitch,
-        velocity: n.velocity,
-        source: Source::Rhythm {
-            track: n.track as u8,
-            channel: n.channel,
-        },
-    };
-    emit(outputs, status, note);
 }
 
 fn push_midi(midi: &mut FixedQueue<MidiEvent>, status: &mut Status, event: MidiEvent) {
