@@ -18,13 +18,13 @@
 //! [`crate::pattern::DEFAULT_VELOCITY`]). `src` is free text: file and bar or window. Unknown
 //! fields are ignored, so the format can grow.
 
-mod json;
-
 use crate::audio_file::{read_wav, sniff};
 use crate::audio_windows::{rhythms_from_audio, LoopSpec};
 use crate::midi_file::read_midi;
 use crate::midi_windows::{rhythms_from_midi, NoteFilter};
 use crate::pattern::{Rhythm, STEPS};
+// The workspace's one JSON reader and string writer.
+use tidepool_melody::model_file::json_header::{self as json, parse_json, quote};
 
 /// Files larger than this are refused before they are read (64 MiB: minutes of stereo
 /// 24-bit audio, far more than a loop).
@@ -195,7 +195,7 @@ impl Dataset {
             out.push_str(&format!(
                 "{{\"p\":\"{}\",\"v\":{v},\"src\":{}}}",
                 e.rhythm.pattern_string(),
-                json::quote(&e.src)
+                quote(&e.src)
             ));
         }
         out.push_str("\n],\n\"refused\":[");
@@ -203,8 +203,8 @@ impl Dataset {
             out.push_str(if i == 0 { "\n" } else { ",\n" });
             out.push_str(&format!(
                 "{{\"file\":{},\"reason\":{}}}",
-                json::quote(&r.file),
-                json::quote(&r.reason)
+                quote(&r.file),
+                quote(&r.reason)
             ));
         }
         out.push_str("\n]}\n");
@@ -213,7 +213,7 @@ impl Dataset {
 
     /// Reads the JSON text; errors name the rhythm (counting from 0) and what is wrong with it.
     pub fn from_json(text: &str) -> Result<Dataset, String> {
-        let doc = json::parse(text)?;
+        let doc = parse_json(text.as_bytes()).map_err(|e| e.to_string())?;
         match doc.get("version").and_then(json::Value::as_f64) {
             Some(1.0) => {}
             Some(v) => return Err(format!("data-set version {v} is not known (1 is)")),

@@ -2,30 +2,11 @@
 //! written by hand so the wasm module does not carry a JSON library.
 
 use crate::{view, VIEW_NEURONS};
-use std::fmt::Write;
 use tidepool_engine::params::{Group, Kind, PARAMS};
 use tidepool_reservoir::{MAX_ARP_NOTES, MAX_LFO_OUTPUTS};
 
-/// `s` as a JSON string literal.
-pub fn string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 || c == '\u{2028}' || c == '\u{2029}' => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
+/// `s` as a JSON string literal: the workspace's one JSON string writer.
+pub use tidepool_melody::model_file::json_header::quote as string;
 
 fn number(v: f64) -> String {
     if v.is_finite() {

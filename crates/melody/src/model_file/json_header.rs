@@ -99,6 +99,32 @@ impl fmt::Display for Error {
     }
 }
 
+/// `s` as a JSON string literal, quotes included (the writers' side of this module: the page's
+/// JSON, the rhythm data sets).
+pub fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 || c == '\u{2028}' || c == '\u{2029}' => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.push_str("\\u");
+                for shift in [12, 8, 4, 0] {
+                    out.push(HEX[(c as usize >> shift) & 15] as char);
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// Parses one JSON value (with optional surrounding whitespace, such as the spaces that pad
 /// a safetensors header to 8 bytes) that must fill `text`, refusing what a safetensors header
 /// never holds (see the module documentation).
