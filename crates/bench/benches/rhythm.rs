@@ -54,7 +54,10 @@ fn main() {
         json_lines(&data);
         return;
     }
-    let mut c = Criterion::default().sample_size(10).configure_from_args();
+    let mut c = Criterion::default()
+        .sample_size(10)
+        .measurement_time(std::time::Duration::from_secs(10))
+        .configure_from_args();
     let mut group = c.benchmark_group("rhythm_train_200x500_batch32");
     for arch in Arch::ALL {
         let mut seed = 0;
