@@ -8,19 +8,19 @@
 //! engine (and so the page's wasm module) only uses [`decoder`] and [`compact`]; training, onset
 //! detection and file reading are linked only into the CLI and the tools module.
 
-pub mod pattern;
 pub mod arch;
-pub mod dense;
-pub mod model;
-pub mod train;
-pub mod decoder;
-pub mod compact;
-pub mod model_file;
-pub mod onset;
+pub mod audio_file;
 pub mod audio_windows;
+pub mod compact;
+pub mod dataset;
+pub mod decoder;
+pub mod dense;
 pub mod midi_file;
 pub mod midi_windows;
-pub mod audio_file;
-pub mod dataset;
+pub mod model;
+pub mod model_file;
+pub mod onset;
+pub mod pattern;
+pub mod train;
 
 pub use pattern::{Rhythm, STEPS};
