@@ -246,6 +246,8 @@ async function boot() {
   const networks = new Networks(table);
   shapes = new StartShapes(table);
   state = new PatchState(table, parsed.values, networks, parsed.bindings, parsed.models);
+  // The network worker computes the radii Start needs while the controls are built.
+  shapes.prepare(state.text);
   showPatchErrors($("messages"), parsed.errors);
   buildPanels({
     transport: $("transport-controls"), lfo: $("lfo-controls"), arp: $("arp-controls"),
@@ -276,8 +278,6 @@ async function boot() {
   }, state);
   presets.loadFactory();
   setStatus("loaded", starting ? "Starting audio…" : "Ready: press Start audio");
-  // After this task, so the controls show first.
-  setTimeout(() => shapes.ready || shapes.prepare(state.text), 0);
 }
 
 const booted = boot();
