@@ -45,10 +45,11 @@ const WASM_FEATURES: &[&str] = &[
 /// tier up, so a fresh engine's first ~2000 blocks ran slower than without wasm-opt.
 const WASM_OPT_PASSES: &[&str] = &["-O3", "--one-caller-inline-max-function-size=20"];
 
-/// The two wasm modules: what the page, the worklet and the network worker load (`out_dir`),
-/// and, with the `tools` feature, the recording renderer and the benchmark exports
-/// (`out_dir/tools`, loaded only by web/render-worker.js and tests/bench/). The second build
-/// reuses every dependency of the first: only the wasm crate is compiled again and linked.
+/// The two wasm modules: what the page and the worklet load (`out_dir`), and, with the `tools`
+/// feature, the network builder with W's spectral radius, the recording renderer and the
+/// benchmark exports (`out_dir/tools`, loaded only by web/network-worker.js, web/render-worker.js
+/// and tests/bench/). The second build recompiles the crates whose features differ (the
+/// reservoir's eigenvalue code) and the wasm crate, and links.
 pub fn bindgen(target: &str, out_dir: &str) -> Result<(), String> {
     bindgen_one(target, out_dir, None)?;
     bindgen_one(target, &format!("{out_dir}/tools"), Some("tools"))
