@@ -48,8 +48,8 @@ const WASM_OPT_PASSES: &[&str] = &["-O3", "--one-caller-inline-max-function-size
 /// The two wasm modules: what the page and the worklet load (`out_dir`), and, with the `tools`
 /// feature, the network builder with W's spectral radius, the recording renderer and the
 /// benchmark exports (`out_dir/tools`, loaded only by web/network-worker.js, web/render-worker.js
-/// and tests/bench/). The second build recompiles the crates whose features differ (the
-/// reservoir's eigenvalue code) and the wasm crate, and links.
+/// and tests/bench/). The second build reuses every external dependency; the workspace crates
+/// are compiled again (the reservoir's features differ, and what depends on it) and linked.
 pub fn bindgen(target: &str, out_dir: &str) -> Result<(), String> {
     bindgen_one(target, out_dir, None)?;
     bindgen_one(target, &format!("{out_dir}/tools"), Some("tools"))
