@@ -140,9 +140,24 @@ fn test() -> Result<(), String> {
         (
             "cargo test",
             Box::new(|| {
+                // With the wasm crate's tools feature: its exports' native tests run too (the
+                // page build is tested without it in Chromium, below).
                 sh(
                     "cargo",
-                    &["test", "--workspace", "--exclude", "tidepool-bench"],
+                    &[
+                        "test",
+                        "--workspace",
+                        "--exclude",
+                        "tidepool-bench",
+                        "--features",
+                        "tidepool-wasm/tools",
+                    ],
+                    &[],
+                )?;
+                // The reservoir as the page's module builds it: no eigenvalue code.
+                sh(
+                    "cargo",
+                    &["test", "-p", "tidepool-reservoir", "--no-default-features"],
                     &[],
                 )
             }),
