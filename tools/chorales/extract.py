@@ -100,7 +100,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import music21
-from music21 import chord, common, corpus, key, note, stream
+from music21 import chord, common, corpus, key, meter, note, stream
 
 STEPS_PER_QUARTER = 4
 NOTE_OFF = 128
@@ -290,6 +290,42 @@ def quantise(notes: list[dict], where: str, irregular: dict) -> tuple[list[tuple
     return out, offgrid
 
 
+def bar_positions(part: stream.Part) -> list[tuple[Fraction, Fraction, Fraction]]:
+    """(start, length, beat-one offset) of every measure of `part`, in quarter lengths. A pickup
+    measure's missing beats (paddingLeft) are counted, so position 0 is always the downbeat."""
+    out = []
+    for m in part.getElementsByClass(stream.Measure):
+        ts = m.timeSignature or m.getContextByClass(meter.TimeSignature)
+        bar = frac(ts.barDuration.quarterLength) if ts is not None else Fraction(4)
+        out.append((frac(m.offset), bar, frac(m.paddingLeft)))
+    return out
+
+
+def line_meter(part: stream.Part, events: list[tuple[int, int, int]], where: str,
+               irregular: dict) -> tuple[int, int]:
+    """(16ths per bar, 16th within the bar of the line's first token) for a line whose notes are
+    `events`. Each onset's notated bar position implies a phase for the line's first token; the
+    most common one is kept (a pickup bar without its padding, or one odd bar at a repeat, then
+    cannot move the whole line), and the onsets that disagree with it are recorded."""
+    measures = bar_positions(part)
+    if not measures:
+        irregular["no_measures_phase_0"].append({"where": where})
+        return 16, 0
+    votes: Counter = Counter()
+    first = events[0][0]
+    for s, _, _ in events:
+        q = Fraction(s, STEPS_PER_QUARTER)
+        start, bar, pad = next(((a, b, c) for a, b, c in reversed(measures) if a <= q), measures[0])
+        bar16 = to_step(bar)
+        pos = to_step(q - start + pad) % bar16
+        votes[(bar16, (pos - (s - first)) % bar16)] += 1
+    (bar16, phase), agree = votes.most_common(1)[0]
+    if agree < len(events):
+        irregular["onsets_off_the_line_meter"].append(
+            {"where": where, "onsets": len(events), "agree": agree, "bar": bar16, "phase": phase})
+    return bar16, phase
+
+
 def tokens_of(events: list[tuple[int, int, int]], shift: int = 0) -> list[int]:
     """Melody-RNN tokens from non-overlapping (start, end, midi) steps.
     Leading/trailing silence dropped; ends with one NOTE_OFF."""
@@ -408,8 +444,10 @@ def main(argv=None) -> int:
                     {"where": where, "reason": f"{offgrid}/{n_notes} notes off the 16th grid"})
                 continue
             toks = tokens_of(events, shift)
+            bar16, phase = line_meter(chosen[v], events, where, irregular)
             lines.append({"piece": pid, "voice": v, "tonic": tonic, "mode": mode,
-                          "transpose": shift, "tokens": toks, "notes": n_notes,
+                          "transpose": shift, "bar": bar16, "phase": phase,
+                          "tokens": toks, "notes": n_notes,
                           "lead_rest_steps": events[0][0]})
             info["lines"][v] = "kept"
             if pid == args.example and v == "S":
@@ -476,7 +514,7 @@ def main(argv=None) -> int:
     for sp in SPLITS:
         sl = [l for l in kept if piece_split[l["piece"]] == sp]
         text = "".join(
-            f"{l['piece']} {l['voice']} {l['tonic']} {l['mode']} {l['transpose']}|"
+            f"{l['piece']} {l['voice']} {l['tonic']} {l['mode']} {l['transpose']} {l['bar']} {l['phase']}|"
             + " ".join(map(str, l["tokens"])) + "\n" for l in sl)
         fn = out_dir / f"{sp}.tokens"
         fn.write_text(text, encoding="ascii")
@@ -536,7 +574,13 @@ def main(argv=None) -> int:
             "0-127": "note onset, MIDI pitch (after transposition)",
             "128": "note off: the sounding note stops (first 16th of a rest; also the last token of every line)",
             "129": "no change: the previous state continues (note held, or silence continued after 128)",
-            "line_start": "first note onset (leading silence dropped); lines are not aligned to bars",
+            "line_start": "first note onset (leading silence dropped); lines are not aligned to bars, "
+                          "but each line's header says its bar length and the first token's 16th "
+                          "within the bar (0 = downbeat)",
+            "meter": "bar = 16ths per bar, phase = 16th of the bar of the line's first token: the "
+                     "most common phase implied by the notated bar position of each onset "
+                     "(pickup padding counted); disagreeing onsets in irregular.onsets_off_the_line_meter",
+            "meter_histogram": dict(sorted(Counter(l["bar"] for l in kept).items())),
             "ties": "merged: a tied note is one onset plus 129s",
             "repeats": "not expanded (notated music read once)",
         },

@@ -1,7 +1,8 @@
 //! The chorale token files (`data/chorales/*.tokens`) and the tokenisation rules behind them.
 //!
-//! One line per voice: `piece_id voice key_tonic mode transpose|tok tok …`, tokens already
-//! transposed to C major / A minor (`transpose` semitones from the original key).
+//! One line per voice: `piece_id voice key_tonic mode transpose bar phase|tok tok …`, tokens
+//! already transposed to C major / A minor (`transpose` semitones from the original key); `bar`
+//! is the 16ths in a bar, `phase` the 16th within the bar of the first token (0 = downbeat).
 
 use crate::tokens::{self, Token, HOLD, NOTE_OFF};
 
@@ -15,7 +16,18 @@ pub struct Line {
     pub minor: bool,
     /// Semitones added to reach C major / A minor.
     pub transpose: i8,
+    /// 16ths in a bar (16 in 4/4, 12 in 3/4).
+    pub bar: u8,
+    /// The 16th within the bar of the first token (0 = the downbeat).
+    pub phase: u8,
     pub tokens: Vec<Token>,
+}
+
+impl Line {
+    /// The 16th within the bar of token `i`.
+    pub fn position(&self, i: usize) -> u8 {
+        ((self.phase as usize + i) % self.bar.max(1) as usize) as u8
+    }
 }
 
 /// The token lines of split `name` (`train`, `valid`, `test`) in the directory `dir`
@@ -45,9 +57,22 @@ fn parse_line(line: &str) -> Result<Line, String> {
         .split_once('|')
         .ok_or("no `|` between header and tokens")?;
     let fields: Vec<&str> = head.split_whitespace().collect();
-    let [piece, voice, tonic, mode, transpose] = fields[..] else {
-        return Err(format!("header needs 5 fields, has {}", fields.len()));
+    let [piece, voice, tonic, mode, transpose, bar, phase] = fields[..] else {
+        return Err(format!(
+            "header needs 7 fields (piece voice tonic mode transpose bar phase), has {}",
+            fields.len()
+        ));
     };
+    let bar: u8 = bar
+        .parse()
+        .ok()
+        .filter(|b| (1..=64).contains(b))
+        .ok_or("bar is not 1–64 sixteenths")?;
+    let phase: u8 = phase
+        .parse()
+        .ok()
+        .filter(|p| *p < bar)
+        .ok_or("phase is not a 16th within the bar")?;
     let tonic: u8 = tonic
         .parse()
         .ok()
@@ -67,6 +92,8 @@ fn parse_line(line: &str) -> Result<Line, String> {
         tonic,
         minor,
         transpose,
+        bar,
+        phase,
         tokens: tokens::parse(toks)?,
     })
 }
@@ -208,10 +235,30 @@ mod tests {
 
     #[test]
     fn bad_lines_are_named() {
-        assert!(parse("a S 5 major -5|60 128\nb S 13 major 0|60")
+        assert!(parse("a S 5 major -5 16 12|60 128\nb S 13 major 0 16 0|60")
             .unwrap_err()
             .starts_with("line 2"));
-        assert!(parse("a S 5 dorian 0|60").unwrap_err().contains("dorian"));
-        assert!(parse("a S 5 major 0 60").is_err());
+        assert!(parse("a S 5 dorian 0 16 0|60")
+            .unwrap_err()
+            .contains("dorian"));
+        assert!(parse("a S 5 major 0 16 0 60").is_err());
+        assert!(parse("a S 5 major 0|60").unwrap_err().contains("7 fields"));
+        assert!(parse("a S 5 major 0 12 12|60").unwrap_err().contains("phase"));
+        assert!(parse("a S 5 major 0 0 0|60").unwrap_err().contains("bar"));
+    }
+
+    #[test]
+    fn positions_wrap_at_the_bar() {
+        let l = &parse("a S 5 major 0 12 10|60 129 129 62").unwrap()[0];
+        assert_eq!((0..4).map(|i| l.position(i)).collect::<Vec<_>>(), [10, 11, 0, 1]);
+    }
+
+    /// Most 4/4 lines start on the pickup beat (phase 12): the chorales' usual one-beat upbeat.
+    #[test]
+    fn the_corpus_meter_is_mostly_four_four_with_a_pickup() {
+        let text = data("train.tokens");
+        let lines = parse(&text).unwrap();
+        let pickup = lines.iter().filter(|l| l.bar == 16 && l.phase == 12).count();
+        assert!(pickup * 2 > lines.len(), "{pickup} of {}", lines.len());
     }
 }
