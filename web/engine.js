@@ -229,6 +229,14 @@ export class Instrument extends EventTarget {
     this.post({ type: "melody-lstm", bytes });
   }
 
+  /**
+   * Hands the musician's model (ArrayBuffer of .tpq bytes, from web/melody-file-worker.js) to the
+   * engine's "file" slot; a "melody" event with model "file" reports it.
+   */
+  installMelodyFile(bytes) {
+    this.post({ type: "melody-file", bytes });
+  }
+
   /** Hands an n-gram model file (ArrayBuffer) to the engine; a "melody" event reports it. */
   installNgram(bytes) {
     this.post({ type: "melody-ngram", bytes });

@@ -6,6 +6,7 @@ import { Instrument, loadWasm, params, parsePatch, snapshotLayout } from "./engi
 import { ComputerKeys } from "./computer-keys.js";
 import { LiveViews } from "./live-views.js";
 import { MelodyPanel } from "./melody-panel.js";
+import { MelodyFile } from "./melody-file.js";
 import { loadModel, loadNgram } from "./melody-model.js";
 import { showPatchErrors } from "./messages.js";
 import { MidiIo } from "./midi-io.js";
@@ -116,6 +117,7 @@ async function start() {
       rhythmModels: rhythm.bytes,
     });
     melody.handed = !!loaded;
+    melodyFile.attach(created);
     if (created.melodyStatus && !created.melodyStatus.ok) melodyPanel.failed(created.melodyStatus.error);
     created.node.addEventListener("processorerror", () => {
       setStatus("error", "The audio engine stopped with an error. Reload the page to start again.");
@@ -187,6 +189,8 @@ startButton.addEventListener("click", start);
 // time the patch asks for it.
 const melody = { bytes: null, handed: false, ngrams: new Set() };
 let melodyPanel = null;
+let melodyFile = null; // the musician's own model file (web/melody-file.js)
+const fileChoice = () => state.spec("mel.model").choices.indexOf("file");
 
 async function loadMelody() {
   // The fetch starts now, beside the engine's; progress shows once the panel exists.
@@ -207,7 +211,9 @@ function handModel() {
 }
 
 function melodyInstalled({ model, ok, error }) {
-  if (!ok) {
+  if (model === "file") {
+    melodyFile.installed(ok, error);
+  } else if (!ok) {
     const what = model === 0 ? "The LSTM melody model" : "An n-gram melody model file";
     melodyPanel.failed(`${what} was refused by the engine: ${error}`);
   } else if (model > 0) {
@@ -215,9 +221,13 @@ function melodyInstalled({ model, ok, error }) {
   }
 }
 
-/** Sends the engine the n-gram model the patch asks for, once. */
+/** Sends the engine the n-gram model or the model file the patch asks for, once. */
 async function requestMissingModel(view) {
   const missing = Math.round(view[snapshotLayout().melody.missing]);
+  if (missing === fileChoice()) {
+    melodyFile.missing(melody.bytes);
+    return;
+  }
   if (missing < 1 || melody.ngrams.has(missing)) return;
   melody.ngrams.add(missing);
   melodyPanel.note(`Loading the order-${missing} n-gram model…`, "loading");
@@ -258,6 +268,9 @@ async function boot() {
     toggle: $("midi-learn"), clear: $("midi-learn-clear"), status: $("midi-learn-status"), root: $("panels"),
   }, state);
   melodyPanel = new MelodyPanel({ model: $("melody-model"), live: $("melody-live") }, state, snapshotLayout());
+  melodyFile = new MelodyFile({
+    drop: $("melody-drop"), picker: $("melody-file"), pick: $("melody-pick"), status: $("melody-file-status"),
+  }, melodyPanel);
   views = new LiveViews({
     scope: $("scope"), neurons: $("neurons"), arp: $("arp-probs"), recent: $("recent-notes"), meter: $("meter"),
   }, snapshotLayout());
@@ -266,6 +279,7 @@ async function boot() {
     status: $("record-status"), progress: $("record-progress"),
     wav: $("record-wav"), midi: $("record-midi"), performance: $("record-performance"),
   }, table, () => hub.initialEvents());
+  recorder.fileModel = () => melodyFile.slotBytes();
   state.addEventListener("change", () => views.describe(state));
   views.describe(state);
   // A patch link pasted into the address bar of the open page.

@@ -1,5 +1,6 @@
 // The melody panel's live text: the model's loading state, what the generator does (off, playing
-// freely, listening, answering) and the key in force. Text only (textContent), no HTML.
+// freely, listening, answering), which model plays and the key in force. Text only
+// (textContent), no HTML.
 
 const PHASES = ["Off: choose free or answer", "Playing on its own", "Listening: play a phrase, then pause for a bar", "Answering"];
 
@@ -21,6 +22,20 @@ export class MelodyPanel {
     this.live = elements.live;
     this.state = state;
     this.lastLive = "";
+    this.fileLabel = "your model file (none yet: drop one below)";
+  }
+
+  /** What the "file" model choice plays now (web/melody-file.js). */
+  fileModel(label) {
+    this.fileLabel = label;
+  }
+
+  /** The model the patch plays, in words. */
+  modelName() {
+    const name = this.state.spec("mel.model").choices[this.state.value("mel.model")] ?? "lstm";
+    if (name === "file") return `model ${this.fileLabel}`;
+    if (name.startsWith("ngram")) return `model the order-${name.slice(5)} n-gram`;
+    return "model the shipped LSTM (2 × 256, Bach chorales)";
   }
 
   progress(received, total) {
@@ -58,7 +73,7 @@ export class MelodyPanel {
     }
     if (phase > 0) {
       const key = keyName(choices, Math.round(view[at.key]));
-      text += ` · key ${key}${following ? " (following your playing)" : ""}`;
+      text += ` · key ${key}${following ? " (following your playing)" : ""} · ${this.modelName()}`;
     }
     if (Math.round(view[at.missing]) >= 0 && phase > 0) text += " · waiting for the model";
     if (text !== this.lastLive) {

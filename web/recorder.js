@@ -61,6 +61,10 @@ export class Recorder {
     this.el = el;
     this.held = held;
     this.keys = table.map((p) => p.key);
+    // The .tpq bytes the engine's "file" model slot holds now (set by the page), for a recording
+    // that played mel.model=file; its choice number.
+    this.fileModel = () => null;
+    this.fileChoice = table.find((p) => p.key === "mel.model")?.choices.indexOf("file") ?? -1;
     this.instrument = null;
     this.recording = false;
     this.kept = null;
@@ -198,7 +202,8 @@ export class Recorder {
       finished();
       this.note(`The render worker failed: ${e.message}`);
     };
-    worker.postMessage({ type: "render", performance: this.kept.json });
+    const fileModel = this.fileModel();
+    worker.postMessage({ type: "render", performance: this.kept.json, fileModel, fileChoice: this.fileChoice });
   }
 
   /** Download links for a finished render. */

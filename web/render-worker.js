@@ -28,10 +28,19 @@ async function loadTools() {
   initSync({ module: await WebAssembly.compileStreaming(response) });
 }
 
-/** Fetches and installs the melody model the patch asks for, if any (as `tidepool render` does). */
-async function installMelody(job) {
+/**
+ * Fetches and installs the melody model the patch asks for, if any (as `tidepool render` does);
+ * `fileModel`: the .tpq bytes the page's file slot played (the musician's model, or the shipped
+ * LSTM standing in), for mel.model=file.
+ */
+async function installMelody(job, fileModel, fileChoice) {
   const missing = job.missing_melody_model();
   if (missing < 0) return;
+  if (missing === fileChoice) {
+    if (!fileModel) throw new Error("the recording plays your own model file, which the page no longer has");
+    job.install_melody_file(fileModel);
+    return;
+  }
   const file = missing === 0 ? "melody-lstm.tpq" : `melody-ngram-${missing}.tpng`;
   const response = await fetch(new URL(file, MODELS));
   if (!response.ok) throw new Error(`the melody model ${file} could not be fetched (${response.status})`);
@@ -57,7 +66,7 @@ self.onmessage = async (e) => {
   try {
     await loadTools();
     job = new OfflineRender(m.performance);
-    await installMelody(job);
+    await installMelody(job, m.fileModel, m.fileChoice);
     await installRhythm(job);
     let done = 0;
     while (done < 1) {

@@ -20,6 +20,8 @@
 //     worker.js; swapped in at a block boundary)     (read in, or why not; ms: handler time)
 //   {type: "melody-lstm", bytes: ArrayBuffer}      (melody-lstm.tpq, validated on the main thread)
 //   {type: "melody-ngram", bytes: ArrayBuffer}     (an n-gram model file, melody-ngram-N.tpng)
+//   {type: "melody-file", bytes: ArrayBuffer}      (the musician's model file as .tpq, made by
+//     web/melody-file-worker.js; "melody" answers with model "file")
 //   {type: "rhythm-builtin", name, bytes}          {type: "rhythm-builtin", name, ok, error}
 //     (a built-in rhythm decoder, web/models/rhythm-<name>.tprd)
 //   {type: "rhythm-model", track, model}           {type: "rhythm-model", track, ok, error}
@@ -168,6 +170,7 @@ class TidepoolProcessor extends AudioWorkletProcessor {
       }
       case "melody-lstm":
       case "melody-ngram":
+      case "melody-file":
         this.port.postMessage(this.installMelody(m));
         return;
       case "network":
@@ -269,15 +272,19 @@ class TidepoolProcessor extends AudioWorkletProcessor {
   // Between blocks, from the message handler: loading costs about 1.3 ms (the LSTM: its 1.5 MB
   // of quantized weights checked and laid out) or microseconds (an n-gram's flat tables), once
   // per model. Returns the "melody" message that reports it (model: 0 the LSTM, 1–4 an n-gram
-  // order, -1 an n-gram file refused).
+  // order, -1 an n-gram file refused, "file" the musician's model file).
   installMelody(m) {
     const lstm = m.type === "melody-lstm";
+    const file = m.type === "melody-file";
     try {
       const bytes = new Uint8Array(m.bytes);
-      const model = lstm ? (this.engine.install_melody_lstm(bytes), 0) : this.engine.install_melody_ngram(bytes);
+      let model;
+      if (lstm) model = (this.engine.install_melody_lstm(bytes), 0);
+      else if (file) model = (this.engine.install_melody_file(bytes), "file");
+      else model = this.engine.install_melody_ngram(bytes);
       return { type: "melody", model, ok: true, error: "" };
     } catch (error) {
-      return { type: "melody", model: lstm ? 0 : -1, ok: false, error: String(error) };
+      return { type: "melody", model: lstm ? 0 : file ? "file" : -1, ok: false, error: String(error) };
     }
   }
 

@@ -20,13 +20,13 @@ fn lstm_step(c: &mut Criterion) {
     c.bench_function("lstm_step_batch1_e64_h256x2", |b| {
         b.iter(|| {
             t = if t == 129 { 60 } else { 129 };
-            black_box(model.step(t)[0])
+            black_box(model.step(t, 0)[0])
         })
     });
     c.bench_function("lstm_step_batch1_e64_h256x2_quant", |b| {
         b.iter(|| {
             t = if t == 129 { 60 } else { 129 };
-            black_box(quant.step(t)[0])
+            black_box(quant.step(t, 0)[0])
         })
     });
 }

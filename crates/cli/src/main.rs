@@ -20,14 +20,16 @@ USAGE
   tidepool render [--patch TEXT|URL|FILE] [--notes \"C4 E4 G4\" | --score \"C4/90@0-2 E4@0.5-2\"]
                   [--seconds 10] [--sample-rate 48000] [--block 128] [-o out.wav] [--midi out.mid]
                   [--notes-json notes.json] [--models web/models] [--tempo-map \"0:120 8.5:140\"]
+                  [--melody-file my.safetensors]
   tidepool render --performance perf.json [-o out.wav] [--midi out.mid] [--tempo-map …]
       Renders the patch (default patch when --patch is omitted) with the notes held from the
       start to the end, or with timed notes (NOTE[/VELOCITY]@START-END in seconds), to a 32-bit
       float WAV and a standard MIDI file (and the notes as JSON [[frame, pitch, velocity], …]).
       Prints level, notes and anything the engine recovered from. A patch with the melody on
       plays it with the model files the page uses (mel.model: melody-lstm.tpq or
-      melody-ngram-N.tpng in --models). --performance renders a recording from the page (its
-      patch, sample rate, length and inputs; the page's own render is bit-identical). The MIDI
+      melody-ngram-N.tpng in --models; mel.model=file: the musician's model, --melody-file).
+      --performance renders a recording from the page (its patch, sample rate, length and
+      inputs; the page's own render is bit-identical). The MIDI
       file has a tempo track and one track per source, every note closed. --tempo-map puts a
       tempo change at each SECONDS:BPM in place of the other tempo changes (clock following
       off: a clock-followed recording is re-rendered at the tempi given).
@@ -97,11 +99,23 @@ fn main() {
 
 /// Patch text from an argument: a file's contents when it names a file, else the text itself.
 /// Installs the melody model the patch asks for, if it asks for one, from the files in `dir` the
-/// page loads too (the LSTM model file, or the n-gram file of the order asked for).
-fn install_melody(engine: &mut Engine, dir: &str) -> Result<(), String> {
+/// page loads too (the LSTM model file, or the n-gram file of the order asked for), or, for
+/// `mel.model=file`, the musician's model file `melody_file` (a .safetensors, required then).
+fn install_melody(engine: &mut Engine, dir: &str, melody_file: Option<&str>) -> Result<(), String> {
     let Some(which) = engine.missing_melody_model() else {
         return Ok(());
     };
+    if which == tidepool_engine::MELODY_FILE_MODEL {
+        let path = melody_file.ok_or(
+            "the patch plays the musician's own model (mel.model=file): give its .safetensors with \
+             --melody-file",
+        )?;
+        let bytes = std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+        let (model, _) = tidepool_melody::model_file::load(&bytes).map_err(|e| format!("{path}: {e}"))?;
+        let tpq = tidepool_melody::quant_file::write(&model).map_err(|e| format!("{path}: {e}"))?;
+        drop(engine.install_melody_file(Brain::lstm_from_tpq(&tpq)?));
+        return Ok(());
+    }
     type Loader = fn(&[u8]) -> Result<Brain, String>;
     let (path, load): (String, Loader) = if which == 0 {
         (melody_cmd::lstm_file(dir), Brain::lstm_from_tpq)

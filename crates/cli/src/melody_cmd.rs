@@ -91,7 +91,7 @@ fn probs(mut args: Args) -> Result<(), String> {
     let rows: Vec<String> = tokens
         .iter()
         .map(|&t| {
-            lstm::softmax(model.step(t), 1.0, &mut p);
+            lstm::softmax(model.step(t, 0), 1.0, &mut p);
             let cells: Vec<String> = p.iter().map(|v| format!("{v:e}")).collect();
             format!("[{}]", cells.join(","))
         })

@@ -32,6 +32,7 @@ pub fn run(mut args: Args) -> Result<(), String> {
     let models = args
         .value(&["--models"])?
         .unwrap_or_else(|| "web/models".into());
+    let melody_file = args.value(&["--melody-file"])?;
     args.finish()?;
     let mut job = match performance {
         Some(path) => {
@@ -92,7 +93,7 @@ pub fn run(mut args: Args) -> Result<(), String> {
     let seconds = frames as f64 / sample_rate;
     let start = Instant::now();
     let mut engine = Engine::new(sample_rate, &patch);
-    install_melody(&mut engine, &models)?;
+    install_melody(&mut engine, &models, melody_file.as_deref())?;
     install_rhythm(&mut engine, &models)?;
     let mut renderer = Renderer::new(&engine, &events, frames, block);
     renderer.run(&mut engine, frames);

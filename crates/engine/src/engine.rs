@@ -12,7 +12,8 @@ use crate::lfo_cc::LfoCc;
 use crate::melody::{Brain, MelodySettings, MelodyUnit, Phase, StepOut};
 use crate::midi_clock::{self, ClockFollower, ClockSender, Follow};
 use crate::params::{
-    track_field, track_param, ParamId, ParamValues, DIVISION_BEATS, PARAMS, PARAM_COUNT,
+    track_field, track_param, ParamId, ParamValues, DIVISION_BEATS, MELODY_FILE_MODEL, PARAMS,
+    PARAM_COUNT,
 };
 use crate::patch::Patch;
 use crate::rhythm::{ModelRef, PlayedRhythms, RhythmUnit, TrackNote, BUILTIN_MODELS, TRACKS};
@@ -765,8 +766,22 @@ impl Engine {
         old
     }
 
+    /// Installs the musician's own melody model (an LSTM from [`Brain::lstm_from_tpq`], built
+    /// off the audio path) in the slot of the `mel.model` choice `file`; returns the one it
+    /// replaces. The melody restarts (its sounding note ends) only if that choice is playing:
+    /// another model plays on untouched.
+    pub fn install_melody_file(&mut self, brain: Brain) -> Option<Brain> {
+        let old = self.melody.install_at(MELODY_FILE_MODEL, brain);
+        if self.values.index(ParamId::MelodyModel) == MELODY_FILE_MODEL {
+            let frame = self.frame;
+            self.restart_melody(frame);
+        }
+        old
+    }
+
     /// Which melody model the parameters ask for and the engine lacks (0 the LSTM, 1–4 an
-    /// n-gram order): the host builds it off the audio path and calls [`Engine::install_melody`].
+    /// n-gram order, [`MELODY_FILE_MODEL`] the musician's file): the host builds it off the
+    /// audio path and calls [`Engine::install_melody`] (or [`Engine::install_melody_file`]).
     pub fn missing_melody_model(&self) -> Option<usize> {
         let model = self.values.index(ParamId::MelodyModel);
         (self.values.index(ParamId::MelodyMode) != 0 && !self.melody.has_model(model))

@@ -47,7 +47,7 @@ pub use melody::{Brain, Phase as MelodyPhase};
 #[cfg(feature = "spectral")]
 pub use network_bytes::build_network_bytes;
 pub use network_bytes::{network_from_bytes, Which};
-pub use params::{ParamId, ParamSpec, ParamValues, PARAMS};
+pub use params::{ParamId, ParamSpec, ParamValues, MELODY_FILE_MODEL, PARAMS};
 pub use patch::{format_value, Parsed, Patch, PatchError, MAX_PATCH_BYTES, VERSION_TAG};
 pub use synth::{Modulation, SynthSettings, CEILING, MAX_VOICES};
 pub use transport::{Clock, FreeClock, Transport};

@@ -12,8 +12,15 @@
 //!
 //! Building a brain (loading a model file, counting an n-gram) allocates and happens off the
 //! audio path; stepping never allocates.
+//!
+//! The brains sit in one slot per `mel.model` choice: the shipped LSTM, the n-grams and the
+//! musician's own model file ([`MELODY_FILE_MODEL`](crate::params::MELODY_FILE_MODEL), another quantized LSTM of 1–3 layers).
+//! Every token is fed with its metrical position (the 16th within the bar), which a model with
+//! the position input reads and the others ignore.
 
+use crate::params::MELODY_MODEL_NAMES;
 use tidepool_melody::key::{Key, KeyEstimator};
+use tidepool_melody::lstm::POSITIONS;
 use tidepool_melody::quant::QuantLstm;
 use tidepool_melody::{NGram, Token, HOLD, NOTE_OFF, VOCAB};
 use tidepool_reservoir::SeededRng;
@@ -53,7 +60,9 @@ impl Brain {
         Ok(Brain::NGram(Box::new(NGram::train(&tokens, order))))
     }
 
-    /// Which `mel.model` choice this brain serves: 0 the LSTM, 1–4 the n-gram order.
+    /// Which `mel.model` choice this brain serves by itself: 0 the LSTM, 1–4 the n-gram order
+    /// (a musician's file is an LSTM put in [`MELODY_FILE_MODEL`](crate::params::MELODY_FILE_MODEL)'s slot by
+    /// [`MelodyUnit::install_at`]).
     pub fn model_index(&self) -> usize {
         match self {
             Brain::Lstm(_) => 0,
@@ -113,9 +122,14 @@ pub struct StepOut {
     pub on: Option<(u8, u8)>,
 }
 
+/// Brain slots: one per `mel.model` choice.
+const SLOTS: usize = MELODY_MODEL_NAMES.len();
+
 /// The generator's state; see the module doc.
 pub struct MelodyUnit {
-    brains: [Option<Brain>; 5],
+    brains: [Option<Brain>; SLOTS],
+    /// The 16th within the bar of the latest step (0 = downbeat).
+    position: u8,
     /// Tokens fed to a model so far (the work done, for load accounting).
     feeds: u64,
     logits: [f32; VOCAB],
@@ -136,6 +150,8 @@ pub struct MelodyUnit {
     /// NOTE_OFF/HOLD; how much of it is in the model; the shift it went in with; steps since
     /// the last release with nothing held; rest tokens owed to the phrase.
     phrase: [Token; PHRASE_CAPACITY],
+    /// Each phrase token's position in the bar.
+    phrase_positions: [u8; PHRASE_CAPACITY],
     phrase_len: usize,
     refed: usize,
     phrase_shift: i32,
@@ -149,7 +165,8 @@ pub struct MelodyUnit {
 impl MelodyUnit {
     pub fn new(seed: u64) -> Self {
         Self {
-            brains: [None, None, None, None, None],
+            brains: std::array::from_fn(|_| None),
+            position: 0,
             feeds: 0,
             logits: [0.0; VOCAB],
             probs: [0.0; VOCAB],
@@ -162,6 +179,7 @@ impl MelodyUnit {
             held: None,
             played_len: 0,
             phrase: [0; PHRASE_CAPACITY],
+            phrase_positions: [0; PHRASE_CAPACITY],
             phrase_len: 0,
             refed: 0,
             phrase_shift: 0,
@@ -174,10 +192,18 @@ impl MelodyUnit {
 
     /// Puts `brain` in its slot; returns the one it replaces (drop it off the audio path).
     pub fn install(&mut self, brain: Brain) -> Option<Brain> {
-        let slot = brain.model_index().min(4);
-        let old = self.brains[slot].replace(brain);
+        let slot = brain.model_index().min(SLOTS - 1);
+        let old = self.install_at(slot, brain);
         self.reset_brain(slot);
         old
+    }
+
+    /// Puts `brain` (at rest, as built) in the slot of `mel.model` choice `slot` (clamped to the
+    /// choices): the musician's model file goes to
+    /// [`MELODY_FILE_MODEL`](crate::params::MELODY_FILE_MODEL). Nothing else changes: the model
+    /// playing now plays on (restart the melody to switch). Returns the brain it replaces.
+    pub fn install_at(&mut self, slot: usize, brain: Brain) -> Option<Brain> {
+        self.brains[slot.min(SLOTS - 1)].replace(brain)
     }
 
     pub fn has_model(&self, model: usize) -> bool {
@@ -245,6 +271,11 @@ impl MelodyUnit {
 
     /// One 16th step. `on_bar_line`: this step starts a bar; `steps_per_bar`: 16ths in a bar.
     pub fn step(&mut self, s: &MelodySettings, on_bar_line: bool, steps_per_bar: u32) -> StepOut {
+        self.position = if on_bar_line {
+            0
+        } else {
+            (self.position + 1) % POSITIONS as u8
+        };
         if self.held.is_some() {
             self.played_len += 1;
         }
@@ -322,8 +353,11 @@ impl MelodyUnit {
             self.silent_steps = 0;
             let owed = std::mem::take(&mut self.rest_fed).min(MAX_REST_FED);
             if self.phrase_len > 0 {
+                // The rests kept are the steps just before this one.
+                let now = self.position as u32 + POSITIONS as u32 * MAX_REST_FED;
                 for i in 0..owed {
-                    self.keep(if i == 0 { NOTE_OFF } else { HOLD });
+                    let at = ((now - owed + i) % POSITIONS as u32) as u8;
+                    self.keep_at(if i == 0 { NOTE_OFF } else { HOLD }, at);
                 }
             }
             self.keep(p.min(127));
@@ -337,13 +371,20 @@ impl MelodyUnit {
         }
     }
 
-    /// Appends a token to the phrase, forgetting its oldest 16th when full.
+    /// Appends a token played at this step to the phrase.
     fn keep(&mut self, token: Token) {
+        self.keep_at(token, self.position);
+    }
+
+    /// Appends a token at `position` to the phrase, forgetting its oldest 16th when full.
+    fn keep_at(&mut self, token: Token, position: u8) {
         if self.phrase_len == PHRASE_CAPACITY {
             self.phrase.copy_within(1.., 0);
+            self.phrase_positions.copy_within(1.., 0);
             self.phrase_len -= 1;
         }
         self.phrase[self.phrase_len] = token;
+        self.phrase_positions[self.phrase_len] = position;
         self.phrase_len += 1;
     }
 
@@ -357,7 +398,7 @@ impl MelodyUnit {
             } else {
                 t
             };
-            self.feed(model, token);
+            self.feed(model, token, self.phrase_positions[i]);
         }
         self.refed = end;
     }
@@ -371,7 +412,7 @@ impl MelodyUnit {
             };
         }
         let token = self.sample(s, shift);
-        self.feed(s.model, token);
+        self.feed(s.model, token, self.position);
         match token {
             HOLD => StepOut::default(),
             NOTE_OFF => StepOut {
@@ -436,13 +477,14 @@ impl MelodyUnit {
         self.feeds
     }
 
-    fn feed(&mut self, model: usize, token: Token) {
+    /// Feeds `token`, heard at `position` in the bar, to model `model`.
+    fn feed(&mut self, model: usize, token: Token, position: u8) {
         let Some(brain) = self.brains.get_mut(model).and_then(Option::as_mut) else {
             return;
         };
         self.feeds += 1;
         match brain {
-            Brain::Lstm(lstm) => self.logits.copy_from_slice(lstm.step(token)),
+            Brain::Lstm(lstm) => self.logits.copy_from_slice(lstm.step(token, position)),
             Brain::NGram(ngram) => {
                 if self.history_len == self.history.len() {
                     self.history.rotate_left(1);

@@ -117,7 +117,10 @@ pub const PITCH_FROM_NAMES: &[&str] = &["steps", "keys"];
 /// A rhythm hit's velocity: the decoder's output at the step (the paper's), the trained velocity
 /// head's, or fixed.
 pub const RHYTHM_VELOCITY_NAMES: &[&str] = &["model", "head", "fixed"];
-pub const MELODY_MODEL_NAMES: &[&str] = &["lstm", "ngram1", "ngram2", "ngram3", "ngram4"];
+pub const MELODY_MODEL_NAMES: &[&str] = &["lstm", "ngram1", "ngram2", "ngram3", "ngram4", "file"];
+/// The `mel.model` choice of the musician's own model file (an LSTM the page converts and hands
+/// over; it never travels in the URL, only the choice does). Always the last choice.
+pub const MELODY_FILE_MODEL: usize = MELODY_MODEL_NAMES.len() - 1;
 /// "follow" (estimated from the notes played), then the 12 major and the 12 minor keys. Flats
 /// only: a `#` would end the URL fragment's meaning for many tools.
 pub const KEY_NAMES: &[&str] = &[

@@ -199,6 +199,13 @@ fn midi_clock_in_and_out_and_lfo_ccs_do_not_allocate() {
     assert_eq!(engine.status().dropped_midi, 0);
 }
 
+/// tests/fixtures/melody-user-1x64.safetensors, loaded and quantized as the page's worker does.
+fn musicians_file(root: &std::path::Path) -> Brain {
+    let bytes = std::fs::read(root.join("tests/fixtures/melody-user-1x64.safetensors")).unwrap();
+    let (model, _) = tidepool_melody::model_file::load(&bytes).unwrap();
+    Brain::lstm_from_tpq(&tidepool_melody::quant_file::write(&model).unwrap()).unwrap()
+}
+
 #[test]
 fn the_melody_generator_does_not_allocate_either() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -218,9 +225,18 @@ fn the_melody_generator_does_not_allocate_either() {
             "mel.mode=answer&mel.model=ngram3",
             Brain::ngram_from_corpus(&corpus, 3).unwrap(),
         ),
+        // The musician's own model file (a 1 × 64 LSTM trained in PyTorch), as the page's
+        // worker converts it.
+        ("mel.mode=free&mel.model=file", musicians_file(&root)),
+        ("mel.mode=answer&mel.bars=1&mel.model=file", musicians_file(&root)),
     ] {
         let mut engine = Engine::new(SR, &Patch::parse(&format!("tp1&{fields}")).patch);
-        engine.install_melody(brain);
+        if fields.contains("model=file") {
+            engine.install_melody_file(brain);
+        } else {
+            engine.install_melody(brain);
+        }
+        assert_eq!(engine.missing_melody_model(), None, "{fields}");
         for e in score() {
             engine.push_event(e);
         }

@@ -1,9 +1,14 @@
-//! The melody LSTM's forward step: token embedding → LSTM → LSTM → linear → logits, in
-//! PyTorch's layout (gate order i, f, g, o; `weight_ih_l{k}` is 4H×in, `weight_hh_l{k}` 4H×H),
-//! so weights trained in PyTorch and here are interchangeable.
+//! The melody LSTM's forward step: token embedding (and, for a model that takes it, the one-hot
+//! metrical position appended after it) → 1 to 3 LSTM layers → linear → logits, in PyTorch's
+//! layout (gate order i, f, g, o; `weight_ih_l{k}` is 4H×in, `weight_hh_l{k}` 4H×H), so weights
+//! trained in PyTorch and here are interchangeable.
 
 use crate::tokens::{Token, VOCAB};
 use tidepool_reservoir::{dot, fast_tanh, sigmoid};
+
+/// Width of the metrical position input of a model that takes one (metadata `position_input` =
+/// "16"): a one-hot of the 16th within the bar, `position % 16`, appended after the embedding.
+pub const POSITIONS: usize = 16;
 
 /// One LSTM layer's weights (row-major, PyTorch order) and state.
 #[derive(Clone, Debug)]
@@ -72,16 +77,22 @@ impl Layer {
 #[derive(Clone, Debug)]
 pub struct Lstm {
     pub embedding_dim: usize,
+    /// 0, or [`POSITIONS`]: the first layer's input is the embedding, then the position one-hot.
+    pub position_width: usize,
     /// VOCAB × E.
     pub embedding: Vec<f32>,
     pub layers: Vec<Layer>,
     /// VOCAB × H.
     pub linear_w: Vec<f32>,
     pub linear_b: Vec<f32>,
+    /// The first layer's input (embedding row, then the position one-hot), kept so a step never
+    /// allocates.
+    input: Vec<f32>,
     logits: Vec<f32>,
 }
 
 impl Lstm {
+    /// A model without position input.
     pub fn new(
         embedding_dim: usize,
         embedding: Vec<f32>,
@@ -89,14 +100,34 @@ impl Lstm {
         linear_w: Vec<f32>,
         linear_b: Vec<f32>,
     ) -> Self {
+        Self::with_position(embedding_dim, 0, embedding, layers, linear_w, linear_b)
+    }
+
+    /// A model whose first layer takes `position_width` (0 or [`POSITIONS`]) position inputs
+    /// after the embedding (its `w_ih` is 4H × (E + position_width)).
+    pub fn with_position(
+        embedding_dim: usize,
+        position_width: usize,
+        embedding: Vec<f32>,
+        layers: Vec<Layer>,
+        linear_w: Vec<f32>,
+        linear_b: Vec<f32>,
+    ) -> Self {
         assert_eq!(embedding.len(), VOCAB * embedding_dim);
         assert_eq!(linear_b.len(), VOCAB);
+        assert!(position_width == 0 || position_width == POSITIONS);
+        assert_eq!(
+            layers.first().map(|l| l.input),
+            Some(embedding_dim + position_width)
+        );
         Self {
             embedding_dim,
+            position_width,
             embedding,
             layers,
             linear_w,
             linear_b,
+            input: vec![0.0; embedding_dim + position_width],
             logits: vec![0.0; VOCAB],
         }
     }
@@ -106,12 +137,19 @@ impl Lstm {
         self.layers.iter_mut().for_each(Layer::reset);
     }
 
-    /// Feeds `token`; returns the logits of the next token. Never allocates.
-    pub fn step(&mut self, token: Token) -> &[f32] {
+    /// Feeds `token` at `position` (the 16th within the bar, 0 = downbeat; read `% 16`, and only
+    /// by a model with position input); returns the logits of the next token. Never allocates.
+    pub fn step(&mut self, token: Token, position: u8) -> &[f32] {
         let e = self.embedding_dim;
         let t = (token as usize).min(VOCAB - 1);
+        self.input[..e].copy_from_slice(&self.embedding[t * e..(t + 1) * e]);
+        if self.position_width > 0 {
+            let onehot = &mut self.input[e..];
+            onehot.fill(0.0);
+            onehot[position as usize % POSITIONS] = 1.0;
+        }
         let (first, rest) = self.layers.split_first_mut().expect("at least one layer");
-        first.step(&self.embedding[t * e..(t + 1) * e]);
+        first.step(&self.input);
         let mut below = &first.h;
         for layer in rest.iter_mut() {
             layer.step(below);
@@ -130,16 +168,17 @@ impl Lstm {
 pub trait Stepper {
     /// Back to the rest state.
     fn reset(&mut self);
-    /// Feeds `token`; returns the logits of the next token (VOCAB).
-    fn step(&mut self, token: Token) -> &[f32];
+    /// Feeds `token` at `position` (the 16th within the bar); returns the logits of the next
+    /// token (VOCAB).
+    fn step(&mut self, token: Token, position: u8) -> &[f32];
 }
 
 impl Stepper for Lstm {
     fn reset(&mut self) {
         Lstm::reset(self)
     }
-    fn step(&mut self, token: Token) -> &[f32] {
-        Lstm::step(self, token)
+    fn step(&mut self, token: Token, position: u8) -> &[f32] {
+        Lstm::step(self, token, position)
     }
 }
 
@@ -172,14 +211,15 @@ pub fn softmax(logits: &[f32], temperature: f32, out: &mut [f32]) {
     out[..n].iter_mut().for_each(|o| *o /= sum);
 }
 
-/// Mean negative log-likelihood per token (nats) of `lines`, each from the rest state.
+/// Mean negative log-likelihood per token (nats) of `lines`, each from the rest state and read as
+/// starting on a downbeat (token i at position `i % 16`).
 pub fn nll(model: &mut impl Stepper, lines: &[Vec<Token>]) -> f64 {
     let (mut sum, mut count) = (0.0f64, 0usize);
     let mut p = vec![0.0f32; VOCAB];
     for line in lines {
         model.reset();
-        for pair in line.windows(2) {
-            softmax(model.step(pair[0]), 1.0, &mut p);
+        for (i, pair) in line.windows(2).enumerate() {
+            softmax(model.step(pair[0], (i % POSITIONS) as u8), 1.0, &mut p);
             sum -= libm::log(p[pair[1] as usize].max(1e-30) as f64);
             count += 1;
         }
@@ -198,35 +238,35 @@ mod tests {
             .collect()
     }
 
-    fn model(e: usize, h: usize) -> Lstm {
+    /// A random model of embedding `e`, `layers` layers of `h` units and `p` position inputs.
+    fn model(e: usize, h: usize, layers: usize, p: usize) -> Lstm {
         let mut rng = SeededRng::new(5, 0);
-        let l0 = Layer::new(
+        let layers = (0..layers)
+            .map(|k| {
+                let input = if k == 0 { e + p } else { h };
+                Layer::new(
+                    input,
+                    h,
+                    random(&mut rng, 4 * h * input, 0.3),
+                    random(&mut rng, 4 * h * h, 0.3),
+                    &random(&mut rng, 4 * h, 0.1),
+                    &random(&mut rng, 4 * h, 0.1),
+                )
+            })
+            .collect();
+        Lstm::with_position(
             e,
-            h,
-            random(&mut rng, 4 * h * e, 0.3),
-            random(&mut rng, 4 * h * h, 0.3),
-            &random(&mut rng, 4 * h, 0.1),
-            &random(&mut rng, 4 * h, 0.1),
-        );
-        let l1 = Layer::new(
-            h,
-            h,
-            random(&mut rng, 4 * h * h, 0.3),
-            random(&mut rng, 4 * h * h, 0.3),
-            &random(&mut rng, 4 * h, 0.1),
-            &random(&mut rng, 4 * h, 0.1),
-        );
-        Lstm::new(
-            e,
+            p,
             random(&mut rng, VOCAB * e, 1.0),
-            vec![l0, l1],
+            layers,
             random(&mut rng, VOCAB * h, 0.3),
             random(&mut rng, VOCAB, 0.1),
         )
     }
 
     /// A plain f64 LSTM written from the PyTorch documentation's equations.
-    fn reference(m: &Lstm, tokens: &[Token]) -> Vec<f64> {
+    /// Token i is at position `positions[i]`.
+    fn reference(m: &Lstm, tokens: &[Token], positions: &[u8]) -> Vec<f64> {
         let sig = |x: f64| 1.0 / (1.0 + (-x).exp());
         let mut states: Vec<(Vec<f64>, Vec<f64>)> = m
             .layers
@@ -234,12 +274,13 @@ mod tests {
             .map(|l| (vec![0.0; l.hidden], vec![0.0; l.hidden]))
             .collect();
         let mut logits = vec![];
-        for &t in tokens {
+        for (&t, &pos) in tokens.iter().zip(positions) {
             let e = m.embedding_dim;
             let mut x: Vec<f64> = m.embedding[t as usize * e..(t as usize + 1) * e]
                 .iter()
                 .map(|v| *v as f64)
                 .collect();
+            x.extend((0..m.position_width).map(|k| (k == pos as usize % 16) as u8 as f64));
             for (layer, (h, c)) in m.layers.iter().zip(states.iter_mut()) {
                 let n = layer.hidden;
                 let gate = |r: usize| -> f64 {
@@ -287,21 +328,39 @@ mod tests {
 
     #[test]
     fn step_matches_the_pytorch_equations() {
-        let mut m = model(16, 24);
         let tokens = [60, 129, 129, 62, 128, 64, 129, 65];
-        for n in 1..=tokens.len() {
-            m.reset();
-            let mut got = vec![];
-            for &t in &tokens[..n] {
-                got = m.step(t).to_vec();
+        let positions = [14, 15, 0, 1, 2, 19, 4, 5];
+        // 1, 2 and 3 layers; with and without the position input.
+        for (layers, p) in [(1, 0), (2, 0), (3, 0), (1, 16), (2, 16), (3, 16)] {
+            let mut m = model(16, 24, layers, p);
+            for n in 1..=tokens.len() {
+                m.reset();
+                let mut got = vec![];
+                for (&t, &pos) in tokens[..n].iter().zip(&positions) {
+                    got = m.step(t, pos).to_vec();
+                }
+                let want = reference(&m, &tokens[..n], &positions);
+                let worst = got
+                    .iter()
+                    .zip(&want)
+                    .map(|(a, b)| (*a as f64 - b).abs())
+                    .fold(0.0, f64::max);
+                assert!(worst < 1e-5, "{layers} layers, {p} positions, after {n}: {worst:e}");
             }
-            let want = reference(&m, &tokens[..n]);
-            let worst = got
-                .iter()
-                .zip(&want)
-                .map(|(a, b)| (*a as f64 - b).abs())
-                .fold(0.0, f64::max);
-            assert!(worst < 1e-5, "after {n} tokens: {worst:e}");
+        }
+    }
+
+    #[test]
+    fn the_position_input_changes_the_logits_only_when_the_model_takes_it() {
+        for (p, differs) in [(0, false), (16, true)] {
+            let mut m = model(8, 12, 2, p);
+            let a = m.step(60, 0).to_vec();
+            m.reset();
+            // 16 is position 0 again (% 16).
+            assert_eq!(m.step(60, 16), &a[..]);
+            m.reset();
+            let b = m.step(60, 5).to_vec();
+            assert_eq!(a != b, differs, "{p} positions");
         }
     }
 }

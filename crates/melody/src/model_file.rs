@@ -1,12 +1,14 @@
-//! Loads the melody LSTM from safetensors: PyTorch's state-dict names and shapes
-//! (`embedding.weight`, `lstm.weight_ih_l0` … `lstm.bias_hh_l1`, `linear.weight`,
-//! `linear.bias`), f16 or f32, and metadata that says what the tokens mean. Everything is
-//! validated; an error says exactly what is wrong, and nothing half-loaded is ever returned.
+//! Loads a melody LSTM from safetensors: PyTorch's state-dict names and shapes
+//! (`embedding.weight`, `lstm.weight_ih_l0` … `lstm.bias_hh_l{k}` for 1–3 layers,
+//! `linear.weight`, `linear.bias`), f16 or f32, and metadata that says what the tokens mean and
+//! whether the first layer takes the metrical position (`position_input`). The shipped model and
+//! a musician's own file go through the same checks; an error says exactly what is wrong, and
+//! nothing half-loaded is ever returned.
 
 /// The workspace's JSON reader (also `tidepool_engine::performance`'s).
 pub mod json_header;
 
-use crate::lstm::{Layer, Lstm};
+use crate::lstm::{Layer, Lstm, POSITIONS};
 use crate::tokens::VOCAB;
 use json_header::Value;
 use std::collections::HashMap;
@@ -22,6 +24,9 @@ pub struct ModelInfo {
     pub metadata: HashMap<String, String>,
     pub embedding_dim: usize,
     pub hidden: usize,
+    pub layers: usize,
+    /// 0, or [`POSITIONS`] when the metadata's `position_input` is "16".
+    pub position_width: usize,
 }
 
 /// One tensor: shape and values as f32.
@@ -69,10 +74,16 @@ fn tensors(bytes: &[u8]) -> Result<Contents, String> {
         .and_then(|len| len.checked_add(8))
         .filter(|&e| e <= bytes.len())
         .ok_or_else(|| {
-            format!(
-                "the file is truncated: its header says {header_len} bytes but the file has {}",
-                bytes.len()
-            )
+            if bytes[8..].first() == Some(&b'{') {
+                format!(
+                    "the file is truncated: its header says {header_len} bytes but the file has {}",
+                    bytes.len()
+                )
+            } else {
+                // A MIDI file or a picture dropped by mistake: "truncated" would mislead.
+                "not a safetensors file: it does not start with a header length and a JSON header"
+                    .into()
+            }
         })?;
     let header = json_header::parse(&bytes[8..data_start]).map_err(|e| {
         if e.unsupported {
@@ -169,7 +180,27 @@ fn tensors(bytes: &[u8]) -> Result<Contents, String> {
     Ok((out, metadata))
 }
 
-/// Parses and validates a model file; the model starts at rest.
+/// LSTM layers a model file may have.
+pub const LAYERS: std::ops::RangeInclusive<usize> = 1..=3;
+/// Hidden units per layer a model file may have.
+pub const HIDDEN: std::ops::RangeInclusive<usize> = 64..=512;
+/// Embedding widths a model file may have.
+pub const EMBEDDING: std::ops::RangeInclusive<usize> = 8..=512;
+
+/// The position input the metadata `position_input` asks for: 0 (absent or "0") or 16.
+fn position_width(metadata: &HashMap<String, String>) -> Result<usize, String> {
+    match metadata.get("position_input").map(String::as_str) {
+        None | Some("0") => Ok(0),
+        Some("16") => Ok(POSITIONS),
+        Some(other) => Err(format!(
+            "position_input is `{other}`; tidepool reads \"16\" (a one-hot of the 16th in the \
+             bar after the embedding) or \"0\" (none)"
+        )),
+    }
+}
+
+/// Parses and validates a model file (1–3 layers of 64–512 units, an embedding 8–512 wide, the
+/// position input its metadata says); the model starts at rest.
 pub fn load(bytes: &[u8]) -> Result<(Lstm, ModelInfo), String> {
     let (mut t, metadata) = tensors(bytes)?;
     match metadata.get("format_version").map(String::as_str) {
@@ -185,6 +216,20 @@ pub fn load(bytes: &[u8]) -> Result<(Lstm, ModelInfo), String> {
         if v != &VOCAB.to_string() {
             return Err(format!("vocab_size is {v}; tidepool's tokens are {VOCAB}"));
         }
+    }
+    let p = position_width(&metadata)?;
+    // The layers are the `weight_ih` tensors numbered from 0 without a gap.
+    let layers = (0..).take_while(|k| t.contains_key(&format!("lstm.weight_ih_l{k}"))).count();
+    if !LAYERS.contains(&layers) {
+        return Err(if layers == 0 {
+            "the file has no `lstm.weight_ih_l0`: not a melody LSTM".into()
+        } else {
+            format!(
+                "the file has {layers} LSTM layers; tidepool plays {} to {}",
+                LAYERS.start(),
+                LAYERS.end()
+            )
+        });
     }
     let mut take = |name: &str, shape: &[Option<usize>]| -> Result<Raw, String> {
         let raw = t.remove(name).ok_or(format!("the file has no `{name}`"))?;
@@ -207,47 +252,75 @@ pub fn load(bytes: &[u8]) -> Result<(Lstm, ModelInfo), String> {
         }
         Ok(raw)
     };
-    let embedding = take("embedding.weight", &[Some(VOCAB), None])?;
+    let embedding = take("embedding.weight", &[None, None])?;
+    if embedding.shape[0] != VOCAB {
+        return Err(format!(
+            "`embedding.weight` has {} rows: a vocabulary of {}, but tidepool's tokens are {VOCAB}",
+            embedding.shape[0], embedding.shape[0]
+        ));
+    }
     let e = embedding.shape[1];
-    let w_ih0 = take("lstm.weight_ih_l0", &[None, Some(e)])?;
+    if !EMBEDDING.contains(&e) {
+        return Err(format!(
+            "the embedding is {e} wide; tidepool plays {} to {}",
+            EMBEDDING.start(),
+            EMBEDDING.end()
+        ));
+    }
+    let w_ih0 = take("lstm.weight_ih_l0", &[None, None])?;
     let h4 = w_ih0.shape[0];
-    if h4 % 4 != 0 || h4 == 0 {
+    if h4 % 4 != 0 {
         return Err(format!("`lstm.weight_ih_l0` has {h4} rows, not 4 × hidden"));
     }
     let h = h4 / 4;
-    let mut layers = Vec::new();
-    for k in 0..2 {
-        let w_ih = if k == 0 {
-            w_ih0.values.clone()
-        } else {
-            take(&format!("lstm.weight_ih_l{k}"), &[Some(h4), Some(h)])?.values
+    if !HIDDEN.contains(&h) {
+        return Err(format!(
+            "the LSTM has {h} hidden units; tidepool plays {} to {}",
+            HIDDEN.start(),
+            HIDDEN.end()
+        ));
+    }
+    if w_ih0.shape[1] != e + p {
+        return Err(format!(
+            "`lstm.weight_ih_l0` has {} columns, expected {} (the embedding's {e}{})",
+            w_ih0.shape[1],
+            e + p,
+            if p > 0 {
+                format!(" and {p} position inputs, as position_input says")
+            } else {
+                " and no position input, as the metadata has no position_input".into()
+            }
+        ));
+    }
+    let mut w_ih0 = Some(w_ih0.values);
+    let mut built = Vec::with_capacity(layers);
+    for k in 0..layers {
+        let input = if k == 0 { e + p } else { h };
+        let w_ih = match w_ih0.take() {
+            Some(w) => w,
+            None => take(&format!("lstm.weight_ih_l{k}"), &[Some(h4), Some(h)])?.values,
         };
         let w_hh = take(&format!("lstm.weight_hh_l{k}"), &[Some(h4), Some(h)])?.values;
         let b_ih = take(&format!("lstm.bias_ih_l{k}"), &[Some(h4)])?.values;
         let b_hh = take(&format!("lstm.bias_hh_l{k}"), &[Some(h4)])?.values;
-        layers.push(Layer::new(
-            if k == 0 { e } else { h },
-            h,
-            w_ih,
-            w_hh,
-            &b_ih,
-            &b_hh,
-        ));
+        built.push(Layer::new(input, h, w_ih, w_hh, &b_ih, &b_hh));
     }
     let linear_w = take("linear.weight", &[Some(VOCAB), Some(h)])?.values;
     let linear_b = take("linear.bias", &[Some(VOCAB)])?.values;
     if let Some(extra) = t.keys().min() {
         return Err(format!(
-            "the file has an unexpected tensor `{extra}` (a 3-layer LSTM or another model?)"
+            "the file has an unexpected tensor `{extra}` (another kind of model?)"
         ));
     }
     let info = ModelInfo {
         metadata,
         embedding_dim: e,
         hidden: h,
+        layers,
+        position_width: p,
     };
     Ok((
-        Lstm::new(e, embedding.values, layers, linear_w, linear_b),
+        Lstm::with_position(e, p, embedding.values, built, linear_w, linear_b),
         info,
     ))
 }
@@ -281,7 +354,9 @@ mod tests {
         out
     }
 
-    fn tiny(e: usize, h: usize) -> Vec<(String, Vec<usize>, Vec<f32>)> {
+    /// The tensors of a random model: embedding `e`, `layers` layers of `h` units, `p` position
+    /// inputs.
+    fn tiny(e: usize, h: usize, layers: usize, p: usize) -> Vec<(String, Vec<usize>, Vec<f32>)> {
         let mut rng = SeededRng::new(9, 0);
         let mut r = |n: usize| {
             (0..n)
@@ -289,8 +364,8 @@ mod tests {
                 .collect::<Vec<f32>>()
         };
         let mut t = vec![("embedding.weight".to_string(), vec![VOCAB, e], r(VOCAB * e))];
-        for k in 0..2 {
-            let input = if k == 0 { e } else { h };
+        for k in 0..layers {
+            let input = if k == 0 { e + p } else { h };
             t.push((
                 format!("lstm.weight_ih_l{k}"),
                 vec![4 * h, input],
@@ -306,46 +381,153 @@ mod tests {
     }
 
     const META: &[(&str, &str)] = &[("format_version", "1"), ("vocab_size", "130")];
+    const META_POSITION: &[(&str, &str)] = &[("format_version", "1"), ("position_input", "16")];
 
     #[test]
-    fn a_valid_file_loads_and_steps() {
-        let (mut model, info) = load(&file(&tiny(8, 12), META)).unwrap();
-        assert_eq!((info.embedding_dim, info.hidden), (8, 12));
-        let logits = model.step(60).to_vec();
-        assert_eq!(logits.len(), VOCAB);
-        assert!(logits.iter().all(|v| v.is_finite()));
+    fn files_of_1_to_3_layers_with_or_without_position_load_and_step() {
+        for layers in 1..=3 {
+            for (p, meta) in [(0, META), (16, META_POSITION)] {
+                let (mut model, info) = load(&file(&tiny(8, 64, layers, p), meta)).unwrap();
+                assert_eq!(
+                    (info.embedding_dim, info.hidden, info.layers, info.position_width),
+                    (8, 64, layers, p)
+                );
+                assert_eq!(model.layers.len(), layers);
+                let logits = model.step(60, 3).to_vec();
+                assert_eq!(logits.len(), VOCAB);
+                assert!(logits.iter().all(|v| v.is_finite()));
+            }
+        }
+        // "0" is the same as no position_input.
+        let zero = [("format_version", "1"), ("position_input", "0")];
+        assert_eq!(load(&file(&tiny(8, 64, 1, 0), &zero)).unwrap().1.position_width, 0);
     }
 
     #[test]
     fn corrupt_files_are_refused_with_a_clear_reason() {
-        let good = file(&tiny(8, 12), META);
+        let good = file(&tiny(8, 64, 2, 0), META);
         let reason = |bytes: &[u8]| load(bytes).map(|_| ()).expect_err("must be refused");
         assert!(reason(&good[..good.len() - 10]).contains("truncated"));
         assert!(reason(&good[..5]).contains("truncated"));
-        let mut t = tiny(8, 12);
-        t[2].1 = vec![4 * 12, 7];
-        t[2].2.truncate(4 * 12 * 7);
-        assert!(reason(&file(&t, META)).contains("lstm.weight_hh_l0"));
-        let mut t = tiny(8, 12);
+        let mut t = tiny(8, 64, 2, 0);
+        t[2].1 = vec![4 * 64, 7];
+        t[2].2.truncate(4 * 64 * 7);
+        assert_eq!(
+            reason(&file(&t, META)),
+            "`lstm.weight_hh_l0` has shape [256, 7], expected [256, 64]"
+        );
+        let mut t = tiny(8, 64, 2, 0);
         t[4].2[3] = f32::NAN;
         let msg = reason(&file(&t, META));
         assert!(
             msg.contains("non-finite") && msg.contains("lstm.bias_hh_l0"),
             "{msg}"
         );
-        assert!(
-            reason(&file(&tiny(8, 12), &[("format_version", "2")])).contains("format_version is 2")
+        let mut t = tiny(8, 64, 2, 0);
+        t[6].2[0] = f32::INFINITY;
+        assert_eq!(
+            reason(&file(&t, META)),
+            "`lstm.weight_hh_l1` holds a non-finite value at index 0"
         );
-        assert!(reason(&file(&tiny(8, 12), &[])).contains("no format_version"));
-        assert!(reason(&file(&tiny(8, 12)[1..], META)).contains("no `embedding.weight`"));
-        let mut t = tiny(8, 12);
-        t.push(("lstm.weight_ih_l2".into(), vec![1], vec![0.0]));
-        assert!(reason(&file(&t, META)).contains("unexpected tensor"));
-        assert!(reason(b"\xff\xff\xff\xff\xff\xff\xff\x7fjunk").contains("truncated"));
+        assert!(
+            reason(&file(&tiny(8, 64, 2, 0), &[("format_version", "2")]))
+                .contains("format_version is 2")
+        );
+        assert!(reason(&file(&tiny(8, 64, 2, 0), &[])).contains("no format_version"));
+        assert!(reason(&file(&tiny(8, 64, 2, 0)[1..], META)).contains("no `embedding.weight`"));
+        let mut t = tiny(8, 64, 2, 0);
+        t.push(("attention.weight".into(), vec![1], vec![0.0]));
+        assert!(reason(&file(&t, META)).contains("unexpected tensor `attention.weight`"));
+        // A layer's tensor missing.
+        let t: Vec<_> = tiny(8, 64, 2, 0)
+            .into_iter()
+            .filter(|(n, ..)| n != "lstm.bias_ih_l1")
+            .collect();
+        assert_eq!(reason(&file(&t, META)), "the file has no `lstm.bias_ih_l1`");
+        assert_eq!(
+            reason(b"\xff\xff\xff\xff\xff\xff\xff\x7fjunk"),
+            "not a safetensors file: it does not start with a header length and a JSON header"
+        );
+        assert!(reason(b"\xff\xff\xff\xff\xff\xff\xff\x7f{junk").contains("truncated"));
+        assert!(reason(b"MThd\0\0\0\x06\0\x01\0\x02\x01\xe0").starts_with("not a safetensors"));
         assert!(
             reason(&[8, 0, 0, 0, 0, 0, 0, 0, b'n', b'o', b't', b' ', b'j', b's', b'o', b'n'])
                 .contains("not JSON")
         );
+    }
+
+    #[test]
+    fn files_outside_the_playable_shapes_are_refused_naming_what() {
+        let reason = |t: &[(String, Vec<usize>, Vec<f32>)], meta: &[(&str, &str)]| {
+            load(&file(t, meta)).map(|_| ()).expect_err("must be refused")
+        };
+        // Four layers.
+        let mut t = tiny(8, 64, 3, 0);
+        t.push(("lstm.weight_ih_l3".into(), vec![256, 64], vec![0.0; 256 * 64]));
+        assert_eq!(reason(&t, META), "the file has 4 LSTM layers; tidepool plays 1 to 3");
+        // No layer at all.
+        let t: Vec<_> = tiny(8, 64, 1, 0)
+            .into_iter()
+            .filter(|(n, ..)| !n.starts_with("lstm."))
+            .collect();
+        assert_eq!(
+            reason(&t, META),
+            "the file has no `lstm.weight_ih_l0`: not a melody LSTM"
+        );
+        // Hidden sizes out of range (a small one whole; a big one's first matrix is enough).
+        assert_eq!(
+            reason(&tiny(8, 32, 1, 0), META),
+            "the LSTM has 32 hidden units; tidepool plays 64 to 512"
+        );
+        let mut big = tiny(8, 64, 1, 0);
+        big[1] = ("lstm.weight_ih_l0".into(), vec![4 * 513, 8], vec![0.0; 4 * 513 * 8]);
+        assert_eq!(
+            reason(&big, META),
+            "the LSTM has 513 hidden units; tidepool plays 64 to 512"
+        );
+        let mut odd = tiny(8, 64, 1, 0);
+        odd[1] = ("lstm.weight_ih_l0".into(), vec![255, 8], vec![0.0; 255 * 8]);
+        assert!(reason(&odd, META).contains("255 rows, not 4 × hidden"));
+        // Embedding width and vocabulary.
+        assert_eq!(
+            reason(&tiny(4, 64, 1, 0), META),
+            "the embedding is 4 wide; tidepool plays 8 to 512"
+        );
+        let mut t = tiny(8, 64, 1, 0);
+        t[0] = ("embedding.weight".into(), vec![129, 8], vec![0.0; 129 * 8]);
+        assert_eq!(
+            reason(&t, META),
+            "`embedding.weight` has 129 rows: a vocabulary of 129, but tidepool's tokens are 130"
+        );
+        assert_eq!(
+            reason(&tiny(8, 64, 1, 0), &[("format_version", "1"), ("vocab_size", "128")]),
+            "vocab_size is 128; tidepool's tokens are 130"
+        );
+        // The position input: metadata and shapes must agree.
+        assert_eq!(
+            reason(&tiny(8, 64, 1, 0), META_POSITION),
+            "`lstm.weight_ih_l0` has 8 columns, expected 24 (the embedding's 8 and 16 position \
+             inputs, as position_input says)"
+        );
+        assert_eq!(
+            reason(&tiny(8, 64, 1, 16), META),
+            "`lstm.weight_ih_l0` has 24 columns, expected 8 (the embedding's 8 and no position \
+             input, as the metadata has no position_input)"
+        );
+        assert!(reason(&tiny(8, 64, 1, 0), &[("format_version", "1"), ("position_input", "8")])
+            .starts_with("position_input is `8`"));
+        // A dtype that is not a float.
+        let json = r#"{"x":{"dtype":"I32","shape":[1],"data_offsets":[0,4]}}"#;
+        assert_eq!(
+            load(&with_header(json, &[0; 4])).map(|_| ()).unwrap_err(),
+            "`x` is I32; weights must be F16 or F32"
+        );
+        // Too big, before anything is parsed.
+        let huge = vec![0u8; MAX_BYTES + 1];
+        assert!(load(&huge)
+            .map(|_| ())
+            .unwrap_err()
+            .contains("more than a melody model can be"));
     }
 
     /// A file with the header text `json` and the data `data`.
@@ -445,7 +627,7 @@ mod tests {
         ))
         .unwrap();
         let header_end = 8 + u64::from_le_bytes(shipped[..8].try_into().unwrap()) as usize;
-        let small = file(&tiny(4, 4), META);
+        let small = file(&tiny(8, 64, 1, 0), META);
         let mut rng = SeededRng::new(11, 3);
         let mut loaded = 0;
         for case in 0..3000 {

@@ -17,6 +17,8 @@
 //! - The first layer's input term is a table computed in f64 per token,
 //!   `table[t] = W_ih0 · emb[t] + b_ih0 + b_hh0` (VOCAB × 4H f32, 0.53 MB); a step reads one row.
 //!   Measured in wasm: 2–3 % faster than quantizing `W_ih0` and the embedding row, and exact.
+//!   A model with the position input adds `W_ih0`'s column of the one-hot position (16 × 4H f32,
+//!   kept as they are: a one-hot times a column is the column).
 //! - A gate is `(bias + (Σ q_w·q_x) as f32 · s_row · s_x) + (Σ q_w·q_h) as f32 · s_row · s_h`,
 //!   each Σ an exact integer.
 //! - The cell update is the f32 [`Lstm`]'s with `σ(x) = 0.5 · tanh(x / 2) + 0.5` and a rational
@@ -38,7 +40,7 @@
 //! that the wasm code keeps in two f32x4. So wasm and native logits are bit-identical, checked in
 //! headless Chromium by crates/wasm/tests/quant_lstm.rs against goldens written natively.
 
-use crate::lstm::{Lstm, Stepper};
+use crate::lstm::{Lstm, Stepper, POSITIONS};
 use crate::tokens::{Token, VOCAB};
 
 /// The longest run of products summed in an i32: 127 · 32767 · 512 = 2 130 641 408 < 2^31 − 1,
@@ -918,10 +920,14 @@ impl QuantLayer {
         self.h_scale = 0.0;
     }
 
-    /// One step: the gates start from `pre` (a table row, else the bias), plus `W_ih · x` for a
-    /// quantized `x` with its scale, plus `W_hh · h`.
-    fn step(&mut self, pre: Option<&[f32]>, x: Option<(&[i16], f32)>) {
+    /// One step: the gates start from `pre` (a table row, else the bias), plus `position` (a
+    /// position column) if any, plus `W_ih · x` for a quantized `x` with its scale, plus
+    /// `W_hh · h`.
+    fn step(&mut self, pre: Option<&[f32]>, position: Option<&[f32]>, x: Option<(&[i16], f32)>) {
         self.gates.copy_from_slice(pre.unwrap_or(&self.bias));
+        if let Some(column) = position {
+            self.gates.iter_mut().zip(column).for_each(|(g, c)| *g += c);
+        }
         if let (Some(w), Some((xq, xs))) = (&self.w_ih, x) {
             w.add_product(xq, xs, &mut self.gates);
         }
@@ -942,12 +948,14 @@ impl QuantLayer {
 /// let layer = |input| Layer::new(input, h, vec![0.1; 4 * h * input], vec![-0.1; 4 * h * h], &[0.0; 32], &[0.0; 32]);
 /// let model = Lstm::new(e, vec![0.5; VOCAB * e], vec![layer(e), layer(h)], vec![0.2; VOCAB * h], vec![0.0; VOCAB]);
 /// let mut quant = QuantLstm::new(&model);
-/// assert_eq!(quant.step(60).len(), VOCAB);
+/// assert_eq!(quant.step(60, 0).len(), VOCAB);
 /// ```
 #[derive(Clone, Debug)]
 pub struct QuantLstm {
     /// VOCAB × 4H: the first layer's `W_ih · emb[t] + b_ih + b_hh`.
     table: Vec<f32>,
+    /// [`POSITIONS`] × 4H, or empty: the first layer's `W_ih` columns of the position one-hot.
+    positions: Vec<f32>,
     layers: Vec<QuantLayer>,
     /// VOCAB × H, f32 as in [`Lstm`] (see the module docs).
     linear_w: Vec<f32>,
@@ -981,6 +989,9 @@ pub struct QuantLayerWeights {
 pub struct QuantWeights {
     /// VOCAB × 4H: the first layer's `W_ih · emb[t] + b_ih + b_hh`, summed in f64.
     pub table: Vec<f32>,
+    /// [`POSITIONS`] × 4H for a model with the position input (row p: the first layer's `W_ih`
+    /// column of position p), else empty.
+    pub positions: Vec<f32>,
     pub layers: Vec<QuantLayerWeights>,
     /// VOCAB × H, f32 as in [`Lstm`].
     pub linear_w: Vec<f32>,
@@ -994,11 +1005,19 @@ impl QuantWeights {
         let e = model.embedding_dim;
         let g4 = model.layers.first().map_or(0, |l| 4 * l.hidden);
         let mut table = vec![0.0f32; VOCAB * g4];
+        let mut positions = vec![0.0f32; model.position_width * g4];
         if let Some(first) = model.layers.first() {
+            // The first layer's rows are the embedding's E columns, then the positions'.
+            let n_in = first.input;
+            for (p, row) in positions.chunks_exact_mut(g4).enumerate() {
+                for (r, out) in row.iter_mut().enumerate() {
+                    *out = first.w_ih[r * n_in + e + p];
+                }
+            }
             for (t, row) in table.chunks_exact_mut(g4).enumerate() {
                 let emb = &model.embedding[t * e..(t + 1) * e];
                 for (r, out) in row.iter_mut().enumerate() {
-                    let w = &first.w_ih[r * e..(r + 1) * e];
+                    let w = &first.w_ih[r * n_in..r * n_in + e];
                     let sum: f64 = w.iter().zip(emb).map(|(a, b)| *a as f64 * *b as f64).sum();
                     *out = (first.bias[r] as f64 + sum) as f32;
                 }
@@ -1016,6 +1035,7 @@ impl QuantWeights {
             .collect();
         QuantWeights {
             table,
+            positions,
             layers,
             linear_w: model.linear_w.clone(),
             linear_b: model.linear_b.clone(),
@@ -1057,6 +1077,7 @@ impl QuantLstm {
             .collect();
         QuantLstm {
             table: w.table,
+            positions: w.positions,
             layers,
             linear_w: w.linear_w,
             linear_b: w.linear_b,
@@ -1069,18 +1090,21 @@ impl QuantLstm {
         self.layers.iter_mut().for_each(QuantLayer::reset);
     }
 
-    /// Feeds `token` (clamped to the vocabulary, like [`Lstm::step`]); returns the logits of the
-    /// next token (VOCAB). Never allocates.
-    pub fn step(&mut self, token: Token) -> &[f32] {
+    /// Feeds `token` (clamped to the vocabulary, like [`Lstm::step`]) at `position` (the 16th
+    /// within the bar, read `% 16` by a model with the position input, ignored by others);
+    /// returns the logits of the next token (VOCAB). Never allocates.
+    pub fn step(&mut self, token: Token, position: u8) -> &[f32] {
         let t = (token as usize).min(VOCAB - 1);
         let Some((first, rest)) = self.layers.split_first_mut() else {
             return &self.logits;
         };
         let g4 = first.gates.len();
-        first.step(Some(&self.table[t * g4..(t + 1) * g4]), None);
+        let p = position as usize % POSITIONS;
+        let column = self.positions.get(p * g4..(p + 1) * g4);
+        first.step(Some(&self.table[t * g4..(t + 1) * g4]), column, None);
         let mut below = &*first;
         for layer in rest.iter_mut() {
-            layer.step(None, Some((&below.h_q, below.h_scale)));
+            layer.step(None, None, Some((&below.h_q, below.h_scale)));
             below = &*layer;
         }
         linear(&self.linear_w, &self.linear_b, &below.h, &mut self.logits);
@@ -1105,8 +1129,25 @@ impl QuantLstm {
                     + if k > 0 { 4 * l.bias.len() } else { 0 }
             })
             .sum();
+        // A table row, and a position column when the model takes the position.
         let table_row = self.layers.first().map_or(0, |l| 4 * l.gates.len());
-        layers + table_row + 4 * (self.linear_w.len() + self.linear_b.len())
+        let column = if self.positions.is_empty() { 0 } else { table_row };
+        layers + table_row + column + 4 * (self.linear_w.len() + self.linear_b.len())
+    }
+
+    /// LSTM layers.
+    pub fn layer_count(&self) -> usize {
+        self.layers.len()
+    }
+
+    /// Hidden units per layer.
+    pub fn hidden(&self) -> usize {
+        self.layers.first().map_or(0, |l| l.h.len())
+    }
+
+    /// Position inputs: 0 or [`POSITIONS`].
+    pub fn position_width(&self) -> usize {
+        self.positions.len() / (4 * self.hidden()).max(1)
     }
 }
 
@@ -1114,8 +1155,8 @@ impl Stepper for QuantLstm {
     fn reset(&mut self) {
         QuantLstm::reset(self)
     }
-    fn step(&mut self, token: Token) -> &[f32] {
-        QuantLstm::step(self, token)
+    fn step(&mut self, token: Token, position: u8) -> &[f32] {
+        QuantLstm::step(self, token, position)
     }
 }
 

@@ -11,9 +11,11 @@
 //! | 4 | magic `TPQL` |
 //! | 4 | u32 format version, [`FORMAT_VERSION`] |
 //! | 4 | u32 vocabulary, [`VOCAB`] |
-//! | 4 | u32 LSTM layers, [`LAYERS`] |
+//! | 4 | u32 LSTM layers L, 1–3 ([`LAYERS`]) |
 //! | 4 | u32 hidden units H (1–[`MAX_HIDDEN`]) |
+//! | 4 | u32 position inputs P: 0, or 16 ([`POSITIONS`], the metrical position one-hot) |
 //! | 4 · VOCAB · 4H | f32 token table: the first layer's `W_ih · emb[t] + b_ih + b_hh` |
+//! | 4 · P · 4H | f32 position columns: row p is the first layer's `W_ih` column of position p |
 //! | per layer k above the first: 4 · 4H, 4H · H, 4 · 4H | f32 `W_ih` row scales, i8 `W_ih` (row-major), f32 `b_ih + b_hh` |
 //! | per layer k: 4 · 4H, 4H · H | f32 `W_hh` row scales, i8 `W_hh` (row-major) |
 //! | 4 · VOCAB · H, 4 · VOCAB | f32 output weights (row-major), f32 output bias |
@@ -22,26 +24,29 @@
 //! everything the step relies on: the header, the exact length, every f32 finite, every scale
 //! non-negative, every weight in −127..=127; the error names the first thing wrong.
 
-use crate::lstm::Lstm;
+use crate::lstm::{Lstm, POSITIONS};
 use crate::quant::{QuantLayerWeights, QuantLstm, QuantRows, QuantWeights};
 use crate::tokens::VOCAB;
 
 const MAGIC: &[u8; 4] = b"TPQL";
-/// The version of the layout above this build reads and writes.
-pub const FORMAT_VERSION: u32 = 1;
-/// LSTM layers of the melody model (as the safetensors loader requires).
-pub const LAYERS: usize = 2;
-/// The most hidden units a file may declare.
-pub const MAX_HIDDEN: usize = 4096;
+/// The version of the layout above this build reads and writes (1 had no position field and
+/// always 2 layers).
+pub const FORMAT_VERSION: u32 = 2;
+/// LSTM layers a file may hold (as the safetensors loader: [`crate::model_file::LAYERS`]).
+pub const LAYERS: std::ops::RangeInclusive<usize> = crate::model_file::LAYERS;
+/// The most hidden units a file may declare (the safetensors loader's most).
+pub const MAX_HIDDEN: usize = *crate::model_file::HIDDEN.end();
 /// Bytes before the token table.
-const HEADER: usize = 20;
+const HEADER: usize = 24;
 
-/// Bytes of a file of `layers` layers of `h` units (in u64: no overflow for any header).
-fn file_len(layers: u64, h: u64) -> u64 {
+/// Bytes of a file of `layers` layers of `h` units and `p` position inputs (in u64: no overflow
+/// for any header).
+fn file_len(layers: u64, h: u64, p: u64) -> u64 {
     let (v, g) = (VOCAB as u64, 4 * h);
     let matrix = 4 * g + g * h;
     HEADER as u64
         + 4 * v * g
+        + 4 * p * g
         + layers * matrix
         + layers.saturating_sub(1) * (matrix + 4 * g)
         + 4 * v * h
@@ -49,26 +54,31 @@ fn file_len(layers: u64, h: u64) -> u64 {
 }
 
 /// The `.tpq` bytes of `model` quantized (what [`QuantLstm::new`] plays). Refuses a model of
-/// another shape than the melody LSTM's (2 layers of the same width).
+/// another shape than a melody LSTM's (1–3 layers of the same width).
 pub fn write(model: &Lstm) -> Result<Vec<u8>, String> {
     let h = model.layers.first().map_or(0, |l| l.hidden);
-    if model.layers.len() != LAYERS || h == 0 || h > MAX_HIDDEN {
+    let layers = model.layers.len();
+    if !LAYERS.contains(&layers) || h == 0 || h > MAX_HIDDEN {
         return Err(format!(
-            "a .tpq holds {LAYERS} LSTM layers of 1–{MAX_HIDDEN} units; this model has {} layers of {h}",
-            model.layers.len()
+            "a .tpq holds {} to {} LSTM layers of 1–{MAX_HIDDEN} units; this model has {layers} \
+             layers of {h}",
+            LAYERS.start(),
+            LAYERS.end()
         ));
     }
     if let Some(k) =
-        (1..LAYERS).find(|&k| model.layers[k].hidden != h || model.layers[k].input != h)
+        (1..layers).find(|&k| model.layers[k].hidden != h || model.layers[k].input != h)
     {
         return Err(format!(
             "layer {k} is not {h} units wide with {h} inputs like layer 0"
         ));
     }
     let w = QuantWeights::of(model);
-    let mut out = Vec::with_capacity(file_len(LAYERS as u64, h as u64) as usize);
+    let p = model.position_width;
+    let len = file_len(layers as u64, h as u64, p as u64);
+    let mut out = Vec::with_capacity(len as usize);
     out.extend_from_slice(MAGIC);
-    for n in [FORMAT_VERSION, VOCAB as u32, LAYERS as u32, h as u32] {
+    for n in [FORMAT_VERSION, VOCAB as u32, layers as u32, h as u32, p as u32] {
         out.extend_from_slice(&n.to_le_bytes());
     }
     let f32s = |out: &mut Vec<u8>, v: &[f32]| {
@@ -80,6 +90,7 @@ pub fn write(model: &Lstm) -> Result<Vec<u8>, String> {
         out.extend(m.q.iter().map(|&q| q as u8));
     };
     f32s(&mut out, &w.table);
+    f32s(&mut out, &w.positions);
     for layer in &w.layers {
         if let Some(w_ih) = &layer.w_ih {
             matrix(&mut out, w_ih);
@@ -89,7 +100,7 @@ pub fn write(model: &Lstm) -> Result<Vec<u8>, String> {
     }
     f32s(&mut out, &w.linear_w);
     f32s(&mut out, &w.linear_b);
-    debug_assert_eq!(out.len() as u64, file_len(LAYERS as u64, h as u64));
+    debug_assert_eq!(out.len() as u64, len);
     Ok(out)
 }
 
@@ -111,11 +122,10 @@ pub fn weights(bytes: &[u8]) -> Result<QuantWeights, String> {
         return Err("not a quantized melody LSTM (.tpq): the magic is not TPQL".into());
     }
     let word = |i: usize| u32::from_le_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
-    let h = word(16);
+    let (layer_count, h, p) = (word(12), word(16), word(20));
     let expected = [
         ("the format version", FORMAT_VERSION),
         ("the vocabulary", VOCAB as u32),
-        ("the number of LSTM layers", LAYERS as u32),
     ];
     for (i, (what, want)) in expected.into_iter().enumerate() {
         let got = word(4 + 4 * i);
@@ -123,23 +133,36 @@ pub fn weights(bytes: &[u8]) -> Result<QuantWeights, String> {
             return Err(format!("{what} is {got}; this tidepool reads {want}"));
         }
     }
+    if !LAYERS.contains(&(layer_count as usize)) {
+        return Err(format!(
+            "{layer_count} LSTM layers, not {} to {}",
+            LAYERS.start(),
+            LAYERS.end()
+        ));
+    }
     if h == 0 || h as usize > MAX_HIDDEN {
         return Err(format!("{h} hidden units, not 1–{MAX_HIDDEN}"));
     }
-    let need = file_len(LAYERS as u64, h as u64);
+    if p != 0 && p as usize != POSITIONS {
+        return Err(format!("{p} position inputs, not 0 or {POSITIONS}"));
+    }
+    let need = file_len(layer_count as u64, h as u64, p as u64);
     let len = bytes.len() as u64;
     if len != need {
         return Err(if len < need {
-            format!("truncated: {LAYERS} layers of {h} units need {need} bytes, the file has {len}")
+            format!(
+                "truncated: {layer_count} layers of {h} units need {need} bytes, the file has {len}"
+            )
         } else {
             format!("{} bytes after the model's {need}", len - need)
         });
     }
-    let (h, g) = (h as usize, 4 * h as usize);
+    let (h, g, p) = (h as usize, 4 * h as usize, p as usize);
     let mut r = Reader(&bytes[HEADER..]);
     let table = r.f32s(VOCAB * g, Name(None, "the token table"))?;
-    let mut layers = Vec::with_capacity(LAYERS);
-    for k in 0..LAYERS {
+    let positions = r.f32s(p * g, Name(None, "the position columns"))?;
+    let mut layers = Vec::with_capacity(layer_count as usize);
+    for k in 0..layer_count as usize {
         let (w_ih, bias) = if k > 0 {
             let w_ih = r.matrix(g, h, Name(Some(k), "W_ih"))?;
             (Some(w_ih), r.f32s(g, Name(Some(k), "bias"))?)
@@ -151,6 +174,7 @@ pub fn weights(bytes: &[u8]) -> Result<QuantWeights, String> {
     }
     Ok(QuantWeights {
         table,
+        positions,
         layers,
         linear_w: r.f32s(VOCAB * h, Name(None, "the output weights"))?,
         linear_b: r.f32s(VOCAB, Name(None, "the output bias"))?,
@@ -221,48 +245,56 @@ mod tests {
     use crate::lstm::Layer;
     use tidepool_reservoir::SeededRng;
 
-    /// A random model of embedding `e` and `h` units a layer.
-    fn model(e: usize, h: usize) -> Lstm {
+    /// A random model of embedding `e`, `layers` layers of `h` units and `p` position inputs.
+    fn model(e: usize, h: usize, layers: usize, p: usize) -> Lstm {
         let mut rng = SeededRng::new(4, 0);
         let mut r = |n: usize| {
             (0..n)
                 .map(|_| rng.symmetric_f64() as f32 * 0.4)
                 .collect::<Vec<f32>>()
         };
-        let layers = vec![
-            Layer::new(e, h, r(4 * h * e), r(4 * h * h), &r(4 * h), &r(4 * h)),
-            Layer::new(h, h, r(4 * h * h), r(4 * h * h), &r(4 * h), &r(4 * h)),
-        ];
-        Lstm::new(e, r(VOCAB * e), layers, r(VOCAB * h), r(VOCAB))
+        let layers = (0..layers)
+            .map(|k| {
+                let input = if k == 0 { e + p } else { h };
+                Layer::new(input, h, r(4 * h * input), r(4 * h * h), &r(4 * h), &r(4 * h))
+            })
+            .collect();
+        Lstm::with_position(e, p, r(VOCAB * e), layers, r(VOCAB * h), r(VOCAB))
     }
 
     #[test]
     fn a_written_file_reads_back_to_the_same_model() {
-        let m = model(6, 12);
-        let bytes = write(&m).unwrap();
-        assert_eq!(bytes.len() as u64, file_len(2, 12));
-        assert_eq!(weights(&bytes).unwrap(), QuantWeights::of(&m));
-        let (mut a, mut b) = (QuantLstm::new(&m), read(&bytes).unwrap());
-        for t in [60, 129, 129, 128, 64, 0, 129] {
-            let (x, y) = (a.step(t).to_vec(), b.step(t).to_vec());
-            assert_eq!(
-                x.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-                y.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
-            );
+        for (layers, p) in [(1, 0), (2, 0), (3, 0), (1, 16), (3, 16)] {
+            let m = model(6, 12, layers, p);
+            let bytes = write(&m).unwrap();
+            assert_eq!(bytes.len() as u64, file_len(layers as u64, 12, p as u64));
+            assert_eq!(weights(&bytes).unwrap(), QuantWeights::of(&m));
+            let (mut a, mut b) = (QuantLstm::new(&m), read(&bytes).unwrap());
+            assert_eq!((b.layer_count(), b.hidden(), b.position_width()), (layers, 12, p));
+            for (i, t) in [60, 129, 129, 128, 64, 0, 129].into_iter().enumerate() {
+                let (x, y) = (a.step(t, i as u8).to_vec(), b.step(t, i as u8).to_vec());
+                assert_eq!(
+                    x.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                    y.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+                );
+            }
         }
     }
 
     #[test]
     fn models_of_another_shape_are_not_written() {
-        let mut m = model(4, 8);
-        m.layers.pop();
-        assert!(write(&m).unwrap_err().contains("1 layers of 8"));
+        let mut m = model(4, 8, 3, 0);
+        m.layers.push(m.layers[2].clone());
+        assert!(write(&m).unwrap_err().contains("4 layers of 8"));
+        let mut m = model(4, 8, 2, 0);
+        m.layers[1] = model(4, 6, 2, 0).layers[1].clone();
+        assert!(write(&m).unwrap_err().contains("layer 1 is not 8 units wide"));
     }
 
     /// Each damage and the words its refusal must contain.
     #[test]
     fn corrupt_files_are_refused_with_a_clear_reason() {
-        let good = write(&model(4, 8)).unwrap();
+        let good = write(&model(4, 8, 2, 0)).unwrap();
         let reason = |bytes: &[u8]| read(bytes).map(|_| ()).expect_err("must be refused");
         let with = |at: usize, b: &[u8]| {
             let mut v = good.clone();
@@ -277,19 +309,32 @@ mod tests {
         assert!(reason(&[good.as_slice(), &[0; 3]].concat()).starts_with("3 bytes after"));
         assert!(reason(&with(0, b"TPNG")).contains("the magic is not TPQL"));
         assert_eq!(
-            reason(&with(4, &2u32.to_le_bytes())),
-            "the format version is 2; this tidepool reads 1"
+            reason(&with(4, &1u32.to_le_bytes())),
+            "the format version is 1; this tidepool reads 2"
         );
         assert_eq!(
             reason(&with(8, &131u32.to_le_bytes())),
             "the vocabulary is 131; this tidepool reads 130"
         );
         assert_eq!(
-            reason(&with(12, &3u32.to_le_bytes())),
-            "the number of LSTM layers is 3; this tidepool reads 2"
+            reason(&with(12, &4u32.to_le_bytes())),
+            "4 LSTM layers, not 1 to 3"
+        );
+        assert_eq!(reason(&with(12, &0u32.to_le_bytes())), "0 LSTM layers, not 1 to 3");
+        // Another layer count or position input on this file: the length no longer fits.
+        assert!(reason(&with(12, &3u32.to_le_bytes())).starts_with("truncated: 3 layers"));
+        assert!(reason(&with(12, &1u32.to_le_bytes())).contains("bytes after"));
+        assert!(reason(&with(20, &16u32.to_le_bytes())).starts_with("truncated"));
+        assert_eq!(
+            reason(&with(20, &5u32.to_le_bytes())),
+            "5 position inputs, not 0 or 16"
         );
         assert!(reason(&with(16, &0u32.to_le_bytes())).contains("0 hidden units"));
         assert!(reason(&with(16, &u32::MAX.to_le_bytes())).contains("4294967295 hidden units"));
+        assert_eq!(
+            reason(&with(16, &513u32.to_le_bytes())),
+            "513 hidden units, not 1–512"
+        );
         // A wider model's header on this file: the length no longer fits.
         assert!(reason(&with(16, &9u32.to_le_bytes())).starts_with("truncated"));
         assert!(reason(&with(16, &7u32.to_le_bytes())).contains("bytes after"));
@@ -311,6 +356,14 @@ mod tests {
             reason(&with(bias1, &f32::INFINITY.to_le_bytes())),
             "layer 1's bias holds inf at index 0"
         );
+        let positioned = write(&model(4, 8, 1, 16)).unwrap();
+        let mut bad = positioned.clone();
+        let column = HEADER + 4 * VOCAB * 4 * h + 4 * (4 * h + 3);
+        bad[column..column + 4].copy_from_slice(&f32::NEG_INFINITY.to_le_bytes());
+        assert_eq!(
+            reason(&bad),
+            format!("the position columns holds -inf at index {}", 4 * h + 3)
+        );
         let out_b = good.len() - 4;
         assert_eq!(
             reason(&with(out_b, &nan)),
@@ -321,7 +374,7 @@ mod tests {
     /// Random damage anywhere: never a panic, and a refusal always says something.
     #[test]
     fn mutated_files_never_panic() {
-        let good = write(&model(4, 8)).unwrap();
+        let good = write(&model(4, 8, 2, 16)).unwrap();
         let mut rng = SeededRng::new(12, 0);
         let mut loaded = 0;
         for case in 0..3000 {

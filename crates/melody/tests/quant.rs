@@ -113,8 +113,8 @@ fn probabilities_within_0_005_of_the_f32_model() {
     let (mut p, mut q) = (vec![0.0f32; VOCAB], vec![0.0f32; VOCAB]);
     let mut worst = 0.0f32;
     for &t in &line[..400] {
-        softmax(f32_model.step(t), 1.0, &mut p);
-        softmax(quant.step(t), 1.0, &mut q);
+        softmax(f32_model.step(t, 0), 1.0, &mut p);
+        softmax(quant.step(t, 0), 1.0, &mut q);
         worst = p
             .iter()
             .zip(&q)
@@ -128,20 +128,20 @@ fn probabilities_within_0_005_of_the_f32_model() {
 fn step_never_allocates_and_clamps_tokens() {
     let (model, _) = shipped();
     let mut quant = QuantLstm::new(&model);
-    quant.step(60);
+    quant.step(60, 0);
     let allocs = allocations_during(|| {
         for t in 0..=255u8 {
-            std::hint::black_box(quant.step(t)[0]);
+            std::hint::black_box(quant.step(t, 0)[0]);
         }
         quant.reset();
-        std::hint::black_box(quant.step(60)[0]);
+        std::hint::black_box(quant.step(60, 0)[0]);
     });
     assert_eq!(allocs, 0, "QuantLstm::step allocated");
     quant.reset();
-    let last = quant.step(VOCAB as Token - 1).to_vec();
+    let last = quant.step(VOCAB as Token - 1, 0).to_vec();
     for t in [VOCAB as Token, 200, 255] {
         quant.reset();
-        assert_eq!(quant.step(t), &last[..], "token {t} is not clamped");
+        assert_eq!(quant.step(t, 0), &last[..], "token {t} is not clamped");
     }
     assert!(last.iter().all(|v| v.is_finite()));
 }
@@ -151,9 +151,9 @@ fn reset_reproduces_the_logits_and_a_step_reads_under_30_percent_of_the_bytes() 
     let (model, _) = shipped();
     let mut quant = QuantLstm::new(&model);
     let tokens = [60, 129, 129, 129, 62, 129, 128, 129, 64];
-    let first: Vec<Vec<f32>> = tokens.iter().map(|&t| quant.step(t).to_vec()).collect();
+    let first: Vec<Vec<f32>> = tokens.iter().map(|&t| quant.step(t, 0).to_vec()).collect();
     quant.reset();
-    let again: Vec<Vec<f32>> = tokens.iter().map(|&t| quant.step(t).to_vec()).collect();
+    let again: Vec<Vec<f32>> = tokens.iter().map(|&t| quant.step(t, 0).to_vec()).collect();
     assert_eq!(first, again);
     let f32_bytes = 4
         * (model
@@ -261,10 +261,10 @@ fn the_shipped_tpq_plays_the_golden_logits_bit_for_bit() {
     assert_golden(&mut quant, "web/models/melody-lstm.tpq");
     // And it steps without allocating, as the engine needs.
     quant.reset();
-    quant.step(60);
+    quant.step(60, 0);
     let allocs = allocations_during(|| {
         for t in [62, 129, 128, 129, 64] {
-            std::hint::black_box(quant.step(t)[0]);
+            std::hint::black_box(quant.step(t, 0)[0]);
         }
     });
     assert_eq!(allocs, 0);

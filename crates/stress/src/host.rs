@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use tidepool_alloc_count::allocations_during;
 use tidepool_engine::{
     network_radius, Brain, Engine, Input, InputEvent, NoteEvent, Patch, Rebuild, Shape, Source,
+    MELODY_FILE_MODEL,
 };
 use tidepool_reservoir::SeededRng;
 
@@ -42,10 +43,11 @@ impl Models {
         })
     }
 
-    /// The brain for `mel.model` choice `model` (0 the LSTM, 1–4 an n-gram order).
+    /// The brain for `mel.model` choice `model` (0 the LSTM, 1–4 an n-gram order; the shipped
+    /// LSTM stands in for a musician's model file, as in the page when none is kept).
     pub fn brain(&self, model: usize) -> Brain {
         let brain = match model {
-            0 => Brain::lstm_from_tpq(&self.lstm),
+            0 | MELODY_FILE_MODEL => Brain::lstm_from_tpq(&self.lstm),
             n => Brain::ngram_from_bytes(&self.ngram[(n - 1).min(3)]),
         };
         brain.expect("the shipped models load")
@@ -140,7 +142,12 @@ impl Host {
             installs += 1;
         }
         if let Some(model) = engine.missing_melody_model() {
-            drop(engine.install_melody(self.models.brain(model)));
+            let brain = self.models.brain(model);
+            drop(if model == MELODY_FILE_MODEL {
+                engine.install_melody_file(brain)
+            } else {
+                engine.install_melody(brain)
+            });
             installs += 1;
         }
         installs

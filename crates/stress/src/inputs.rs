@@ -87,12 +87,13 @@ pub fn corrupt(bytes: &[u8], rng: &mut SeededRng) -> Vec<u8> {
     b
 }
 
-/// A quantized LSTM file (`.tpq`) with a number of its 20-byte header edited (magic, version,
-/// vocabulary, layers, hidden units): one more or less, zero, all ones, or a random byte.
+/// A quantized LSTM file (`.tpq`) with a number of its 24-byte header edited (magic, version,
+/// vocabulary, layers, hidden units, position inputs): one more or less, zero, all ones, or a
+/// random byte.
 pub fn corrupt_header(bytes: &[u8], rng: &mut SeededRng) -> Vec<u8> {
     let mut b = bytes.to_vec();
     for _ in 0..1 + rng.below(2) {
-        let at = 4 * rng.below(5);
+        let at = 4 * rng.below(6);
         let word = u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"));
         let edited = match rng.below(5) {
             0 => word.wrapping_add(1),

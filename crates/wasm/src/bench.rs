@@ -126,7 +126,7 @@ fn run_pattern(model: &mut impl Stepper, steps: usize) -> f32 {
     let mut sum = 0.0;
     for i in 0..steps {
         let token = if i % 4 == 0 { 60 + (i % 7) as u8 } else { 129 };
-        sum += model.step(token)[0];
+        sum += model.step(token, 0)[0];
     }
     sum
 }

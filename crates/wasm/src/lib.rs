@@ -20,12 +20,16 @@
 mod bench;
 mod json;
 #[cfg(feature = "tools")]
+mod melody_tools;
+#[cfg(feature = "tools")]
 mod offline;
 #[cfg(feature = "tools")]
 mod rhythm_tools;
 
 #[cfg(feature = "tools")]
 pub use bench::{reservoir_steps, WasmMelody, WasmReservoir};
+#[cfg(feature = "tools")]
+pub use melody_tools::MelodyFile;
 #[cfg(feature = "tools")]
 pub use offline::OfflineRender;
 
@@ -463,6 +467,16 @@ impl WasmEngine {
     pub fn install_melody_lstm(&mut self, bytes: &[u8]) -> Result<(), String> {
         let brain = Brain::lstm_from_tpq(bytes)?;
         drop(self.engine.install_melody(brain));
+        Ok(())
+    }
+
+    /// Installs the musician's own melody model from its quantized bytes (`MelodyFile::tpq` of
+    /// the tools module, made by the page's melody-file worker; validated again here: the error
+    /// names what is wrong, and the engine keeps playing what it played). It plays when
+    /// `mel.model` is `file`. Allocates: called from the worklet's message handler.
+    pub fn install_melody_file(&mut self, bytes: &[u8]) -> Result<(), String> {
+        let brain = Brain::lstm_from_tpq(bytes)?;
+        drop(self.engine.install_melody_file(brain));
         Ok(())
     }
 

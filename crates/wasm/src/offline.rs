@@ -76,6 +76,12 @@ impl OfflineRender {
         Ok(())
     }
 
+    /// Installs the musician's model (its `.tpq` bytes, as the page's file slot holds them).
+    pub fn install_melody_file(&mut self, bytes: &[u8]) -> Result<(), String> {
+        drop(self.engine.install_melody_file(Brain::lstm_from_tpq(bytes)?));
+        Ok(())
+    }
+
     /// Installs an n-gram melody model from its file's bytes.
     pub fn install_melody_ngram(&mut self, bytes: &[u8]) -> Result<(), String> {
         drop(self.engine.install_melody(Brain::ngram_from_bytes(bytes)?));
