@@ -141,3 +141,45 @@ fn export_quantized_writes_exactly_the_shipped_tpq() {
     assert!(!ok && stderr.contains("melody-lstm.tpq:"), "{stderr}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn render_plays_the_musicians_model_file_given_with_melody_file() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let dir = std::env::temp_dir().join(format!("tidepool-cli-file-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let notes = dir.join("n.json");
+    let patch = "tp1&arp.mode=off&mel.mode=free&mel.model=file";
+    let models = format!("{root}/web/models");
+    let base = [
+        "render", "--patch", patch, "--seconds", "4", "--models", &models, "--notes", "C4",
+    ];
+    // Without the file: said what to give.
+    let (ok, _, stderr) = tidepool(&base);
+    assert!(!ok);
+    assert!(stderr.contains("--melody-file"), "{stderr}");
+    let fixture = format!("{root}/tests/fixtures/melody-user-1x64.safetensors");
+    let out = dir.join("a.wav");
+    let mut args = base.to_vec();
+    args.extend([
+        "--melody-file",
+        &fixture,
+        "-o",
+        out.to_str().unwrap(),
+        "--notes-json",
+        notes.to_str().unwrap(),
+    ]);
+    let (ok, stdout, stderr) = tidepool(&args);
+    assert!(ok, "{stderr}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&notes).unwrap()).unwrap();
+    let onsets = json.as_array().unwrap().iter().filter(|n| n[2].as_u64() > Some(0)).count();
+    // The held C4 and at least 8 melody notes in 4 s.
+    assert!(onsets >= 9, "{onsets} onsets: {stdout}");
+    // A bad file is named with the loader's reason.
+    let bad = dir.join("bad.safetensors");
+    std::fs::write(&bad, &std::fs::read(&fixture).unwrap()[..1000]).unwrap();
+    let at = args.iter().position(|a| *a == fixture).unwrap();
+    args[at] = bad.to_str().unwrap();
+    let (ok, _, stderr) = tidepool(&args);
+    assert!(!ok && stderr.contains("truncated"), "{stderr}");
+}
