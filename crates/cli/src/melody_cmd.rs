@@ -76,7 +76,8 @@ fn export_ngrams(mut args: Args) -> Result<(), String> {
     Ok(())
 }
 
-/// The next-token distribution after each token, as JSON (130 probabilities per token).
+/// The next-token distribution after each token, as JSON (130 probabilities per token), the
+/// first token on a downbeat.
 fn probs(mut args: Args) -> Result<(), String> {
     let path = args
         .value(&["--model"])?
@@ -90,8 +91,9 @@ fn probs(mut args: Args) -> Result<(), String> {
     let mut p = vec![0.0f32; VOCAB];
     let rows: Vec<String> = tokens
         .iter()
-        .map(|&t| {
-            lstm::softmax(model.step(t, 0), 1.0, &mut p);
+        .enumerate()
+        .map(|(i, &t)| {
+            lstm::softmax(model.step(t, (i % 16) as u8), 1.0, &mut p);
             let cells: Vec<String> = p.iter().map(|v| format!("{v:e}")).collect();
             format!("[{}]", cells.join(","))
         })
@@ -137,8 +139,9 @@ fn eval(mut args: Args) -> Result<(), String> {
     }
     if let Some(path) = model {
         let mut lstm = load_model(&path)?;
-        let v = lstm::nll(&mut lstm, &valid);
-        let nll = lstm::nll(&mut lstm, &target);
+        let lines = |split: &str| dataset::read_lines(std::path::Path::new(&dir), split);
+        let v = lstm::nll(&mut lstm, &lines("valid")?);
+        let nll = lstm::nll(&mut lstm, &lines(&split)?);
         println!("| LSTM ({path}) | {v:.4} | {nll:.4} | {:.4} |", nll / LN_2);
         println!(
             "LSTM vs the best n-gram on {split}: {:.1}% lower NLL",
@@ -148,7 +151,8 @@ fn eval(mut args: Args) -> Result<(), String> {
     Ok(())
 }
 
-/// `tidepool train melody [--out FILE] [--epochs N] [--patience N] [--seed N] [--data DIR]`.
+/// `tidepool train melody [--out FILE] [--epochs N] [--patience N] [--seed N] [--data DIR]
+/// [--lr X] [--position 0|16] [--init MODEL]`.
 #[cfg(feature = "train")]
 pub fn train(mut args: Args) -> Result<(), String> {
     use std::io::Write;
@@ -167,6 +171,9 @@ pub fn train(mut args: Args) -> Result<(), String> {
         max_epochs: args.parsed(&["--epochs"], defaults.max_epochs)?,
         patience: args.parsed(&["--patience"], defaults.patience)?,
         seed: args.parsed(&["--seed"], defaults.seed)?,
+        learning_rate: args.parsed(&["--lr"], defaults.learning_rate)?,
+        position: args.parsed(&["--position"], defaults.position)?,
+        init: args.value(&["--init"])?,
         ..defaults
     };
     args.finish()?;

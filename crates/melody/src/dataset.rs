@@ -33,14 +33,18 @@ impl Line {
 /// The token lines of split `name` (`train`, `valid`, `test`) in the directory `dir`
 /// (`data/chorales`); an error names the file and what is wrong with it.
 pub fn read_split(dir: &std::path::Path, name: &str) -> Result<Vec<Vec<Token>>, String> {
-    let path = dir.join(format!("{name}.tokens"));
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    Ok(parse(&text)
-        .map_err(|e| format!("{}: {e}", path.display()))?
+    Ok(read_lines(dir, name)?
         .into_iter()
         .map(|l| l.tokens)
         .collect())
+}
+
+/// The lines of split `name` with their headers (key, meter); errors as [`read_split`]'s.
+pub fn read_lines(dir: &std::path::Path, name: &str) -> Result<Vec<Line>, String> {
+    let path = dir.join(format!("{name}.tokens"));
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    parse(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Parses a `.tokens` file; an error names the line and what is wrong with it.
@@ -243,14 +247,19 @@ mod tests {
             .contains("dorian"));
         assert!(parse("a S 5 major 0 16 0 60").is_err());
         assert!(parse("a S 5 major 0|60").unwrap_err().contains("7 fields"));
-        assert!(parse("a S 5 major 0 12 12|60").unwrap_err().contains("phase"));
+        assert!(parse("a S 5 major 0 12 12|60")
+            .unwrap_err()
+            .contains("phase"));
         assert!(parse("a S 5 major 0 0 0|60").unwrap_err().contains("bar"));
     }
 
     #[test]
     fn positions_wrap_at_the_bar() {
         let l = &parse("a S 5 major 0 12 10|60 129 129 62").unwrap()[0];
-        assert_eq!((0..4).map(|i| l.position(i)).collect::<Vec<_>>(), [10, 11, 0, 1]);
+        assert_eq!(
+            (0..4).map(|i| l.position(i)).collect::<Vec<_>>(),
+            [10, 11, 0, 1]
+        );
     }
 
     /// Most 4/4 lines start on the pickup beat (phase 12): the chorales' usual one-beat upbeat.
@@ -258,7 +267,10 @@ mod tests {
     fn the_corpus_meter_is_mostly_four_four_with_a_pickup() {
         let text = data("train.tokens");
         let lines = parse(&text).unwrap();
-        let pickup = lines.iter().filter(|l| l.bar == 16 && l.phase == 12).count();
+        let pickup = lines
+            .iter()
+            .filter(|l| l.bar == 16 && l.phase == 12)
+            .count();
         assert!(pickup * 2 > lines.len(), "{pickup} of {}", lines.len());
     }
 }

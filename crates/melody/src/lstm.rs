@@ -3,6 +3,7 @@
 //! layout (gate order i, f, g, o; `weight_ih_l{k}` is 4H×in, `weight_hh_l{k}` 4H×H), so weights
 //! trained in PyTorch and here are interchangeable.
 
+use crate::dataset::Line;
 use crate::tokens::{Token, VOCAB};
 use tidepool_reservoir::{dot, fast_tanh, sigmoid};
 
@@ -211,15 +212,15 @@ pub fn softmax(logits: &[f32], temperature: f32, out: &mut [f32]) {
     out[..n].iter_mut().for_each(|o| *o /= sum);
 }
 
-/// Mean negative log-likelihood per token (nats) of `lines`, each from the rest state and read as
-/// starting on a downbeat (token i at position `i % 16`).
-pub fn nll(model: &mut impl Stepper, lines: &[Vec<Token>]) -> f64 {
+/// Mean negative log-likelihood per token (nats) of `lines`, each from the rest state, each token
+/// at its 16th within the bar (the line's `phase` and `bar`).
+pub fn nll(model: &mut impl Stepper, lines: &[Line]) -> f64 {
     let (mut sum, mut count) = (0.0f64, 0usize);
     let mut p = vec![0.0f32; VOCAB];
     for line in lines {
         model.reset();
-        for (i, pair) in line.windows(2).enumerate() {
-            softmax(model.step(pair[0], (i % POSITIONS) as u8), 1.0, &mut p);
+        for (i, pair) in line.tokens.windows(2).enumerate() {
+            softmax(model.step(pair[0], line.position(i)), 1.0, &mut p);
             sum -= libm::log(p[pair[1] as usize].max(1e-30) as f64);
             count += 1;
         }
@@ -345,7 +346,10 @@ mod tests {
                     .zip(&want)
                     .map(|(a, b)| (*a as f64 - b).abs())
                     .fold(0.0, f64::max);
-                assert!(worst < 1e-5, "{layers} layers, {p} positions, after {n}: {worst:e}");
+                assert!(
+                    worst < 1e-5,
+                    "{layers} layers, {p} positions, after {n}: {worst:e}"
+                );
             }
         }
     }

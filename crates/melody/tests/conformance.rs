@@ -28,7 +28,11 @@ fn worst_difference(
         let probs = case["probs"].as_array().unwrap();
         assert_eq!(tokens.len(), probs.len());
         for (i, (t, want)) in tokens.iter().zip(probs).enumerate() {
-            softmax(&step(t.as_u64().unwrap() as u8, (i % 16) as u8), 1.0, &mut p);
+            softmax(
+                &step(t.as_u64().unwrap() as u8, (i % 16) as u8),
+                1.0,
+                &mut p,
+            );
             for (a, b) in p.iter().zip(want.as_array().unwrap()) {
                 worst = worst.max((*a as f64 - b.as_f64().unwrap()).abs());
                 checked += 1;
@@ -97,7 +101,10 @@ fn musicians_files_of_1_to_3_layers_match_the_numpy_reference() {
             &format!("crates/melody/tests/golden/{golden}_probs.json"),
         );
         let (model, info) = model_file::load(&bytes).unwrap();
-        assert_eq!((info.layers, info.hidden, info.position_width), (layers, 64, positions));
+        assert_eq!(
+            (info.layers, info.hidden, info.position_width),
+            (layers, 64, positions)
+        );
         let model = std::cell::RefCell::new(model);
         let (worst, checked) = worst_difference(
             &golden,
@@ -106,7 +113,10 @@ fn musicians_files_of_1_to_3_layers_match_the_numpy_reference() {
         );
         eprintln!("{file}: f32 max |Δp| {worst:.2e} over {checked}");
         assert!(checked > 3 * 20 * VOCAB, "{checked}");
-        assert!(worst < 1e-4, "{file}: max |p_tidepool - p_numpy| = {worst:e}");
+        assert!(
+            worst < 1e-4,
+            "{file}: max |p_tidepool - p_numpy| = {worst:e}"
+        );
         let tpq = quant_file::write(&model.borrow()).unwrap();
         let quant = std::cell::RefCell::new(quant_file::read(&tpq).unwrap());
         let (worst, _) = worst_difference(
@@ -120,7 +130,11 @@ fn musicians_files_of_1_to_3_layers_match_the_numpy_reference() {
 }
 
 fn split(name: &str) -> Vec<Vec<u8>> {
-    tidepool_melody::dataset::read_split(
+    lines(name).into_iter().map(|l| l.tokens).collect()
+}
+
+fn lines(name: &str) -> Vec<tidepool_melody::dataset::Line> {
+    tidepool_melody::dataset::read_lines(
         std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/chorales")),
         name,
     )
@@ -135,7 +149,7 @@ fn the_committed_model_reproduces_its_numbers_and_beats_the_ngram_by_10_percent(
     let bytes = std::fs::read(MODEL).unwrap();
     let (mut model, info) = model_file::load(&bytes).unwrap();
     let stated: f64 = info.metadata["valid_nll_nats"].parse().unwrap();
-    let valid = tidepool_melody::lstm::nll(&mut model, &split("valid"));
+    let valid = tidepool_melody::lstm::nll(&mut model, &lines("valid"));
     assert!(
         (valid - stated).abs() < 2e-3,
         "validation NLL {valid:.5}, the file says {stated:.5}"
@@ -143,7 +157,7 @@ fn the_committed_model_reproduces_its_numbers_and_beats_the_ngram_by_10_percent(
     let (train, test) = (split("train"), split("test"));
     let (best, _) = tidepool_melody::NGram::choose_order(&train, &split("valid"));
     let ngram = best.nll(&test);
-    let lstm = tidepool_melody::lstm::nll(&mut model, &test);
+    let lstm = tidepool_melody::lstm::nll(&mut model, &lines("test"));
     assert!(
         lstm <= 0.9 * ngram,
         "test NLL: LSTM {lstm:.4} vs n-gram order {} {ngram:.4}",

@@ -74,8 +74,8 @@ fn shipped() -> (Lstm, usize) {
     (model_file::load(&bytes).unwrap().0, bytes.len())
 }
 
-fn test_split() -> Vec<Vec<Token>> {
-    tidepool_melody::dataset::read_split(
+fn test_split() -> Vec<tidepool_melody::dataset::Line> {
+    tidepool_melody::dataset::read_lines(
         std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/chorales")),
         "test",
     )
@@ -104,17 +104,18 @@ fn probabilities_within_0_005_of_the_f32_model() {
     let (mut f32_model, _) = shipped();
     let mut quant = QuantLstm::new(&f32_model);
     let test = test_split();
-    let line = test.iter().max_by_key(|l| l.len()).unwrap();
+    let line = test.iter().max_by_key(|l| l.tokens.len()).unwrap();
     assert!(
-        line.len() >= 400,
+        line.tokens.len() >= 400,
         "the longest test line has {}",
-        line.len()
+        line.tokens.len()
     );
     let (mut p, mut q) = (vec![0.0f32; VOCAB], vec![0.0f32; VOCAB]);
     let mut worst = 0.0f32;
-    for &t in &line[..400] {
-        softmax(f32_model.step(t, 0), 1.0, &mut p);
-        softmax(quant.step(t, 0), 1.0, &mut q);
+    for (i, &t) in line.tokens[..400].iter().enumerate() {
+        let pos = line.position(i);
+        softmax(f32_model.step(t, pos), 1.0, &mut p);
+        softmax(quant.step(t, pos), 1.0, &mut q);
         worst = p
             .iter()
             .zip(&q)
@@ -186,7 +187,7 @@ fn golden_logits_bit_for_bit() {
     let mut quant = QuantLstm::new(&model);
     if std::env::var("TIDEPOOL_BLESS").as_deref() == Ok("1") {
         // A chorale line, then tokens that must be clamped, then ordinary ones again.
-        let mut tokens: Vec<Token> = test_split()[0][..96].to_vec();
+        let mut tokens: Vec<Token> = test_split()[0].tokens[..96].to_vec();
         tokens.extend([200, 255, 130, 0, 128, 129, 129, 64]);
         let checkpoints = [0, 15, 63, tokens.len() - 1];
         let (bits, hash) = quant_golden_run(&mut quant, &tokens, &checkpoints);

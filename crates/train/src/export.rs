@@ -40,7 +40,13 @@ pub fn write_safetensors(
         ("vocab", "0-127 note onset (MIDI pitch), 128 note-off (rest), 129 hold".to_string()),
         ("step", "1/16 note".to_string()),
         ("key_normalisation", "C major / A minor".to_string()),
-        ("architecture", "embedding -> LSTM -> LSTM -> linear (PyTorch nn.Embedding, nn.LSTM(num_layers=2, batch_first=True), nn.Linear; gates i,f,g,o)".to_string()),
+        ("architecture", if config.position > 0 {
+            "embedding, then position one-hot -> LSTM -> LSTM -> linear (PyTorch: nn.LSTM(num_layers=2, batch_first=True) over torch.cat([nn.Embedding(tokens), F.one_hot(positions % 16, 16)], -1), nn.Linear; gates i,f,g,o)"
+        } else {
+            "embedding -> LSTM -> LSTM -> linear (PyTorch nn.Embedding, nn.LSTM(num_layers=2, batch_first=True), nn.Linear; gates i,f,g,o)"
+        }.to_string()),
+        ("position_input", config.position.to_string()),
+        ("position", "the 16th within the bar of each input token (0 = downbeat), from each chorale line's notated meter".to_string()),
         ("embedding_dim", config.embedding.to_string()),
         ("hidden_size", config.hidden.to_string()),
         ("num_layers", "2".to_string()),
@@ -48,6 +54,8 @@ pub fn write_safetensors(
         ("best_epoch", report.best_epoch.to_string()),
         ("valid_nll_nats", format!("{:.5}", report.best_valid_nll)),
         ("trained_with", "tidepool train melody (candle 0.11, CPU)".to_string()),
+        ("trained_on", "Bach chorale voices (music21 corpus), data/chorales train split, C major / A minor".to_string()),
+        ("initialised_from", config.init.clone().unwrap_or_else(|| "random (seeded)".into())),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))

@@ -4,6 +4,12 @@
 //!
 //! Reproducible from a seed: initial weights, window offsets, shuffling and dropout masks all
 //! come from the seeded generator (candle's own CPU random numbers are not seedable).
+//!
+//! The model is told where the bar is (a one-hot of the 16th within the bar after the
+//! embedding, from each line's `bar` and `phase`): trained on windows at random offsets without
+//! it, it could not tell a downbeat from an offbeat. A run may start from a model file
+//! (`init`), its position columns zero, so it begins as exactly that model and learns only what
+//! the position adds.
 
 mod export;
 mod model;
@@ -14,7 +20,8 @@ pub use model::MelodyNet;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarBuilder, VarMap};
 use std::time::Instant;
-use tidepool_melody::dataset;
+use tidepool_melody::dataset::{self, Line};
+use tidepool_melody::lstm::POSITIONS;
 use tidepool_reservoir::SeededRng;
 
 /// What to train and how.
@@ -35,6 +42,11 @@ pub struct TrainConfig {
     pub hidden: usize,
     /// Use only this many training and validation lines (smoke tests).
     pub limit_lines: Option<usize>,
+    /// Width of the position input: 0 (none) or `tidepool_melody::lstm::POSITIONS`.
+    pub position: usize,
+    /// Start from this model file's weights instead of random ones (same sizes; a position
+    /// input it lacks starts at zero).
+    pub init: Option<String>,
 }
 
 impl Default for TrainConfig {
@@ -52,6 +64,8 @@ impl Default for TrainConfig {
             embedding: 64,
             hidden: 256,
             limit_lines: None,
+            position: POSITIONS,
+            init: None,
         }
     }
 }
@@ -67,15 +81,10 @@ pub struct Report {
     pub seconds: f64,
 }
 
-fn load(dir: &str, split: &str, limit: Option<usize>) -> Result<Vec<Vec<u8>>, String> {
-    let path = format!("{dir}/{split}.tokens");
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {path}: {e}"))?;
-    let lines = dataset::parse(&text).map_err(|e| format!("{path}: {e}"))?;
-    Ok(lines
-        .into_iter()
-        .map(|l| l.tokens)
-        .take(limit.unwrap_or(usize::MAX))
-        .collect())
+fn load(dir: &str, split: &str, limit: Option<usize>) -> Result<Vec<Line>, String> {
+    let mut lines = dataset::read_lines(std::path::Path::new(dir), split)?;
+    lines.truncate(limit.unwrap_or(usize::MAX));
+    Ok(lines)
 }
 
 /// Trains, keeps the weights of the epoch with the best validation NLL, writes them to
@@ -90,9 +99,17 @@ pub fn train_melody(
     let device = Device::Cpu;
     let varmap = VarMap::new();
     let vb = VarBuilder::from_varmap(&varmap, DType::F32, &device);
-    let net = MelodyNet::new(config.embedding, config.hidden, vb).map_err(e)?;
+    let net = MelodyNet::new(config.embedding, config.hidden, config.position, vb).map_err(e)?;
     let mut rng = SeededRng::new(config.seed, 0);
     model::seeded_init(&varmap, &mut rng).map_err(e)?;
+    if let Some(path) = &config.init {
+        let bytes = std::fs::read(path).map_err(|err| format!("cannot read {path}: {err}"))?;
+        let (start, _) =
+            tidepool_melody::model_file::load(&bytes).map_err(|err| format!("{path}: {err}"))?;
+        model::init_from(&varmap, &start).map_err(|err| format!("{path}: {err}"))?;
+        let nll = net.nll(&valid, &device).map_err(e)?;
+        progress(&format!("starting from {path}: validation NLL {nll:.4}\n"));
+    }
     let params = ParamsAdamW {
         lr: config.learning_rate,
         weight_decay: 0.0,
@@ -112,9 +129,9 @@ pub fn train_melody(
         let (mut loss_sum, mut loss_n) = (0.0, 0usize);
         for b in 0..batches {
             let chunk = &windows[b * config.batch..(b + 1) * config.batch];
-            let (xs, ys) = batch_tensors(chunk, &device).map_err(e)?;
+            let (xs, ps, ys) = batch_tensors(chunk, &device).map_err(e)?;
             let logits = net
-                .forward(&xs, Some((config.dropout, &mut rng)))
+                .forward(&xs, &ps, Some((config.dropout, &mut rng)))
                 .map_err(e)?;
             let loss = candle_nn::loss::cross_entropy(
                 &logits.flatten_to(1).map_err(e)?,
@@ -162,17 +179,22 @@ pub fn train_melody(
     Ok(report)
 }
 
+/// A training window: tokens and the 16th within the bar of each.
+type Window = (Vec<u8>, Vec<u8>);
+
 /// Windows of `len` tokens from every line, starting at a random offset so each epoch sees
-/// different cuts; shuffled.
-fn windows(lines: &[Vec<u8>], len: usize, rng: &mut SeededRng) -> Vec<Vec<u8>> {
+/// different cuts (each token keeps its place in the bar); shuffled.
+fn windows(lines: &[Line], len: usize, rng: &mut SeededRng) -> Vec<Window> {
     let mut out = Vec::new();
     for line in lines {
-        if line.len() < len {
+        let n = line.tokens.len();
+        if n < len {
             continue;
         }
-        let mut start = rng.below(len.min(line.len() - len + 1));
-        while start + len <= line.len() {
-            out.push(line[start..start + len].to_vec());
+        let mut start = rng.below(len.min(n - len + 1));
+        while start + len <= n {
+            let positions = (start..start + len).map(|i| line.position(i)).collect();
+            out.push((line.tokens[start..start + len].to_vec(), positions));
             start += len - 1;
         }
     }
@@ -182,20 +204,24 @@ fn windows(lines: &[Vec<u8>], len: usize, rng: &mut SeededRng) -> Vec<Vec<u8>> {
     out
 }
 
-/// Inputs (all but the last token) and targets (all but the first), as u32 (batch, window).
-fn batch_tensors(chunk: &[Vec<u8>], device: &Device) -> candle_core::Result<(Tensor, Tensor)> {
-    let t = chunk[0].len() - 1;
-    let xs: Vec<u32> = chunk
-        .iter()
-        .flat_map(|w| w[..t].iter().map(|&v| v as u32))
-        .collect();
-    let ys: Vec<u32> = chunk
-        .iter()
-        .flat_map(|w| w[1..].iter().map(|&v| v as u32))
-        .collect();
+/// Inputs (all but the last token), their positions, and targets (all but the first), as u32
+/// (batch, window).
+fn batch_tensors(
+    chunk: &[Window],
+    device: &Device,
+) -> candle_core::Result<(Tensor, Tensor, Tensor)> {
+    let t = chunk[0].0.len() - 1;
+    let column = |pick: fn(&Window) -> &[u8], from: usize| -> candle_core::Result<Tensor> {
+        let v: Vec<u32> = chunk
+            .iter()
+            .flat_map(|w| pick(w)[from..from + t].iter().map(|&v| v as u32))
+            .collect();
+        Tensor::from_vec(v, (chunk.len(), t), device)
+    };
     Ok((
-        Tensor::from_vec(xs, (chunk.len(), t), device)?,
-        Tensor::from_vec(ys, (chunk.len(), t), device)?,
+        column(|w| &w.0, 0)?,
+        column(|w| &w.1, 0)?,
+        column(|w| &w.0, 1)?,
     ))
 }
 
@@ -228,7 +254,12 @@ mod tests {
         assert!(report.best_valid_nll < (130f64).ln(), "better than uniform");
         let bytes = std::fs::read(&out).unwrap();
         let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
-        assert_eq!(st.tensor("lstm.weight_ih_l0").unwrap().shape(), [64, 8]);
+        assert_eq!(
+            st.tensor("lstm.weight_ih_l0").unwrap().shape(),
+            [64, 8 + 16]
+        );
+        let (model, info) = tidepool_melody::model_file::load(&bytes).unwrap();
+        assert_eq!((model.position_width, info.position_width), (16, 16));
         assert_eq!(st.tensor("lstm.weight_hh_l1").unwrap().shape(), [64, 16]);
         assert_eq!(st.tensor("linear.weight").unwrap().shape(), [130, 16]);
         assert_eq!(
@@ -240,14 +271,23 @@ mod tests {
 
     #[test]
     fn windows_cover_lines_and_are_reproducible() {
-        let lines = vec![(0..100).collect::<Vec<u8>>(), (0..10).collect()];
+        let line = |n: u8| {
+            let tokens: Vec<String> = (0..n).map(|t| t.to_string()).collect();
+            format!("p S 0 major 0 16 12|{}", tokens.join(" "))
+        };
+        let lines = dataset::parse(&format!("{}\n{}", line(100), line(10))).unwrap();
         let a = windows(&lines, 17, &mut SeededRng::new(3, 0));
         let b = windows(&lines, 17, &mut SeededRng::new(3, 0));
         assert_eq!(a, b);
         assert!(a.len() >= 5 && a.iter().all(|w| w.len() == 17));
         assert!(
-            a.iter().all(|w| w.windows(2).all(|p| p[1] == p[0] + 1)),
+            a.iter().all(|w| w.0.windows(2).all(|p| p[1] == p[0] + 1)),
             "windows are contiguous"
         );
+        // Token i of the line (its value here) is at 16th (12 + i) mod 16 of its bar.
+        assert!(a.iter().all(|(t, p)| t
+            .iter()
+            .zip(p)
+            .all(|(t, p)| *p as usize == (12 + *t as usize) % 16)));
     }
 }

@@ -1,8 +1,10 @@
 //! The network in candle, named as PyTorch names it: `embedding.weight`, `lstm.weight_ih_l0`,
-//! …, `linear.weight`, `linear.bias`.
+//! …, `linear.weight`, `linear.bias`. With a position input, the first LSTM layer reads the
+//! embedding followed by a one-hot of the 16th within the bar (see `tidepool_melody::lstm`).
 
 use candle_core::{DType, Device, Module, Tensor};
 use candle_nn::{embedding, linear, Embedding, Linear, VarBuilder, VarMap};
+use tidepool_melody::dataset::Line;
 use tidepool_melody::VOCAB;
 use tidepool_reservoir::SeededRng;
 
@@ -60,33 +62,53 @@ impl LstmLayer {
 }
 
 pub struct MelodyNet {
+    /// Width of the position one-hot (0: none).
+    position: usize,
     embedding: Embedding,
     layers: [LstmLayer; 2],
     linear: Linear,
 }
 
 impl MelodyNet {
-    pub fn new(embed: usize, hidden: usize, vb: VarBuilder) -> candle_core::Result<Self> {
+    pub fn new(
+        embed: usize,
+        hidden: usize,
+        position: usize,
+        vb: VarBuilder,
+    ) -> candle_core::Result<Self> {
         let lstm = vb.pp("lstm");
         Ok(Self {
+            position,
             embedding: embedding(VOCAB, embed, vb.pp("embedding"))?,
             layers: [
-                LstmLayer::new(embed, hidden, 0, &lstm)?,
+                LstmLayer::new(embed + position, hidden, 0, &lstm)?,
                 LstmLayer::new(hidden, hidden, 1, &lstm)?,
             ],
             linear: linear(hidden, VOCAB, vb.pp("linear"))?,
         })
     }
 
-    /// Logits (batch, time, 130) for token ids (batch, time). With `dropout`, its rate and the
-    /// generator its masks come from (inverted dropout after the embedding and each LSTM).
+    /// Logits (batch, time, 130) for token ids (batch, time) at 16ths `positions` within the bar
+    /// (batch, time; u32). With `dropout`, its rate and the generator its masks come from
+    /// (inverted dropout after the embedding and each LSTM; never on the position one-hot).
     pub fn forward(
         &self,
         xs: &Tensor,
+        positions: &Tensor,
         mut dropout: Option<(f32, &mut SeededRng)>,
     ) -> candle_core::Result<Tensor> {
         let mut h = self.embedding.forward(xs)?;
         h = dropout_layer(h, &mut dropout)?;
+        if self.position > 0 {
+            let (b, t) = positions.dims2()?;
+            let idx: Vec<u32> = positions.flatten_all()?.to_vec1::<u32>()?;
+            let mut hot = vec![0f32; b * t * self.position];
+            for (i, p) in idx.iter().enumerate() {
+                hot[i * self.position + *p as usize % self.position] = 1.0;
+            }
+            let hot = Tensor::from_vec(hot, (b, t, self.position), xs.device())?;
+            h = Tensor::cat(&[&h, &hot], 2)?;
+        }
         for layer in &self.layers {
             h = dropout_layer(layer.forward(&h)?, &mut dropout)?;
         }
@@ -94,21 +116,27 @@ impl MelodyNet {
     }
 
     /// Mean NLL per token of whole lines, each from the zero state, teacher-forced.
-    pub fn nll(&self, lines: &[Vec<u8>], device: &Device) -> candle_core::Result<f64> {
+    pub fn nll(&self, lines: &[Line], device: &Device) -> candle_core::Result<f64> {
         let (mut sum, mut count) = (0.0, 0usize);
         for line in lines {
-            let t = line.len() - 1;
+            let tokens = &line.tokens;
+            let t = tokens.len() - 1;
             let xs = Tensor::from_vec(
-                line[..t].iter().map(|&v| v as u32).collect::<Vec<_>>(),
+                tokens[..t].iter().map(|&v| v as u32).collect::<Vec<_>>(),
+                (1, t),
+                device,
+            )?;
+            let ps = Tensor::from_vec(
+                (0..t).map(|i| line.position(i) as u32).collect::<Vec<_>>(),
                 (1, t),
                 device,
             )?;
             let ys = Tensor::from_vec(
-                line[1..].iter().map(|&v| v as u32).collect::<Vec<_>>(),
+                tokens[1..].iter().map(|&v| v as u32).collect::<Vec<_>>(),
                 t,
                 device,
             )?;
-            let logits = self.forward(&xs, None)?.squeeze(0)?;
+            let logits = self.forward(&xs, &ps, None)?.squeeze(0)?;
             let loss = candle_nn::loss::cross_entropy(&logits, &ys)?.to_scalar::<f32>()? as f64;
             sum += loss * t as f64;
             count += t;
@@ -177,6 +205,46 @@ pub fn seeded_init(varmap: &VarMap, rng: &mut SeededRng) -> candle_core::Result<
         var.set(&Tensor::from_vec(values, dims, &Device::Cpu)?.to_dtype(DType::F32)?)?;
     }
     Ok(())
+}
+
+/// Sets every weight from `start` (a loaded model of the same sizes). The first layer's
+/// columns `start` lacks (the position input) are zero, and its summed bias goes to `bias_ih`
+/// with `bias_hh` zero: the network computes exactly `start`'s function.
+pub fn init_from(varmap: &VarMap, start: &tidepool_melody::lstm::Lstm) -> Result<(), String> {
+    let data = varmap.data().lock().expect("varmap");
+    let set = |name: &str, values: Vec<f32>| -> Result<(), String> {
+        let var = data
+            .get(name)
+            .ok_or(format!("the network has no `{name}`"))?;
+        let dims = var.dims().to_vec();
+        if dims.iter().product::<usize>() != values.len() {
+            return Err(format!(
+                "`{name}` is {dims:?} here; the model file's has {} values",
+                values.len()
+            ));
+        }
+        Tensor::from_vec(values, dims, &Device::Cpu)
+            .and_then(|t| var.set(&t))
+            .map_err(|e| e.to_string())
+    };
+    set("embedding.weight", start.embedding.clone())?;
+    for (k, layer) in start.layers.iter().enumerate() {
+        let name = format!("lstm.weight_ih_l{k}");
+        let cols = data
+            .get(&name)
+            .ok_or(format!("the network has no `{name}`"))?
+            .dims()[1];
+        let mut w_ih = vec![0.0f32; 4 * layer.hidden * cols];
+        for (r, row) in layer.w_ih.chunks_exact(layer.input).enumerate() {
+            w_ih[r * cols..r * cols + layer.input].copy_from_slice(row);
+        }
+        set(&name, w_ih)?;
+        set(&format!("lstm.weight_hh_l{k}"), layer.w_hh.clone())?;
+        set(&format!("lstm.bias_ih_l{k}"), layer.bias.clone())?;
+        set(&format!("lstm.bias_hh_l{k}"), vec![0.0; layer.bias.len()])?;
+    }
+    set("linear.weight", start.linear_w.clone())?;
+    set("linear.bias", start.linear_b.clone())
 }
 
 /// A copy of every weight, by name, sorted (the best epoch's, kept for export).
