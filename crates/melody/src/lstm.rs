@@ -345,7 +345,10 @@ mod tests {
                     .zip(&want)
                     .map(|(a, b)| (*a as f64 - b).abs())
                     .fold(0.0, f64::max);
-                assert!(worst < 1e-5, "{layers} layers, {p} positions, after {n}: {worst:e}");
+                assert!(
+                    worst < 1e-5,
+                    "{layers} layers, {p} positions, after {n}: {worst:e}"
+                );
             }
         }
     }

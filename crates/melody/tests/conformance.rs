@@ -28,7 +28,11 @@ fn worst_difference(
         let probs = case["probs"].as_array().unwrap();
         assert_eq!(tokens.len(), probs.len());
         for (i, (t, want)) in tokens.iter().zip(probs).enumerate() {
-            softmax(&step(t.as_u64().unwrap() as u8, (i % 16) as u8), 1.0, &mut p);
+            softmax(
+                &step(t.as_u64().unwrap() as u8, (i % 16) as u8),
+                1.0,
+                &mut p,
+            );
             for (a, b) in p.iter().zip(want.as_array().unwrap()) {
                 worst = worst.max((*a as f64 - b.as_f64().unwrap()).abs());
                 checked += 1;
@@ -97,7 +101,10 @@ fn musicians_files_of_1_to_3_layers_match_the_numpy_reference() {
             &format!("crates/melody/tests/golden/{golden}_probs.json"),
         );
         let (model, info) = model_file::load(&bytes).unwrap();
-        assert_eq!((info.layers, info.hidden, info.position_width), (layers, 64, positions));
+        assert_eq!(
+            (info.layers, info.hidden, info.position_width),
+            (layers, 64, positions)
+        );
         let model = std::cell::RefCell::new(model);
         let (worst, checked) = worst_difference(
             &golden,
@@ -106,7 +113,10 @@ fn musicians_files_of_1_to_3_layers_match_the_numpy_reference() {
         );
         eprintln!("{file}: f32 max |Δp| {worst:.2e} over {checked}");
         assert!(checked > 3 * 20 * VOCAB, "{checked}");
-        assert!(worst < 1e-4, "{file}: max |p_tidepool - p_numpy| = {worst:e}");
+        assert!(
+            worst < 1e-4,
+            "{file}: max |p_tidepool - p_numpy| = {worst:e}"
+        );
         let tpq = quant_file::write(&model.borrow()).unwrap();
         let quant = std::cell::RefCell::new(quant_file::read(&tpq).unwrap());
         let (worst, _) = worst_difference(
