@@ -2,7 +2,9 @@
 // megabytes, more than localStorage holds), so a reload, or a link with mel.model=file opened
 // again on this machine, finds it. One file: the last one accepted.
 
-const DB = "tidepool";
+// A database of its own: the recorder's ("tidepool", web/recorder.js) is created at version 1 with
+// only its store, and a second store in it would need both to agree on a version upgrade.
+const DB = "tidepool-melody-file";
 const STORE = "melody-file";
 const KEY = "current";
 

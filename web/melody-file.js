@@ -96,12 +96,13 @@ export class MelodyFile {
       return;
     }
     this.show(`Checking ${file.name}…`, "loading");
-    const bytes = new Uint8Array(await file.arrayBuffer());
+    let bytes;
     let converted;
     try {
+      bytes = new Uint8Array(await file.arrayBuffer());
       converted = await this.convert(bytes.slice());
     } catch (e) {
-      refuse(e.message);
+      refuse(e.message || String(e));
       return;
     }
     this.accept(file.name, converted.tpq, converted.info, "");

@@ -111,7 +111,8 @@ fn install_melody(engine: &mut Engine, dir: &str, melody_file: Option<&str>) -> 
              --melody-file",
         )?;
         let bytes = std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))?;
-        let (model, _) = tidepool_melody::model_file::load(&bytes).map_err(|e| format!("{path}: {e}"))?;
+        let (model, _) =
+            tidepool_melody::model_file::load(&bytes).map_err(|e| format!("{path}: {e}"))?;
         let tpq = tidepool_melody::quant_file::write(&model).map_err(|e| format!("{path}: {e}"))?;
         drop(engine.install_melody_file(Brain::lstm_from_tpq(&tpq)?));
         return Ok(());

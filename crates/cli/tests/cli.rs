@@ -151,7 +151,15 @@ fn render_plays_the_musicians_model_file_given_with_melody_file() {
     let patch = "tp1&arp.mode=off&mel.mode=free&mel.model=file";
     let models = format!("{root}/web/models");
     let base = [
-        "render", "--patch", patch, "--seconds", "4", "--models", &models, "--notes", "C4",
+        "render",
+        "--patch",
+        patch,
+        "--seconds",
+        "4",
+        "--models",
+        &models,
+        "--notes",
+        "C4",
     ];
     // Without the file: said what to give.
     let (ok, _, stderr) = tidepool(&base);
@@ -172,7 +180,12 @@ fn render_plays_the_musicians_model_file_given_with_melody_file() {
     assert!(ok, "{stderr}");
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&notes).unwrap()).unwrap();
-    let onsets = json.as_array().unwrap().iter().filter(|n| n[2].as_u64() > Some(0)).count();
+    let onsets = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n[2].as_u64() > Some(0))
+        .count();
     // The held C4 and at least 8 melody notes in 4 s.
     assert!(onsets >= 9, "{onsets} onsets: {stdout}");
     // A bad file is named with the loader's reason.

@@ -228,7 +228,10 @@ fn the_melody_generator_does_not_allocate_either() {
         // The musician's own model file (a 1 × 64 LSTM trained in PyTorch), as the page's
         // worker converts it.
         ("mel.mode=free&mel.model=file", musicians_file(&root)),
-        ("mel.mode=answer&mel.bars=1&mel.model=file", musicians_file(&root)),
+        (
+            "mel.mode=answer&mel.bars=1&mel.model=file",
+            musicians_file(&root),
+        ),
     ] {
         let mut engine = Engine::new(SR, &Patch::parse(&format!("tp1&{fields}")).patch);
         if fields.contains("model=file") {

@@ -90,7 +90,10 @@ fn the_musicians_model_plays_on_the_grid_deterministically() {
     let notes = run();
     let onsets: Vec<&NoteEvent> = notes.iter().filter(|n| n.velocity > 0).collect();
     assert!(onsets.len() >= 8, "{} onsets in 8 bars", onsets.len());
-    assert!(notes.iter().all(|n| n.frame % STEP == 0), "off the 16th grid");
+    assert!(
+        notes.iter().all(|n| n.frame % STEP == 0),
+        "off the 16th grid"
+    );
     let pitches: std::collections::BTreeSet<u8> = onsets.iter().map(|n| n.pitch).collect();
     assert!(pitches.len() >= 3, "a melody, not one note: {pitches:?}");
     assert_eq!(notes, run(), "same patch, same notes");

@@ -219,7 +219,9 @@ pub fn load(bytes: &[u8]) -> Result<(Lstm, ModelInfo), String> {
     }
     let p = position_width(&metadata)?;
     // The layers are the `weight_ih` tensors numbered from 0 without a gap.
-    let layers = (0..).take_while(|k| t.contains_key(&format!("lstm.weight_ih_l{k}"))).count();
+    let layers = (0..)
+        .take_while(|k| t.contains_key(&format!("lstm.weight_ih_l{k}")))
+        .count();
     if !LAYERS.contains(&layers) {
         return Err(if layers == 0 {
             "the file has no `lstm.weight_ih_l0`: not a melody LSTM".into()
@@ -389,7 +391,12 @@ mod tests {
             for (p, meta) in [(0, META), (16, META_POSITION)] {
                 let (mut model, info) = load(&file(&tiny(8, 64, layers, p), meta)).unwrap();
                 assert_eq!(
-                    (info.embedding_dim, info.hidden, info.layers, info.position_width),
+                    (
+                        info.embedding_dim,
+                        info.hidden,
+                        info.layers,
+                        info.position_width
+                    ),
                     (8, 64, layers, p)
                 );
                 assert_eq!(model.layers.len(), layers);
@@ -400,7 +407,13 @@ mod tests {
         }
         // "0" is the same as no position_input.
         let zero = [("format_version", "1"), ("position_input", "0")];
-        assert_eq!(load(&file(&tiny(8, 64, 1, 0), &zero)).unwrap().1.position_width, 0);
+        assert_eq!(
+            load(&file(&tiny(8, 64, 1, 0), &zero))
+                .unwrap()
+                .1
+                .position_width,
+            0
+        );
     }
 
     #[test]
@@ -459,12 +472,21 @@ mod tests {
     #[test]
     fn files_outside_the_playable_shapes_are_refused_naming_what() {
         let reason = |t: &[(String, Vec<usize>, Vec<f32>)], meta: &[(&str, &str)]| {
-            load(&file(t, meta)).map(|_| ()).expect_err("must be refused")
+            load(&file(t, meta))
+                .map(|_| ())
+                .expect_err("must be refused")
         };
         // Four layers.
         let mut t = tiny(8, 64, 3, 0);
-        t.push(("lstm.weight_ih_l3".into(), vec![256, 64], vec![0.0; 256 * 64]));
-        assert_eq!(reason(&t, META), "the file has 4 LSTM layers; tidepool plays 1 to 3");
+        t.push((
+            "lstm.weight_ih_l3".into(),
+            vec![256, 64],
+            vec![0.0; 256 * 64],
+        ));
+        assert_eq!(
+            reason(&t, META),
+            "the file has 4 LSTM layers; tidepool plays 1 to 3"
+        );
         // No layer at all.
         let t: Vec<_> = tiny(8, 64, 1, 0)
             .into_iter()
@@ -480,7 +502,11 @@ mod tests {
             "the LSTM has 32 hidden units; tidepool plays 64 to 512"
         );
         let mut big = tiny(8, 64, 1, 0);
-        big[1] = ("lstm.weight_ih_l0".into(), vec![4 * 513, 8], vec![0.0; 4 * 513 * 8]);
+        big[1] = (
+            "lstm.weight_ih_l0".into(),
+            vec![4 * 513, 8],
+            vec![0.0; 4 * 513 * 8],
+        );
         assert_eq!(
             reason(&big, META),
             "the LSTM has 513 hidden units; tidepool plays 64 to 512"
@@ -500,7 +526,10 @@ mod tests {
             "`embedding.weight` has 129 rows: a vocabulary of 129, but tidepool's tokens are 130"
         );
         assert_eq!(
-            reason(&tiny(8, 64, 1, 0), &[("format_version", "1"), ("vocab_size", "128")]),
+            reason(
+                &tiny(8, 64, 1, 0),
+                &[("format_version", "1"), ("vocab_size", "128")]
+            ),
             "vocab_size is 128; tidepool's tokens are 130"
         );
         // The position input: metadata and shapes must agree.
@@ -514,8 +543,11 @@ mod tests {
             "`lstm.weight_ih_l0` has 24 columns, expected 8 (the embedding's 8 and no position \
              input, as the metadata has no position_input)"
         );
-        assert!(reason(&tiny(8, 64, 1, 0), &[("format_version", "1"), ("position_input", "8")])
-            .starts_with("position_input is `8`"));
+        assert!(reason(
+            &tiny(8, 64, 1, 0),
+            &[("format_version", "1"), ("position_input", "8")]
+        )
+        .starts_with("position_input is `8`"));
         // A dtype that is not a float.
         let json = r#"{"x":{"dtype":"I32","shape":[1],"data_offsets":[0,4]}}"#;
         assert_eq!(

@@ -1131,7 +1131,11 @@ impl QuantLstm {
             .sum();
         // A table row, and a position column when the model takes the position.
         let table_row = self.layers.first().map_or(0, |l| 4 * l.gates.len());
-        let column = if self.positions.is_empty() { 0 } else { table_row };
+        let column = if self.positions.is_empty() {
+            0
+        } else {
+            table_row
+        };
         layers + table_row + column + 4 * (self.linear_w.len() + self.linear_b.len())
     }
 

@@ -78,7 +78,13 @@ pub fn write(model: &Lstm) -> Result<Vec<u8>, String> {
     let len = file_len(layers as u64, h as u64, p as u64);
     let mut out = Vec::with_capacity(len as usize);
     out.extend_from_slice(MAGIC);
-    for n in [FORMAT_VERSION, VOCAB as u32, layers as u32, h as u32, p as u32] {
+    for n in [
+        FORMAT_VERSION,
+        VOCAB as u32,
+        layers as u32,
+        h as u32,
+        p as u32,
+    ] {
         out.extend_from_slice(&n.to_le_bytes());
     }
     let f32s = |out: &mut Vec<u8>, v: &[f32]| {
@@ -256,7 +262,14 @@ mod tests {
         let layers = (0..layers)
             .map(|k| {
                 let input = if k == 0 { e + p } else { h };
-                Layer::new(input, h, r(4 * h * input), r(4 * h * h), &r(4 * h), &r(4 * h))
+                Layer::new(
+                    input,
+                    h,
+                    r(4 * h * input),
+                    r(4 * h * h),
+                    &r(4 * h),
+                    &r(4 * h),
+                )
             })
             .collect();
         Lstm::with_position(e, p, r(VOCAB * e), layers, r(VOCAB * h), r(VOCAB))
@@ -270,7 +283,10 @@ mod tests {
             assert_eq!(bytes.len() as u64, file_len(layers as u64, 12, p as u64));
             assert_eq!(weights(&bytes).unwrap(), QuantWeights::of(&m));
             let (mut a, mut b) = (QuantLstm::new(&m), read(&bytes).unwrap());
-            assert_eq!((b.layer_count(), b.hidden(), b.position_width()), (layers, 12, p));
+            assert_eq!(
+                (b.layer_count(), b.hidden(), b.position_width()),
+                (layers, 12, p)
+            );
             for (i, t) in [60, 129, 129, 128, 64, 0, 129].into_iter().enumerate() {
                 let (x, y) = (a.step(t, i as u8).to_vec(), b.step(t, i as u8).to_vec());
                 assert_eq!(
@@ -288,7 +304,9 @@ mod tests {
         assert!(write(&m).unwrap_err().contains("4 layers of 8"));
         let mut m = model(4, 8, 2, 0);
         m.layers[1] = model(4, 6, 2, 0).layers[1].clone();
-        assert!(write(&m).unwrap_err().contains("layer 1 is not 8 units wide"));
+        assert!(write(&m)
+            .unwrap_err()
+            .contains("layer 1 is not 8 units wide"));
     }
 
     /// Each damage and the words its refusal must contain.
@@ -320,7 +338,10 @@ mod tests {
             reason(&with(12, &4u32.to_le_bytes())),
             "4 LSTM layers, not 1 to 3"
         );
-        assert_eq!(reason(&with(12, &0u32.to_le_bytes())), "0 LSTM layers, not 1 to 3");
+        assert_eq!(
+            reason(&with(12, &0u32.to_le_bytes())),
+            "0 LSTM layers, not 1 to 3"
+        );
         // Another layer count or position input on this file: the length no longer fits.
         assert!(reason(&with(12, &3u32.to_le_bytes())).starts_with("truncated: 3 layers"));
         assert!(reason(&with(12, &1u32.to_le_bytes())).contains("bytes after"));

@@ -551,7 +551,7 @@ impl WasmEngine {
     }
 
     /// The melody model the patch asks for and the engine lacks: 0 the LSTM, 1–4 an n-gram
-    /// order, −1 none.
+    /// order, the `file` choice's number the musician's model file, −1 none.
     pub fn missing_melody_model(&self) -> i32 {
         self.engine.missing_melody_model().map_or(-1, |m| m as i32)
     }

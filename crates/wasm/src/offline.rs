@@ -78,7 +78,10 @@ impl OfflineRender {
 
     /// Installs the musician's model (its `.tpq` bytes, as the page's file slot holds them).
     pub fn install_melody_file(&mut self, bytes: &[u8]) -> Result<(), String> {
-        drop(self.engine.install_melody_file(Brain::lstm_from_tpq(bytes)?));
+        drop(
+            self.engine
+                .install_melody_file(Brain::lstm_from_tpq(bytes)?),
+        );
         Ok(())
     }
 
