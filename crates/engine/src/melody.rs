@@ -310,6 +310,7 @@ impl MelodyUnit {
     }
 
     /// The held note ends: into the key estimate, then into the chain in the key in force.
+    #[inline(never)]
     fn close_played_note(&mut self) {
         if let Some(p) = self.held {
             self.keys.add(p, self.played_len.max(1) as f32);
@@ -484,7 +485,9 @@ impl MelodyUnit {
         }
     }
 
-    /// The Markov chain's step: the note (or rest) it plays goes on, or the next is drawn.
+    /// The Markov chain's step: the note (or rest) it plays goes on, or the next is drawn. Not
+    /// inlined: once a 16th, and the page's wasm module has a size budget.
+    #[inline(never)]
     fn generate_markov(&mut self, s: &MelodySettings) -> StepOut {
         if self.voice_left > 0 {
             self.voice_left -= 1;

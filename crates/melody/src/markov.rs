@@ -105,21 +105,25 @@ pub fn duration_class(sixteenths: u32) -> u8 {
     best as u8
 }
 
-/// Zeroth-, first- and second-order counts over `S` states, flat: `one[b·S + next]`,
-/// `two[(a·S + b)·S + next]` for the context a, b (b the latest).
+/// Zeroth-, first- and second-order counts over `states` states, flat: `one[b·S + next]`,
+/// `two[(a·S + b)·S + next]` for the context a, b (b the latest). Not generic over the number of
+/// states: one copy of the code serves both chains (the page's wasm module has a size budget).
 #[derive(Clone, Debug, PartialEq)]
-struct Chain<const S: usize> {
-    zero: [f32; S],
+struct Chain {
+    states: usize,
+    zero: Box<[f32]>,
     one: Box<[f32]>,
     two: Box<[f32]>,
 }
 
-impl<const S: usize> Chain<S> {
-    fn new() -> Self {
+impl Chain {
+    fn new(states: usize) -> Self {
+        let zeros = |n: usize| vec![0.0; n].into_boxed_slice();
         Self {
-            zero: [0.0; S],
-            one: vec![0.0; S * S].into_boxed_slice(),
-            two: vec![0.0; S * S * S].into_boxed_slice(),
+            states,
+            zero: zeros(states),
+            one: zeros(states * states),
+            two: zeros(states * states * states),
         }
     }
 
@@ -137,13 +141,14 @@ impl<const S: usize> Chain<S> {
 
     /// Adds `w` to `next` after the context `ctx` ([older, latest]; NONE where there is none).
     fn add(&mut self, ctx: [u8; 2], next: u8, w: f32) {
+        let s = self.states;
         let [a, b] = ctx.map(usize::from);
         let n = usize::from(next);
         self.zero[n] += w;
-        if b < S {
-            self.one[b * S + n] += w;
-            if a < S {
-                self.two[(a * S + b) * S + n] += w;
+        if b < s {
+            self.one[b * s + n] += w;
+            if a < s {
+                self.two[(a * s + b) * s + n] += w;
             }
         }
     }
@@ -151,20 +156,21 @@ impl<const S: usize> Chain<S> {
     /// The row used to predict after `ctx` at `order` at most, falling back to lower orders
     /// whose row holds some weight outside `masked`; None when even order 0 holds none.
     fn row(&self, ctx: [u8; 2], order: usize, masked: Option<u8>) -> Option<&[f32]> {
+        let s = self.states;
         let [a, b] = ctx.map(usize::from);
         let usable = |row: &[f32]| {
             row.iter()
                 .enumerate()
                 .any(|(i, &c)| c > 0.0 && Some(i as u8) != masked)
         };
-        if order >= 2 && a < S && b < S {
-            let row = &self.two[(a * S + b) * S..][..S];
+        if order >= 2 && a < s && b < s {
+            let row = &self.two[(a * s + b) * s..][..s];
             if usable(row) {
                 return Some(row);
             }
         }
-        if order >= 1 && b < S {
-            let row = &self.one[b * S..][..S];
+        if order >= 1 && b < s {
+            let row = &self.one[b * s..][..s];
             if usable(row) {
                 return Some(row);
             }
@@ -178,7 +184,8 @@ impl<const S: usize> Chain<S> {
 fn draw(row: &[f32], temperature: f32, masked: Option<u8>, u: f32, logits: &mut [f32]) -> u8 {
     for (i, (l, &c)) in logits.iter_mut().zip(row).enumerate() {
         *l = if c > 0.0 && Some(i as u8) != masked {
-            libm::logf(c)
+            // f64's log: the n-gram logits link it already (one log less in the page's module).
+            libm::log(f64::from(c)) as f32
         } else {
             f32::NEG_INFINITY
         };
@@ -241,8 +248,8 @@ const TABLES: [(&str, usize); 6] = [
 /// The learned chain; see the module doc.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Markov {
-    pitch: Chain<PITCH_STATES>,
-    duration: Chain<{ DURATIONS.len() }>,
+    pitch: Chain,
+    duration: Chain,
     /// The weight the next note adds (counts are read divided by it).
     weight: f32,
     /// Notes and rests learned since the last clear.
@@ -260,8 +267,8 @@ impl Markov {
     /// An empty chain. Allocates its tables (about 1.4 MB): never on the audio path.
     pub fn new() -> Self {
         Self {
-            pitch: Chain::new(),
-            duration: Chain::new(),
+            pitch: Chain::new(PITCH_STATES),
+            duration: Chain::new(DURATIONS.len()),
             weight: 1.0,
             learned: 0,
             context: Context::default(),
@@ -295,6 +302,7 @@ impl Markov {
     /// Learns a note (or [`REST`]) of duration class `duration` after the context, forgetting
     /// older material by `forget` (0–[`MAX_FORGET`], per note). O(1), except for a pass over the
     /// tables at most once per 60 notes when forgetting (see the module doc). Never allocates.
+    #[inline(never)]
     pub fn learn(&mut self, state: u8, duration: u8, forget: f32) {
         let state = state.min(REST);
         let duration = duration.min(DURATIONS.len() as u8 - 1);
@@ -348,6 +356,7 @@ impl Markov {
     /// (1 or 2) at `temperature`, and moves `context` on; `uniform` gives numbers in [0, 1).
     /// `note_only`: never a rest (an answer starts with a note). None when nothing was learned.
     /// Never allocates.
+    #[inline(never)]
     pub fn sample(
         &self,
         context: &mut Context,
@@ -401,10 +410,10 @@ impl Markov {
     /// Replaces what the chain learned with `bytes` ([`Markov::to_bytes`]); checked whole
     /// first: on error (naming the table and the cell) the chain is unchanged. Never allocates.
     pub fn load(&mut self, bytes: &[u8]) -> Result<(), String> {
-        let (context, learned) = read(bytes, |_, _, _| {})?;
+        let (context, learned) = read(bytes, &mut |_, _, _| {})?;
         self.clear();
         let (pitch, duration) = (&mut self.pitch, &mut self.duration);
-        read(bytes, |table, index, count| match table {
+        read(bytes, &mut |table, index, count| match table {
             0..=2 => pitch.tables_mut()[table][index] = count,
             _ => duration.tables_mut()[table - 3][index] = count,
         })?;
@@ -415,16 +424,17 @@ impl Markov {
 
     /// Checks `bytes` as [`Markov::load`] reads them, without a chain to load them into.
     pub fn check(bytes: &[u8]) -> Result<(), String> {
-        read(bytes, |_, _, _| {}).map(drop)
+        read(bytes, &mut |_, _, _| {}).map(drop)
     }
 }
 
-fn count<const S: usize>(chain: &Chain<S>, order: usize, ctx: [u8; 2], next: u8) -> f32 {
+fn count(chain: &Chain, order: usize, ctx: [u8; 2], next: u8) -> f32 {
+    let s = chain.states;
     let [a, b, n] = [ctx[0], ctx[1], next].map(usize::from);
     let index = match order {
         0 => n,
-        1 => b * S + n,
-        _ => (a * S + b) * S + n,
+        1 => b * s + n,
+        _ => (a * s + b) * s + n,
     };
     chain.tables()[order.min(2)]
         .get(index)
@@ -463,7 +473,7 @@ fn get(bytes: &[u8], at: &mut usize, what: &dyn Fn() -> String) -> Result<u32, S
 
 /// Reads the bytes, calling `cell(table, index, count)` for every cell; returns the context and
 /// the notes learned. Every error names the byte and what was being read.
-fn read(bytes: &[u8], mut cell: impl FnMut(usize, usize, f32)) -> Result<(Context, u32), String> {
+fn read(bytes: &[u8], cell: &mut dyn FnMut(usize, usize, f32)) -> Result<(Context, u32), String> {
     let head = bytes.get(..7).ok_or_else(|| {
         format!(
             "the Markov table is {} bytes, shorter than its 7-byte header",
@@ -494,10 +504,8 @@ fn read(bytes: &[u8], mut cell: impl FnMut(usize, usize, f32)) -> Result<(Contex
             .iter()
             .any(|&d| d != NONE && usize::from(d) >= DURATIONS.len());
     if bad_context {
-        return Err(format!(
-            "the Markov table's context (bytes 3–6: {:?}) names states that do not exist",
-            &head[3..7]
-        ));
+        // No `{:?}` of the bytes: Debug formatting would cost the page's wasm module 1.3 KB.
+        return Err("the Markov table's context (bytes 3–6) names states that do not exist".into());
     }
     let mut at = 7;
     let learned = get(bytes, &mut at, &|| "the notes learned".to_string())?;
