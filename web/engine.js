@@ -106,9 +106,9 @@ export function shapesOf(patchText, table) {
  * The engine running in an AudioWorklet of `context`. Events: "notes" ({origin, notes: Uint32Array,
  * 5 numbers per note}), "view" ({frame, view: Float32Array laid out as `snapshotLayout()` says,
  * load}), "refused", "melody", "rhythm-builtin" ({name, ok, error}), "rhythm-model" ({track, ok,
- * error}). The arrays of "notes" and "view" are lent: they go back to the
- * worklet's buffer pool after the listeners ran, so a listener copies what it keeps. Created with
- * `Instrument.create`.
+ * error}), "markov" ({ok, error, table}: what the Markov chain learned, as a link's mk.table).
+ * The arrays of "notes" and "view" are lent: they go back to the worklet's buffer pool after the
+ * listeners ran, so a listener copies what it keeps. Created with `Instrument.create`.
  */
 export class Instrument extends EventTarget {
   static async create(context, patchText, { initial = [], destination = context.destination, clock = null, melodyModel = null, rhythmModels = {} } = {}) {
@@ -250,6 +250,21 @@ export class Instrument extends EventTarget {
   /** Makes rhythm track `track` (0–2) play `model`: a built-in's name or "~" + a decoder's text. */
   setRhythmModel(track, model) {
     this.post({ type: "rhythm-model", track, model });
+  }
+
+  /** Makes the Markov chain forget what it learned; a "markov" event follows. */
+  clearMarkov() {
+    this.post({ type: "markov-clear" });
+  }
+
+  /** Gives the Markov chain a link's learned table ("": empty); a "markov" event reports it. */
+  setMarkovTable(table) {
+    this.post({ type: "markov-table", table });
+  }
+
+  /** Asks for the Markov chain's table as it stands; a "markov" event brings it. */
+  requestMarkovTable() {
+    this.post({ type: "markov-get" });
   }
 
   panic() {

@@ -137,6 +137,7 @@ async function start() {
     hub.attach(instrument, initial);
     recorder.attach(instrument);
     state.attach(instrument);
+    melodyPanel.attach(instrument);
     const refused = Object.fromEntries(created.rhythmStatus.filter((r) => !r.ok).map((r) => [r.name, `the engine refused it: ${r.error}`]));
     rhythmPanel.attach(instrument, created.rhythmStatus.filter((r) => r.ok).map((r) => r.name));
     rhythmPanel.failedBuiltins({ ...rhythm.failed, ...refused });
@@ -255,7 +256,7 @@ async function boot() {
   const parsed = parsePatch(location.hash);
   const networks = new Networks(table);
   shapes = new StartShapes(table);
-  state = new PatchState(table, parsed.values, networks, parsed.bindings, parsed.models);
+  state = new PatchState(table, parsed.values, networks, parsed.bindings, parsed.models, parsed.markov);
   // The network worker computes the radii Start needs while the controls are built.
   shapes.prepare(state.text);
   showPatchErrors($("messages"), parsed.errors);
@@ -267,7 +268,9 @@ async function boot() {
   learn = new MidiLearn({
     toggle: $("midi-learn"), clear: $("midi-learn-clear"), status: $("midi-learn-status"), root: $("panels"),
   }, state);
-  melodyPanel = new MelodyPanel({ model: $("melody-model"), live: $("melody-live") }, state, snapshotLayout());
+  melodyPanel = new MelodyPanel({
+    model: $("melody-model"), live: $("melody-live"), learned: $("markov-learned"), clear: $("markov-clear"),
+  }, state, snapshotLayout());
   melodyFile = new MelodyFile({
     drop: $("melody-drop"), picker: $("melody-file"), pick: $("melody-pick"), status: $("melody-file-status"),
   }, melodyPanel);

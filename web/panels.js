@@ -23,6 +23,7 @@ const SECTIONS = {
     { title: "Generator", keys: ["mel.mode", "mel.model", "mel.temp", "mel.dens", "mel.seed"] },
     { title: "Key and answer", keys: ["mel.key", "mel.lo", "mel.hi", "mel.bars"] },
     { title: "Voice", keys: ["mel.vel", "mel.wave", "mel.cut", "mel.a", "mel.r", "mel.gain"] },
+    { title: "Markov chain (learns from your playing)", keys: ["mk.forget"] },
   ],
   synth: [
     { title: "Oscillators", keys: ["syn.wave", "syn.detune", "syn.osc2"] },

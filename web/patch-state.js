@@ -3,7 +3,8 @@
 // by the engine's own rule and sends it to the running instrument by id, at once; the patch text
 // is written only for the URL's fragment (debounced) and for network rebuilds. The MIDI learn
 // bindings (web/midi-learn.js) are part of the patch: kept here, written into the URL with it,
-// and so are the rhythm tracks' models (a built-in's name or "~" and a trained decoder's text).
+// and so are the rhythm tracks' models (a built-in's name or "~" and a trained decoder's text)
+// and the Markov chain's learned table (the engine learns it; the page keeps its latest copy).
 
 import { parsePatch, sanitize } from "./engine.js";
 // engine.js's patchText writes the values only; the URL needs the bindings too.
@@ -46,7 +47,7 @@ export class PatchState extends EventTarget {
    * `bindings`: the MIDI learn bindings (as `parsePatch` returns both); `networks`: a Networks
    * for rebuilds; `models`: the three rhythm tracks' model strings (`parsePatch`'s "models").
    */
-  constructor(table, values, networks, bindings = [], models = ["model1", "model3", "prototype"]) {
+  constructor(table, values, networks, bindings = [], models = ["model1", "model3", "prototype"], markov = "") {
     super();
     this.table = table;
     this.specs = new Map(table.map((p) => [p.key, p]));
@@ -54,6 +55,8 @@ export class PatchState extends EventTarget {
     // {id, source: "cc"|"cc14"|"bend"|"pressure", cc, channel (0: any), soft}, one per id at most.
     this.bindings = bindings;
     this.models = [...models];
+    // The Markov chain's learned table as a link's mk.table value ("" nothing learned).
+    this.markov = markov;
     this.networks = networks;
     this.instrument = null;
     this.urlTimer = 0;
@@ -75,7 +78,7 @@ export class PatchState extends EventTarget {
   /** The patch as canonical text: serialised on each call, so only for the URL and rebuilds. */
   get text() {
     const flat = this.bindings.flatMap((b) => [b.id, BINDING_SOURCES.indexOf(b.source), b.cc, b.channel, b.soft ? 1 : 0]);
-    return patch_text_of(this.values, Uint32Array.from(flat), this.models);
+    return patch_text_of(this.values, Uint32Array.from(flat), this.models, this.markov);
   }
 
   /** The binding of parameter `key`, if it has one. */
@@ -112,6 +115,16 @@ export class PatchState extends EventTarget {
     this.instrument?.setRhythmModel(track, model);
   }
 
+  /**
+   * The Markov chain's table as the engine reports it (it learns as the musician plays): only
+   * the URL follows, the engine has it already.
+   */
+  learned(table) {
+    if (this.markov === table) return;
+    this.markov = table;
+    this.scheduleUrl();
+  }
+
   /** Sets one parameter (clamped and rounded as the engine does); heard at once, in the URL soon. */
   set(key, value) {
     const spec = this.specs.get(key);
@@ -140,11 +153,14 @@ export class PatchState extends EventTarget {
     this.bindings = parsed.bindings;
     const models = this.models;
     this.models = [...(parsed.models ?? models)];
+    this.markov = parsed.markov ?? "";
     this.dispatchEvent(new PatchChange("*"));
     this.dispatchEvent(new BindingsChange());
     this.dispatchEvent(new ModelsChange());
     this.sync((spec) => before[spec.id] !== this.values[spec.id]);
     this.models.forEach((m, k) => m !== models[k] && this.instrument?.setRhythmModel(k, m));
+    // Always sent: the page's copy of the engine's table may lag what it learned since.
+    this.instrument?.setMarkovTable(this.markov);
     return parsed.errors;
   }
 

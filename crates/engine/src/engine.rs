@@ -7,9 +7,10 @@
 use crate::arp::{ArpUnit, Mode, Velocity};
 use crate::events::{ClockIn, FixedQueue, Input, InputEvent, MidiEvent, NoteEvent, Source};
 use crate::keys::Keys;
+use crate::learned;
 use crate::lfo::{LfoUnit, Smoothing};
 use crate::lfo_cc::LfoCc;
-use crate::melody::{Brain, MelodySettings, MelodyUnit, Phase, StepOut};
+use crate::melody::{is_markov, Brain, MelodySettings, MelodyUnit, Phase, StepOut};
 use crate::midi_clock::{self, ClockFollower, ClockSender, Follow};
 use crate::params::{
     track_field, track_param, ParamId, ParamValues, DIVISION_BEATS, MELODY_FILE_MODEL, PARAMS,
@@ -261,6 +262,13 @@ impl Engine {
             smooth_coef,
         };
         engine.apply_knobs();
+        engine.set_learning();
+        if let Some(text) = &patch.markov {
+            // Checked when the patch was parsed; a patch built by hand with a bad table plays
+            // with an empty chain, as a link whose table was refused does.
+            let loaded = learned::table_bytes(text).and_then(|b| engine.melody.load_markov(&b));
+            debug_assert!(loaded.is_ok(), "{loaded:?}");
+        }
         engine.restart_melody(0);
         engine
     }
@@ -279,6 +287,7 @@ impl Engine {
         Patch {
             values: self.values.clone(),
             models: self.rhythm.models(),
+            markov: learned::table_text(self.melody.markov()),
         }
     }
 
@@ -788,6 +797,43 @@ impl Engine {
             .then_some(model)
     }
 
+    /// Forgets what the Markov chain learned (the Clear button). A note the chain plays ends now
+    /// and its line starts over. Call it between blocks (it is a pass over 1.4 MB of tables).
+    pub fn clear_markov(&mut self) {
+        let off = self
+            .melody
+            .clear_markov(self.values.index(ParamId::MelodyModel));
+        let frame = self.frame;
+        self.melody_out(frame, StepOut { off, on: None });
+        if is_markov(self.values.index(ParamId::MelodyModel)) {
+            self.restart_melody(frame);
+        }
+    }
+
+    /// Replaces what the Markov chain learned with a table's text (as `mk.table` in patch text).
+    /// Allocates (decodes the text): call it off the audio path. On error (which says what is
+    /// wrong) the chain keeps what it learned.
+    pub fn set_markov_table(&mut self, text: &str) -> Result<(), String> {
+        if text.is_empty() {
+            self.clear_markov();
+            return Ok(());
+        }
+        let bytes = learned::table_bytes(text)?;
+        self.melody.load_markov(&bytes)
+    }
+
+    /// What the Markov chain learned, as patch text's `mk.table` value (None: nothing). Allocates.
+    pub fn markov_table_text(&self) -> Option<String> {
+        learned::table_text(self.melody.markov())
+    }
+
+    /// The Markov chain learns with the key choice and forgetting rate in force.
+    fn set_learning(&mut self) {
+        let key = self.values.index(ParamId::MelodyKey);
+        let forget = self.values.get(ParamId::MarkovForget) as f32;
+        self.melody.set_learning(key, forget);
+    }
+
     /// The melody generator (phase, key in force, sounding note), for the views.
     pub fn melody(&self) -> &MelodyUnit {
         &self.melody
@@ -989,6 +1035,7 @@ impl Engine {
                 self.restart_melody(frame)
             }
             ParamId::ArpHold if now < 0.5 => self.keys.unlatch(),
+            ParamId::MelodyKey | ParamId::MarkovForget => self.set_learning(),
             // A track switched off, muted, soloed away, moved to another channel or off the
             // built-in synth ends its notes where they are, so none is left on.
             _ if ends_rhythm_notes(id) => self.silence_tracks(frame, id),

@@ -19,6 +19,7 @@ pub mod bindings;
 mod engine;
 mod events;
 mod keys;
+pub mod learned;
 mod lfo;
 pub mod lfo_cc;
 pub mod melody;

@@ -10,17 +10,30 @@
 //! bar of silence the model answers from the next bar line for the chosen number of bars, then
 //! listens again.
 //!
+//! The Markov chain (`markov1`, `markov2`; `tidepool_melody::markov`) is the other kind of model:
+//! it learns from every note the musician plays, whatever the mode and model, when the note ends
+//! (its length in 16ths, on the transport's grid; 1 while the transport stands), as a scale
+//! degree of the key in force then. A silence of 1–16 16ths between two notes is learned as a
+//! rest; a longer one ends the phrase (see [`tidepool_melody::markov::MAX_REST`]). Playing is
+//! monophonic, as the rest of the unit hears it: a key pressed while another is held ends that
+//! one. It generates notes, not tokens: at a note's start it draws (degree, duration), maps the
+//! degree to a pitch in the key in force moved by octaves into the range, and holds it for the
+//! duration; the density does not apply. A free line and an answer start from the context of
+//! the last notes learned, so an answer continues the musician's phrase.
+//!
 //! Building a brain (loading a model file, counting an n-gram) allocates and happens off the
-//! audio path; stepping never allocates.
+//! audio path; stepping never allocates, nor does learning (fixed tables).
 //!
 //! The brains sit in one slot per `mel.model` choice: the shipped LSTM, the n-grams and the
-//! musician's own model file ([`MELODY_FILE_MODEL`](crate::params::MELODY_FILE_MODEL), another quantized LSTM of 1–3 layers).
-//! Every token is fed with its metrical position (the 16th within the bar), which a model with
-//! the position input reads and the others ignore.
+//! musician's own model file ([`MELODY_FILE_MODEL`](crate::params::MELODY_FILE_MODEL), another
+//! quantized LSTM of 1–3 layers); the Markov chain (`markov1`, `markov2`) is not a brain but
+//! fixed tables the unit owns. Every token is fed with its metrical position (the 16th within
+//! the bar), which a model with the position input reads and the others ignore.
 
-use crate::params::MELODY_MODEL_NAMES;
+use crate::params::{MARKOV_MODEL, MELODY_MODEL_NAMES};
 use tidepool_melody::key::{Key, KeyEstimator};
 use tidepool_melody::lstm::POSITIONS;
+use tidepool_melody::markov::{self, Markov, DURATIONS, MAX_REST, REST};
 use tidepool_melody::quant::QuantLstm;
 use tidepool_melody::{NGram, Token, HOLD, NOTE_OFF, VOCAB};
 use tidepool_reservoir::SeededRng;
@@ -160,6 +173,20 @@ pub struct MelodyUnit {
     keys: KeyEstimator,
     /// The next sampled token must be a pitch (start of a free line or of an answer).
     start_with_note: bool,
+    /// The Markov chain, learning from every note played; what it learns with: the key choice
+    /// and the forgetting rate (0–0.5 per note); 16ths of silence since the last key went up.
+    markov: Markov,
+    learn_key: usize,
+    forget: f32,
+    rest_steps: u32,
+    /// The chain's line: its context, and 16ths left of the note (or rest) it plays.
+    voice: markov::Context,
+    voice_left: u32,
+}
+
+/// Whether `mel.model` choice `model` is the Markov chain.
+pub fn is_markov(model: usize) -> bool {
+    (MARKOV_MODEL..MARKOV_MODEL + 2).contains(&model)
 }
 
 impl MelodyUnit {
@@ -187,7 +214,44 @@ impl MelodyUnit {
             rest_fed: 0,
             keys: KeyEstimator::default(),
             start_with_note: true,
+            markov: Markov::new(),
+            learn_key: 0,
+            forget: 0.0,
+            rest_steps: u32::MAX,
+            voice: markov::Context::default(),
+            voice_left: 0,
         }
+    }
+
+    /// What the chain learns with from now on: the key choice (0 follow, 1–24 a key) and the
+    /// forgetting rate in % per note (`mk.forget`).
+    pub fn set_learning(&mut self, key_choice: usize, forget_percent: f32) {
+        self.learn_key = key_choice;
+        self.forget = forget_percent / 100.0;
+    }
+
+    /// The Markov chain as learned so far.
+    pub fn markov(&self) -> &Markov {
+        &self.markov
+    }
+
+    /// Forgets what the chain learned; returns the note to end if the chain is playing one
+    /// under `model` (the line restarts from nothing).
+    pub fn clear_markov(&mut self, model: usize) -> Option<u8> {
+        self.markov.clear();
+        self.rest_steps = u32::MAX;
+        self.voice = markov::Context::default();
+        self.voice_left = 0;
+        is_markov(model).then(|| self.sounding.take()).flatten()
+    }
+
+    /// Replaces what the chain learned with `bytes` (`Markov::to_bytes`); on error (which says
+    /// what is wrong) nothing changes. Never allocates.
+    pub fn load_markov(&mut self, bytes: &[u8]) -> Result<(), String> {
+        self.markov.load(bytes)?;
+        self.voice = self.markov.context();
+        self.voice_left = 0;
+        Ok(())
     }
 
     /// Puts `brain` in its slot; returns the one it replaces (drop it off the audio path).
@@ -207,7 +271,7 @@ impl MelodyUnit {
     }
 
     pub fn has_model(&self, model: usize) -> bool {
-        self.brains.get(model).is_some_and(Option::is_some)
+        is_markov(model) || self.brains.get(model).is_some_and(Option::is_some)
     }
 
     pub fn phase(&self) -> Phase {
@@ -242,7 +306,11 @@ impl MelodyUnit {
 
     /// A key went down (any source).
     pub fn key_down(&mut self, pitch: u8) {
-        self.close_played_note();
+        if self.held.is_some() {
+            self.close_played_note();
+        } else {
+            self.close_rest();
+        }
         self.pressed = Some(pitch);
         self.held = Some(pitch);
         self.played_len = 0;
@@ -253,19 +321,43 @@ impl MelodyUnit {
         if self.held == Some(pitch) {
             self.close_played_note();
             self.held = None;
+            self.rest_steps = 0;
         }
     }
 
     /// Every key let go (panic): the phrase so far stays, nothing is held.
     pub fn keys_released(&mut self) {
-        self.close_played_note();
+        if self.held.is_some() {
+            self.close_played_note();
+            self.rest_steps = 0;
+        }
         self.held = None;
         self.pressed = None;
     }
 
+    /// The held note ends: into the key estimate, then into the chain in the key in force.
+    #[inline(never)]
     fn close_played_note(&mut self) {
         if let Some(p) = self.held {
             self.keys.add(p, self.played_len.max(1) as f32);
+            let key = self.key_in_force(self.learn_key);
+            let duration = markov::duration_class(self.played_len);
+            self.markov
+                .learn(markov::pitch_state(p, key), duration, self.forget);
+        }
+    }
+
+    /// A key goes down after a silence: a rest for the chain, or the end of a phrase.
+    fn close_rest(&mut self) {
+        match self.rest_steps {
+            0 => {}
+            n if n <= MAX_REST => {
+                if self.markov.context().last_pitch().is_some() {
+                    let duration = markov::duration_class(n);
+                    self.markov.learn(REST, duration, self.forget);
+                }
+            }
+            _ => self.markov.phrase_break(),
         }
     }
 
@@ -278,6 +370,8 @@ impl MelodyUnit {
         };
         if self.held.is_some() {
             self.played_len += 1;
+        } else {
+            self.rest_steps = self.rest_steps.saturating_add(1);
         }
         let pressed = self.pressed.take();
         let shift = self.key_in_force(s.key).transpose() as i32;
@@ -405,6 +499,9 @@ impl MelodyUnit {
 
     /// Samples the next token, feeds it back, and says what the voice does.
     fn generate(&mut self, s: &MelodySettings, shift: i32) -> StepOut {
+        if is_markov(s.model) {
+            return self.generate_markov(s);
+        }
         if !self.has_model(s.model) {
             return StepOut {
                 off: self.sounding.take(),
@@ -426,6 +523,43 @@ impl MelodyUnit {
                     on: Some((pitch, s.velocity.clamp(1, 127))),
                 }
             }
+        }
+    }
+
+    /// The Markov chain's step: the note (or rest) it plays goes on, or the next is drawn. Not
+    /// inlined: once a 16th, and the page's wasm module has a size budget.
+    #[inline(never)]
+    fn generate_markov(&mut self, s: &MelodySettings) -> StepOut {
+        if self.voice_left > 0 {
+            self.voice_left -= 1;
+            return StepOut::default();
+        }
+        let order = if s.model == MARKOV_MODEL { 1 } else { 2 };
+        let rng = &mut self.rng;
+        let drawn = self.markov.sample(
+            &mut self.voice,
+            order,
+            s.temperature,
+            self.start_with_note,
+            || rng.unit_f64() as f32,
+        );
+        let ends = StepOut {
+            off: self.sounding.take(),
+            on: None,
+        };
+        let Some((state, duration)) = drawn else {
+            return ends;
+        };
+        self.voice_left = u32::from(DURATIONS[usize::from(duration)]) - 1;
+        let Some(pitch) = markov::state_pitch(state, self.key_in_force(s.key)) else {
+            return ends;
+        };
+        self.start_with_note = false;
+        let pitch = into_range(pitch, s.low, s.high);
+        self.sounding = Some(pitch);
+        StepOut {
+            off: ends.off,
+            on: Some((pitch, s.velocity.clamp(1, 127))),
         }
     }
 
@@ -500,6 +634,11 @@ impl MelodyUnit {
     /// The model `model` back at rest, with the logits of a line's first token.
     fn reset_brain(&mut self, model: usize) {
         self.history_len = 0;
+        if is_markov(model) {
+            self.voice = self.markov.context();
+            self.voice_left = 0;
+            return;
+        }
         match self.brains.get_mut(model).and_then(Option::as_mut) {
             Some(Brain::Lstm(lstm)) => {
                 lstm.reset();
@@ -512,6 +651,20 @@ impl MelodyUnit {
 }
 
 const STREAM: u64 = 0x6d65_6c6f; // "melo": independent of the reservoirs' streams
+
+/// `pitch` moved by octaves into `low`–`high` (keeping its pitch class and so the intervals
+/// within the range); clamped when the range is narrower than an octave.
+fn into_range(pitch: i32, low: u8, high: u8) -> u8 {
+    let (low, high) = (i32::from(low.min(high)), i32::from(low.max(high)));
+    let mut p = pitch;
+    if p < low {
+        p += 12 * (low - p + 11).div_euclid(12);
+    }
+    if p > high {
+        p -= 12 * (p - high + 11).div_euclid(12);
+    }
+    p.clamp(low, high).clamp(0, 127) as u8
+}
 
 /// Log-probabilities of an n-gram model as logits.
 fn ngram_logits(ngram: &NGram, history: &[Token], logits: &mut [f32; VOCAB]) {

@@ -117,7 +117,14 @@ pub const PITCH_FROM_NAMES: &[&str] = &["steps", "keys"];
 /// A rhythm hit's velocity: the decoder's output at the step (the paper's), the trained velocity
 /// head's, or fixed.
 pub const RHYTHM_VELOCITY_NAMES: &[&str] = &["model", "head", "fixed"];
-pub const MELODY_MODEL_NAMES: &[&str] = &["lstm", "ngram1", "ngram2", "ngram3", "ngram4", "file"];
+/// The melody's models: the token LSTM, the n-grams of order 1–4, the Markov chain that learns
+/// from the musician's playing (sampled at first or second order), and last the musician's own
+/// model file.
+pub const MELODY_MODEL_NAMES: &[&str] = &[
+    "lstm", "ngram1", "ngram2", "ngram3", "ngram4", "markov1", "markov2", "file",
+];
+/// The first `mel.model` choice that is the Markov chain (`markov1`; `markov2` follows).
+pub const MARKOV_MODEL: usize = 5;
 /// The `mel.model` choice of the musician's own model file (an LSTM the page converts and hands
 /// over; it never travels in the URL, only the choice does). Always the last choice.
 pub const MELODY_FILE_MODEL: usize = MELODY_MODEL_NAMES.len() - 1;
@@ -284,6 +291,9 @@ params! {
     MelodyAttack: "mel.a", "Melody attack", Melody, log(0.5, 5000.0), 6, "ms", 0, false;
     MelodyRelease: "mel.r", "Melody release", Melody, log(1.0, 10000.0), 160, "ms", 0, false;
     MelodyGain: "mel.gain", "Melody gain", Melody, real(-60.0, 12.0), -4, "dB", 30, false;
+    // Of the learned weight, what each note the musician plays takes away from the older ones.
+    MarkovForget: "mk.forget", "Markov forgetting", Melody, real(0.0, 50.0), 1, "% per note", 0,
+        false;
     RhythmGain: "rhy.gain", "Rhythm gain", Rhythm, real(-60.0, 12.0), -6, "dB", 30, false;
     // The rhythm sequencer's three tracks (crate::rhythm), off by default: a link made before
     // they existed keeps its sound. Each row: the three tracks' ids, key, name, kind, defaults.
@@ -336,6 +346,15 @@ pub const CONNECTION_PARAMS: &[ParamId] = &[
     ParamId::LfoCc4,
     ParamId::LfoCcChannel,
 ];
+
+/// The Markov chain's settings: written in patch text only when not at their default, so the
+/// default patch's text stays what it was before the chain existed.
+pub const MARKOV_PARAMS: &[ParamId] = &[ParamId::MarkovForget];
+
+/// Whether patch text leaves `id` out at its default value (connection and Markov settings).
+pub fn written_only_when_set(id: ParamId) -> bool {
+    CONNECTION_PARAMS.contains(&id) || MARKOV_PARAMS.contains(&id)
+}
 
 /// The id of rhythm track `track`'s (0–2) parameter whose track-1 id is `first` (`ParamId::Rh1X`…).
 pub fn track_param(track: usize, first: ParamId) -> ParamId {

@@ -5,13 +5,16 @@
 //! change; the MIDI connection settings only when set), choices by name,
 //! numbers in Rust's shortest round-trip form; the rhythm tracks' fields and models
 //! (`rh1.x=…&rh1.model=model1`, a trained model embedded as `rh1.model=~<base64url>`) only when
-//! the rhythm section differs from its defaults; then the MIDI learn bindings when there are some
+//! the rhythm section differs from its defaults; the Markov chain's learned table when it learned
+//! something (`mk.table=<base64url>`, see [`crate::learned`]); then the MIDI learn bindings when
+//! there are some
 //! (`&bind.syn.cut=cc74`, see [`crate::bindings`]). It is also valid as a URL fragment as is.
 //! Parsing is forgiving and untrusting: a bad field is reported by name and skipped, the good
 //! fields are kept, input size is bounded.
 
 use crate::bindings::{Bindings, BIND_PREFIX};
-use crate::params::{Group, Kind, ParamId, ParamValues, CONNECTION_PARAMS, PARAM_COUNT};
+use crate::learned::{check_text, MARKOV_TABLE_KEY};
+use crate::params::{written_only_when_set, Group, Kind, ParamId, ParamValues, PARAM_COUNT};
 use crate::rhythm::{model_key, track_of_model_key, ModelRef, TrackModels, TRACKS};
 use std::fmt;
 
@@ -22,11 +25,15 @@ pub const VERSION_TAG: &str = "tp1";
 pub const MAX_PATCH_BYTES: usize = 16384;
 const MAX_FIELDS: usize = 512;
 
-/// A whole patch: every parameter, seeds included, and the rhythm tracks' models.
+/// A whole patch: every parameter, seeds included, the rhythm tracks' models and what the
+/// Markov chain learned.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Patch {
     pub values: ParamValues,
     pub models: TrackModels,
+    /// The Markov chain's learned table as base64url text (checked when parsed); None: nothing
+    /// learned.
+    pub markov: Option<String>,
 }
 
 /// What was wrong with one field of a patch text, and what was kept instead.
@@ -71,7 +78,7 @@ impl Patch {
         let rhythm = self.rhythm_set();
         for id in ParamId::all() {
             let value = self.values.get(*id);
-            if CONNECTION_PARAMS.contains(id) && value == id.spec().default {
+            if written_only_when_set(*id) && value == id.spec().default {
                 continue;
             }
             if id.spec().group == Group::Rhythm && !rhythm {
@@ -89,6 +96,12 @@ impl Patch {
                 out.push('=');
                 out.push_str(&model.text());
             }
+        }
+        if let Some(table) = &self.markov {
+            out.push('&');
+            out.push_str(MARKOV_TABLE_KEY);
+            out.push('=');
+            out.push_str(table);
         }
         bindings.write(&mut out);
         out
@@ -196,6 +209,9 @@ fn apply_field(patch: &mut Patch, bindings: &mut Bindings, field: &str) -> Resul
     if let Some(track) = track_of_model_key(&key) {
         return apply_model(&mut patch.models, track, &key, &raw);
     }
+    if key == MARKOV_TABLE_KEY {
+        return apply_markov(&mut patch.markov, &raw);
+    }
     let values = &mut patch.values;
     let Some(id) = ParamId::from_key(&key) else {
         return Err(err(clip(&key), "unknown field; ignored".into()));
@@ -248,6 +264,31 @@ fn apply_model(
                 ModelRef::Embedded(_) => "the embedded model before it".to_string(),
             };
             Err(err(key, format!("`{}`: {why}; kept {kept}", clip(raw))))
+        }
+    }
+}
+
+/// The Markov chain's learned table: checked by reading it; a bad one keeps what was there.
+fn apply_markov(markov: &mut Option<String>, raw: &str) -> Result<(), PatchError> {
+    if raw.is_empty() {
+        // `mk.table=`: nothing learned.
+        *markov = None;
+        return Ok(());
+    }
+    match check_text(raw) {
+        Ok(()) => {
+            *markov = Some(raw.to_string());
+            Ok(())
+        }
+        Err(why) => {
+            let kept = match markov {
+                Some(_) => "the table before it",
+                None => "an empty chain",
+            };
+            Err(err(
+                MARKOV_TABLE_KEY,
+                format!("`{}`: {why}; kept {kept}", clip(raw)),
+            ))
         }
     }
 }

@@ -265,6 +265,62 @@ fn the_melody_generator_does_not_allocate_either() {
 }
 
 #[test]
+fn the_markov_chain_learns_plays_forgets_and_clears_without_allocating() {
+    // 16ths at 120 BPM: 300 notes of 1–3 16ths, some with a rest after, in two phrases (a
+    // silence of 2 bars between), at 50 % forgetting: the tables are renormalised about every
+    // 60 notes, inside the counted block.
+    let step = 44100 / 8;
+    let mut teaching = Vec::new();
+    let mut at = 1000u64;
+    for i in 0..300u64 {
+        let pitch = 50 + (i * 7 % 30) as u8;
+        let len = 1 + i % 3;
+        let rest = if i == 150 { 32 } else { i % 2 };
+        let key = |frame, input| InputEvent { frame, input };
+        teaching.push(key(
+            at,
+            Input::NoteOn {
+                pitch,
+                velocity: 80,
+            },
+        ));
+        teaching.push(key(at + len * step, Input::NoteOff { pitch }));
+        at += (len + rest) * step;
+    }
+    // Then 3 bars of silence: an answer's time.
+    let blocks = (at as usize + 6 * 44100) / 128;
+    for fields in [
+        "mel.mode=free&mel.model=markov2&mk.forget=50",
+        "mel.mode=answer&mel.model=markov1&mel.bars=1&mk.forget=3",
+    ] {
+        let patch = Patch::parse(&format!("tp1&arp.mode=off&{fields}")).patch;
+        let mut engine = Engine::new(SR, &patch);
+        let (mut l, mut r) = (vec![0.0f32; 128], vec![0.0f32; 128]);
+        let mut melody_notes = 0;
+        let count = allocations_during(|| {
+            for e in &teaching {
+                engine.push_event(*e);
+            }
+            for block in 0..blocks {
+                if block == blocks / 4 {
+                    engine.clear_markov();
+                }
+                engine.process(&mut l, &mut r);
+                melody_notes += engine
+                    .notes()
+                    .iter()
+                    .filter(|n| n.source == Source::Melody)
+                    .count();
+                engine.clear_notes();
+            }
+        });
+        assert_eq!(count, 0, "{fields}: allocated {count} times");
+        assert!(melody_notes >= 10, "{fields}: {melody_notes} melody events");
+        assert!(engine.melody().markov().learned() > 50, "{fields}");
+    }
+}
+
+#[test]
 fn pushing_events_does_not_allocate_either() {
     let mut engine = Engine::new(SR, &Patch::default());
     let count = allocations_during(|| {

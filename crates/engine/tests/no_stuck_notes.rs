@@ -193,3 +193,92 @@ fn loading_another_patch_while_notes_sound_leaves_none_on() {
         assert_nothing_left(text, &out, &engine);
     }
 }
+
+/// The Markov chain playing freely what four notes taught it, and a frame while one of its
+/// notes sounds.
+fn markov_playing() -> (Patch, Vec<InputEvent>, u64) {
+    let patch = Patch::parse("tp1&arp.mode=off&mel.mode=free&mel.model=markov2&mel.temp=1").patch;
+    let tenth = SR as u64 / 10;
+    let taught: Vec<InputEvent> = [60u8, 62, 64, 67]
+        .iter()
+        .enumerate()
+        .flat_map(|(i, &pitch)| {
+            let start = i as u64 * tenth;
+            [
+                InputEvent {
+                    frame: start,
+                    input: Input::NoteOn {
+                        pitch,
+                        velocity: 90,
+                    },
+                },
+                InputEvent {
+                    frame: start + tenth / 2,
+                    input: Input::NoteOff { pitch },
+                },
+            ]
+        })
+        .collect();
+    let (out, _) = play(&patch, &taught);
+    let on = out
+        .notes
+        .iter()
+        .find(|n| n.source == Source::Melody && n.velocity > 0 && n.frame > SR as u64 / 2)
+        .expect("the chain plays what it was taught");
+    (patch, taught, on.frame + 100)
+}
+
+#[test]
+fn clearing_the_markov_chain_while_it_plays_leaves_none_on() {
+    let (patch, taught, at) = markov_playing();
+    let mut engine = Engine::new(SR, &patch);
+    let mut out = render_with(&mut engine, &taught, at as usize, 128);
+    assert!(
+        out.notes
+            .iter()
+            .any(|n| n.source == Source::Melody && n.velocity > 0),
+        "the chain played before the clear"
+    );
+    engine.clear_markov();
+    assert!(engine.melody().markov().is_empty());
+    assert_eq!(engine.melody().sounding(), None, "its note ended at once");
+    out.notes
+        .extend(render_with(&mut engine, &[], SR as usize * 2, 128).notes);
+    assert_nothing_left("clear", &out, &engine);
+    let last_on = out
+        .notes
+        .iter()
+        .filter(|n| n.source == Source::Melody && n.velocity > 0)
+        .map(|n| n.frame)
+        .max();
+    assert!(
+        last_on < Some(at),
+        "nothing learned, nothing played after the clear"
+    );
+}
+
+#[test]
+fn switching_away_from_the_markov_chain_while_it_plays_leaves_none_on() {
+    let (patch, taught, at) = markov_playing();
+    for (id, value) in [
+        (ParamId::MelodyModel, 5.0),
+        (ParamId::MelodyModel, 0.0),
+        (ParamId::MelodyModel, 4.0),
+        (ParamId::MelodyMode, 0.0),
+        (ParamId::MelodyMode, 2.0),
+        (ParamId::MelodyKey, 8.0),
+        (ParamId::MarkovForget, 50.0),
+        (ParamId::MelodyLow, 90.0),
+    ] {
+        // A free line plays on, so it is switched off a little later: a note the change itself
+        // lost track of would still be left on after that.
+        let mut changes = taught.clone();
+        changes.push(set(at, id, value));
+        // (Before the end of `play`'s first second, where its events stop.)
+        let later = (at + SR as u64 / 8).min(SR as u64 - 1);
+        assert!(later > at);
+        changes.push(set(later, ParamId::MelodyMode, 0.0));
+        let (out, engine) = play(&patch, &changes);
+        assert_nothing_left(&format!("{} = {value}", id.spec().key), &out, &engine);
+    }
+}

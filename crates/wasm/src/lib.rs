@@ -119,9 +119,10 @@ pub mod view {
     ];
     /// The melody: phase (0 off, 1 free, 2 listening, 3 answering), 16ths left in the answer,
     /// key in force (1–12 major C…B, 13–24 minor), sounding pitch (−1 none), the model the patch
-    /// asks for and the engine lacks (−1 none).
+    /// asks for and the engine lacks (−1 none), notes and rests the Markov chain learned since
+    /// it was cleared.
     pub const MELODY: usize = STATUS + STATUS_NAMES.len();
-    pub const MELODY_NAMES: [&str; 5] = ["phase", "left", "key", "sounding", "missing"];
+    pub const MELODY_NAMES: [&str; 6] = ["phase", "left", "key", "sounding", "missing", "learned"];
     /// The networks installed now (which lag the parameters while a rebuild is on its way): the
     /// LFO's, then the arpeggiator's. A seed is split in 16-bit halves, each exact in an f32.
     pub const NETWORKS: usize = MELODY + MELODY_NAMES.len();
@@ -385,6 +386,7 @@ impl WasmEngine {
             self.engine
                 .missing_melody_model()
                 .map_or(-1.0, |m| m as f32),
+            melody.markov().learned() as f32,
         ];
         v[view::MELODY..view::NETWORKS].copy_from_slice(&melody_view);
         let (lfo, arp) = self.engine.installed_shapes();
@@ -487,6 +489,25 @@ impl WasmEngine {
         let order = brain.model_index();
         drop(self.engine.install_melody(brain));
         Ok(order)
+    }
+
+    /// Forgets what the Markov chain learned (the Clear button); a note it plays ends now. The
+    /// worklet calls it from its message handler, between blocks.
+    pub fn clear_markov(&mut self) {
+        self.engine.clear_markov();
+    }
+
+    /// Replaces what the Markov chain learned with a table's text (a link's `mk.table` value;
+    /// empty: clear). On error (which says what is wrong) it keeps what it learned. Allocates:
+    /// from the worklet's message handler.
+    pub fn set_markov_table(&mut self, text: &str) -> Result<(), String> {
+        self.engine.set_markov_table(text)
+    }
+
+    /// What the Markov chain learned, as a link's `mk.table` value (empty: nothing). Allocates:
+    /// from the worklet's message handler, when the page writes its URL.
+    pub fn markov_table(&self) -> String {
+        self.engine.markov_table_text().unwrap_or_default()
     }
 
     /// Address of the live-view buffer.
@@ -649,7 +670,9 @@ pub fn parse_patch(text: &str) -> String {
         }
         out.push_str(&json::string(&model.text()));
     }
-    out.push_str("]}");
+    out.push_str("],\"markov\":");
+    out.push_str(&json::string(parsed.patch.markov.as_deref().unwrap_or("")));
+    out.push('}');
     out
 }
 
@@ -658,14 +681,19 @@ pub fn parse_patch(text: &str) -> String {
 /// binding: parameter id, source (its index in "cc", "cc14", "bend", "pressure"), controller
 /// number, channel (0: any) and soft takeover (0 or 1); invalid ones are left out; and of the
 /// rhythm tracks' `models` (as `rh1.model` values; a missing or invalid one is the track's
-/// default). How the page writes its patch state into the URL.
+/// default); and of the Markov chain's learned table (`markov`, as `mk.table`; empty, missing or
+/// invalid: none). How the page writes its patch state into the URL.
 #[wasm_bindgen]
 pub fn patch_text_of(
     values: &[f64],
     bindings: Option<Vec<u32>>,
     models: Option<Vec<String>>,
+    markov: Option<String>,
 ) -> String {
-    let mut patch = Patch::default();
+    let mut patch = Patch {
+        markov: markov.filter(|t| tidepool_engine::learned::check_text(t).is_ok()),
+        ..Patch::default()
+    };
     for (slot, text) in patch.models.0.iter_mut().zip(models.unwrap_or_default()) {
         if let Ok((model, _)) = ModelRef::parse(&text) {
             *slot = model;

@@ -108,9 +108,9 @@ fn numeric_patch_state_writes_the_canonical_text() {
         .iter()
         .map(|&id| patch.values.get(id))
         .collect();
-    assert_eq!(patch_text_of(&values, None, None), patch.to_text());
+    assert_eq!(patch_text_of(&values, None, None, None), patch.to_text());
     assert_eq!(
-        patch_text_of(&[], None, None),
+        patch_text_of(&[], None, None, None),
         Patch::default().to_text(),
         "missing values keep defaults"
     );
@@ -127,7 +127,7 @@ fn bindings_cross_to_the_page_and_back() {
         format!(
             "[{{\"id\":{sr},\"cc\":21,\"channel\":2,\"source\":\"cc14\",\"soft\":true}},\
              {{\"id\":{beta},\"cc\":0,\"channel\":0,\"source\":\"bend\",\"soft\":false}}],\
-             \"models\":[\"model1\",\"model3\",\"prototype\"]}}"
+             \"models\":[\"model1\",\"model3\",\"prototype\"],\"markov\":\"\"}}"
         )
     );
     assert!(
@@ -136,7 +136,7 @@ fn bindings_cross_to_the_page_and_back() {
     );
     let values: Vec<f64> = ParamId::all().iter().map(|id| id.spec().default).collect();
     let bindings = [sr, 1, 21, 2, 1, beta, 2, 0, 0, 0];
-    let written = patch_text_of(&values, Some(bindings.to_vec()), None);
+    let written = patch_text_of(&values, Some(bindings.to_vec()), None, None);
     assert!(
         written.ends_with("&bind.lfo.sr=cc21:14:ch2:soft&bind.arp.beta=bend"),
         "{written}"
@@ -146,7 +146,7 @@ fn bindings_cross_to_the_page_and_back() {
     let junk = [
         999, 0, 1, 0, 0, sr, 0, 64, 0, 0, sr, 1, 40, 0, 0, beta, 3, 0, 17, 1, beta,
     ];
-    let written = patch_text_of(&values, Some(junk.to_vec()), None);
+    let written = patch_text_of(&values, Some(junk.to_vec()), None, None);
     assert!(
         written.ends_with("&bind.arp.beta=pressure:soft"),
         "{written}"
@@ -174,7 +174,7 @@ fn rhythm_models_cross_to_the_page_and_back_and_the_snapshot_shows_each_track() 
     values[id("rh1.on") as usize] = 1.0;
     values[id("rh2.on") as usize] = 1.0;
     let models = vec![embedded.clone(), "model2".to_string(), "junk".to_string()];
-    let text = patch_text_of(&values, None, Some(models));
+    let text = patch_text_of(&values, None, Some(models), None);
     assert!(text.contains(&format!("rh1.model={embedded}")), "{text}");
     assert!(
         text.contains("rh2.model=model2&rh3.model=prototype"),
@@ -229,4 +229,46 @@ fn rhythm_models_cross_to_the_page_and_back_and_the_snapshot_shows_each_track() 
     assert!(engine
         .patch_text()
         .contains(&format!("rh1.model={embedded}")));
+}
+
+#[test]
+fn the_markov_table_crosses_to_the_page_and_back_and_the_snapshot_counts_its_notes() {
+    let mut engine = WasmEngine::new(48_000.0, "tp1&arp.mode=off&mel.key=C");
+    let learned = |e: &mut WasmEngine| snapshot(e)[view::MELODY + 5];
+    assert_eq!(learned(&mut engine), 0.0);
+    assert_eq!(engine.markov_table(), "");
+    // Four notes, a 16th (6000 frames at 120 BPM) apart, played legato.
+    for (i, pitch) in [60, 62, 64, 65].into_iter().enumerate() {
+        assert!(engine.note_on(100.0 + 6000.0 * i as f64, pitch, 90));
+    }
+    assert!(engine.note_off(24_100.0, 65));
+    engine.process(30_000);
+    assert_eq!(learned(&mut engine), 4.0);
+    let table = engine.markov_table();
+    assert!(!table.is_empty());
+    assert!(engine.patch_text().contains(&format!("&mk.table={table}")));
+
+    // The page writes it into its URL and reads it back.
+    let values: Vec<f64> = ParamId::all().iter().map(|id| id.spec().default).collect();
+    let text = patch_text_of(&values, None, None, Some(table.clone()));
+    assert!(text.ends_with(&format!("&mk.table={table}")), "{text}");
+    assert!(parse_patch(&text).contains(&format!("\"markov\":\"{table}\"")));
+    let junk = patch_text_of(&values, None, None, Some("AAAA".into()));
+    assert!(
+        !junk.contains("mk.table"),
+        "an invalid table is left out: {junk}"
+    );
+    assert!(parse_patch("tp1").contains("\"markov\":\"\""));
+
+    // Another engine takes it (a link opened in another tab), refuses junk, and clears.
+    let mut other = WasmEngine::new(48_000.0, "tp1");
+    other.set_markov_table(&table).unwrap();
+    assert_eq!(other.markov_table(), table);
+    assert_eq!(learned(&mut other), 4.0);
+    let err = other.set_markov_table("AAAA").unwrap_err();
+    assert!(err.contains("header"), "{err}");
+    assert_eq!(other.markov_table(), table, "kept");
+    other.clear_markov();
+    assert_eq!(other.markov_table(), "");
+    assert_eq!(learned(&mut other), 0.0);
 }
