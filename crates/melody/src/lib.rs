@@ -7,6 +7,7 @@
 pub mod dataset;
 pub mod key;
 pub mod lstm;
+pub mod metrics;
 pub mod model_file;
 pub mod ngram;
 pub mod quant;
