@@ -130,8 +130,9 @@ fn temperature_list(text: &str) -> Result<Vec<f32>, String> {
 }
 
 /// Measures a token file: lines in the chorale format (`piece voice tonic mode transpose|tokens`,
-/// measured in C major or A minor as the mode says: the tokens are transposed there) or bare
-/// token lines (measured in C major); every line in `meter`.
+/// measured in C major or A minor as the mode says: the tokens are transposed there; the closing
+/// note-off is the end of the line) or bare token lines (measured in C major, every token a
+/// 16th); every line in `meter`.
 pub fn tally_token_file(text: &str, meter: Meter) -> Result<Tally, String> {
     let mut tally = Tally::default();
     for (i, line) in text.lines().enumerate() {
@@ -140,7 +141,12 @@ pub fn tally_token_file(text: &str, meter: Meter) -> Result<Tally, String> {
         }
         let (toks, key) = if line.contains('|') {
             let parsed = dataset::parse(line).map_err(|e| format!("line {}: {e}", i + 1))?;
-            let l = parsed.into_iter().next().ok_or("no line")?;
+            let mut l = parsed.into_iter().next().ok_or("no line")?;
+            // A chorale line's closing note-off marks the end of its last note, not a 16th of
+            // rest (the format always ends a line with one): the line ends there.
+            if l.tokens.last() == Some(&NOTE_OFF) {
+                l.tokens.pop();
+            }
             let key = if l.minor {
                 Key {
                     tonic: 9,
@@ -196,28 +202,56 @@ pub fn free_line(
         .collect()
 }
 
-fn cell(v: Option<f64>, digits: usize) -> String {
-    v.map_or("–".into(), |v| format!("{v:.digits$}"))
+/// How a column prints: digits, as a percentage, and whether its gap to the corpus is shown
+/// (the issue's metrics; not the silent bars, whose corpus value is near 0).
+struct Column {
+    digits: usize,
+    share: bool,
+    gap: bool,
 }
 
-fn share(v: Option<f64>) -> String {
-    v.map_or("–".into(), |v| format!("{:.1} %", 100.0 * v))
+const fn col(digits: usize, share: bool) -> Column {
+    Column {
+        digits,
+        share,
+        gap: true,
+    }
 }
 
-/// The metrics of a summary in table order, with the digits each is printed with.
-fn values(s: &Summary) -> [(Option<f64>, usize, bool); 11] {
+const COLUMNS: [Column; 12] = [
+    col(3, false),
+    col(1, true),
+    col(1, true),
+    col(1, false),
+    col(2, false),
+    col(1, true),
+    col(4, false),
+    col(1, true),
+    col(1, false),
+    col(3, false),
+    col(3, false),
+    Column {
+        digits: 1,
+        share: true,
+        gap: false,
+    },
+];
+
+/// The metrics of a summary in table order (see [`COLUMNS`]).
+fn values(s: &Summary) -> [Option<f64>; 12] {
     [
-        (s.entropy_bits, 3, false),
-        (s.step_share, 1, true),
-        (s.repeat_share, 1, true),
-        (s.range_semitones, 1, false),
-        (s.density, 2, false),
-        (s.on_beat_share, 1, true),
-        (s.onset_variance, 4, false),
-        (s.in_key_share, 1, true),
-        (s.longest_figure, 1, false),
-        (s.mean_diameter, 3, false),
-        (s.mean_strain, 3, false),
+        s.entropy_bits,
+        s.step_share,
+        s.repeat_share,
+        s.range_semitones,
+        s.density,
+        s.on_beat_share,
+        s.onset_variance,
+        s.in_key_share,
+        s.longest_figure,
+        s.mean_diameter,
+        s.mean_strain,
+        s.silent_bar_share,
     ]
 }
 
@@ -225,16 +259,25 @@ fn values(s: &Summary) -> [(Option<f64>, usize, bool); 11] {
 pub fn table(rows: &[(String, Summary)], corpus: Option<&Summary>) -> String {
     let mut out = String::from(
         "| measured | notes | bars | pc entropy (bits) | steps ≤ 2 st | repeats | range (st) | \
-         onsets/bar | on beat | onset variance | in key | longest figure | diameter | strain |\n\
-         |---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+         onsets/bar | on beat | onset variance | in key | longest figure | diameter | strain | \
+         silent bars |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
+    let theirs = corpus.map(values);
     for (name, s) in rows {
         let _ = write!(out, "| {name} | {} | {:.0} |", s.notes, s.bars);
-        let theirs = corpus.map(values);
-        for (i, (v, digits, is_share)) in values(s).into_iter().enumerate() {
-            let text = if is_share { share(v) } else { cell(v, digits) };
-            let gap = match (v, theirs.and_then(|t| t[i].0)) {
-                (Some(v), Some(c)) if corpus != Some(s) && c != 0.0 => {
+        let is_corpus = corpus == Some(s);
+        for ((v, c), column) in values(s)
+            .into_iter()
+            .zip(theirs.unwrap_or([None; 12]))
+            .zip(&COLUMNS)
+        {
+            let text = match (v, column.share) {
+                (None, _) => "–".to_string(),
+                (Some(v), true) => format!("{:.1} %", 100.0 * v),
+                (Some(v), false) => format!("{v:.digits$}", digits = column.digits),
+            };
+            let gap = match (v, c) {
+                (Some(v), Some(c)) if column.gap && !is_corpus && c != 0.0 => {
                     let g = v / c - 1.0;
                     let mark = if g.abs() > GOAL_GAP { " ⚠" } else { "" };
                     format!(" ({:+.0} %{mark})", 100.0 * g)

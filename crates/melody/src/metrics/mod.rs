@@ -27,6 +27,9 @@
 //! - **Tonal tension**: per bar, Herremans & Chew's cloud diameter and tensile strain in Chew's
 //!   spiral array (constants and their sources in [`tension`]); the table's numbers are means
 //!   over bars with a note.
+//! - **Silent bars**: share of the bars a line touches in which no note sounds (not a metric
+//!   of the issue: it tells a free line that ended itself, which lowers the density, from one
+//!   that plays fewer notes).
 
 pub mod figure;
 pub mod notes;

@@ -65,7 +65,8 @@ pub struct Line {
 impl Line {
     /// The notes of a token line (one token per 16th: 0–127 an onset, 128 note-off, 129 hold).
     /// A note lasts until the next onset or note-off, or to the end of the line. The line's
-    /// length is its number of tokens: a chorale line's closing note-off adds one 16th of rest.
+    /// length is its number of tokens (drop a chorale line's closing note-off first: it marks the end
+    /// of the last note, not a 16th of rest).
     pub fn from_tokens(tokens: &[Token], meter: Meter) -> Line {
         let mut notes: Vec<Note> = Vec::new();
         let mut sounding = false;

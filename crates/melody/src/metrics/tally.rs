@@ -33,6 +33,7 @@ pub struct Tally {
     range_sum: f64,
     figure_sum: f64,
     tension_bars: u64,
+    curve_bars: u64,
     diameter_sum: f64,
     strain_sum: f64,
 }
@@ -70,6 +71,9 @@ pub struct Summary {
     pub mean_diameter: Option<f64>,
     /// Spiral-array tensile strain, mean over bars with a note.
     pub mean_strain: Option<f64>,
+    /// Share of the bars the lines touch in which no note sounds (a free line that has ended
+    /// itself with a note-off and stays silent shows here, and lowers the density).
+    pub silent_bar_share: Option<f64>,
 }
 
 fn ratio(num: f64, den: f64) -> Option<f64> {
@@ -92,7 +96,9 @@ impl Tally {
             self.range_sum += range_semitones(window) as f64;
             self.figure_sum += longest_repeated_figure(window) as f64;
         }
-        for bar in tension_curve(line, key).into_iter().flatten() {
+        let curve = tension_curve(line, key);
+        self.curve_bars += curve.len() as u64;
+        for bar in curve.into_iter().flatten() {
             self.tension_bars += 1;
             self.diameter_sum += bar.diameter;
             self.strain_sum += bar.strain;
@@ -123,6 +129,10 @@ impl Tally {
             longest_figure: ratio(self.figure_sum, windows),
             mean_diameter: ratio(self.diameter_sum, bars),
             mean_strain: ratio(self.strain_sum, bars),
+            silent_bar_share: ratio(
+                (self.curve_bars - self.tension_bars) as f64,
+                self.curve_bars as f64,
+            ),
         }
     }
 }
@@ -202,6 +212,8 @@ mod tests {
         let diameter = 7.0 * distance(d, e) / 8.0;
         assert!((s.mean_strain.unwrap() - strain).abs() < 1e-12);
         assert!((s.mean_diameter.unwrap() - diameter).abs() < 1e-12);
+        // 9 bars touched (the 9th by the closing 16th of rest), 1 without a note.
+        assert_eq!(s.silent_bar_share, Some(1.0 / 9.0));
     }
 
     #[test]
@@ -269,6 +281,9 @@ mod tests {
         assert_eq!((silent.notes, silent.density), (0, Some(0.0)));
         assert_eq!((silent.on_beat_share, silent.mean_strain), (None, None));
         assert_eq!(silent.onset_variance, Some(0.0));
+        assert_eq!(silent.silent_bar_share, Some(1.0));
+        assert_eq!(one.silent_bar_share, Some(0.0));
+        assert_eq!(empty.silent_bar_share, None);
         assert_eq!(silent.entropy_bits, Some(0.0));
     }
 }
