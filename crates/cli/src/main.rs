@@ -43,7 +43,7 @@ USAGE
       Counts the n-gram melody models (orders 1–4) and writes the files the page loads.
   tidepool melody export-quantized [--model web/models/melody-lstm.safetensors] [-o web/models/melody-lstm.tpq]
       Quantizes the melody LSTM and writes the file the page and render load (i8 weights, .tpq).
-  tidepool melody metrics [--models lstm,ngram1,…] [--temperatures 0.5,1,1.5] [--seeds 8] [--bars 32]
+  tidepool melody metrics [--models lstm,ngram1,…] [--temperatures 0.5,1,1.5] [--seeds 32] [--bars 32]
                          [--data data/chorales] [--split test] [--model-dir web/models]
   tidepool melody metrics --tokens FILE [--bar 16] [--phase 0]
       Melody metrics (pitch-class entropy, steps, range, density, onsets on the beat, onset

@@ -36,7 +36,9 @@ pub fn run(mut args: Args) -> Result<(), String> {
     let temperatures = args
         .value(&["--temperatures"])?
         .unwrap_or_else(|| "0.5,1,1.5".into());
-    let seeds: u64 = args.parsed(&["--seeds"], 8)?;
+    // 32 seeds × 32 bars = 1024 bars per row, as many as the test split has (1039): at 8 seeds
+    // the LSTM's numbers moved by up to 14 % between seed sets, more than the 10 % goal.
+    let seeds: u64 = args.parsed(&["--seeds"], 32)?;
     let bars: u32 = args.parsed(&["--bars"], 32)?;
     let token_file = args.value(&["--tokens"])?;
     let bar: u32 = args.parsed(&["--bar"], 16)?;
