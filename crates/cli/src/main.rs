@@ -5,13 +5,14 @@ mod bench_esn;
 mod esn_trace;
 mod lfo_shapes;
 mod melody_cmd;
+mod melody_metrics;
 mod notes;
 mod render_cmd;
 mod rhythm_cmd;
 
 use args::Args;
 use std::path::Path;
-use tidepool_engine::{format_value, Brain, Engine, ParamId, Patch, PARAMS};
+use tidepool_engine::{format_value, Engine, ParamId, Patch, PARAMS};
 use tidepool_reservoir::Layout;
 
 const HELP: &str = "tidepool — reservoir LFO and arpeggiator instrument
@@ -44,6 +45,14 @@ USAGE
       Counts the n-gram melody models (orders 1–4) and writes the files the page loads.
   tidepool melody export-quantized [--model web/models/melody-lstm.safetensors] [-o web/models/melody-lstm.tpq]
       Quantizes the melody LSTM and writes the file the page and render load (i8 weights, .tpq).
+  tidepool melody metrics [--models lstm,ngram1,…] [--temperatures 0.5,1,1.5] [--seeds 32] [--bars 32]
+                         [--data data/chorales] [--split test] [--model-dir web/models]
+  tidepool melody metrics --tokens FILE [--bar 16] [--phase 0]
+      Melody metrics (pitch-class entropy, steps, range, density, onsets on the beat, onset
+      variance, share in key, longest repeated figure, spiral-array tension) of the corpus split
+      and of free lines each model plays per temperature, as markdown tables with each model's
+      gap to the corpus; or of a token file (chorale lines or bare token lines, in 4/4 unless
+      --bar/--phase say otherwise).
   tidepool train melody [--out web/models/melody-lstm.safetensors] [--epochs 40] [--patience 3] [--seed 1]
       Trains the melody LSTM on data/chorales (needs a build with --features train).
   tidepool rhythm onsets FILE.wav [--bars 2] [--bpm B]
@@ -117,16 +126,7 @@ fn install_melody(engine: &mut Engine, dir: &str, melody_file: Option<&str>) -> 
         drop(engine.install_melody_file(Brain::lstm_from_tpq(&tpq)?));
         return Ok(());
     }
-    type Loader = fn(&[u8]) -> Result<Brain, String>;
-    let (path, load): (String, Loader) = if which == 0 {
-        (melody_cmd::lstm_file(dir), Brain::lstm_from_tpq)
-    } else {
-        (melody_cmd::ngram_file(dir, which), Brain::ngram_from_bytes)
-    };
-    let bytes =
-        std::fs::read(&path).map_err(|e| format!("cannot read the melody model {path}: {e}"))?;
-    let brain = load(&bytes).map_err(|e| format!("{path}: {e}"))?;
-    drop(engine.install_melody(brain));
+    drop(engine.install_melody(melody_cmd::load_brain(dir, which)?));
     Ok(())
 }
 

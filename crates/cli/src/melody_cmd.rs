@@ -1,8 +1,9 @@
-//! `tidepool melody eval | probs | export-ngrams | export-quantized` and `tidepool train
-//! melody`: the melody models from the command line.
+//! `tidepool melody eval | probs | export-ngrams | export-quantized | metrics` and `tidepool
+//! train melody`: the melody models from the command line (metrics in [`crate::melody_metrics`]).
 
 use crate::args::Args;
 use std::f64::consts::LN_2;
+use tidepool_engine::Brain;
 use tidepool_melody::lstm::{self, Lstm};
 use tidepool_melody::{dataset, model_file, quant_file, tokens, NGram, VOCAB};
 
@@ -23,9 +24,10 @@ pub fn run(mut args: Args) -> Result<(), String> {
         Some("probs") => probs(args),
         Some("export-ngrams") => export_ngrams(args),
         Some("export-quantized") => export_quantized(args),
+        Some("metrics") => crate::melody_metrics::run(args),
         other => Err(format!(
-            "melody needs a subcommand (eval, probs, export-ngrams, export-quantized), not \
-             {other:?}"
+            "melody needs a subcommand (eval, probs, export-ngrams, export-quantized, metrics), \
+             not {other:?}"
         )),
     }
 }
@@ -38,6 +40,20 @@ pub fn ngram_file(dir: &str, order: usize) -> String {
 /// Where the page and `tidepool render` find the quantized LSTM (`export-quantized`).
 pub fn lstm_file(dir: &str) -> String {
     format!("{dir}/melody-lstm.tpq")
+}
+
+/// The melody model of `mel.model` choice `which` (0 the LSTM, 1–4 an n-gram order) from the
+/// files in `dir` the page loads too; the error names the file and what is wrong with it.
+pub fn load_brain(dir: &str, which: usize) -> Result<Brain, String> {
+    type Loader = fn(&[u8]) -> Result<Brain, String>;
+    let (path, load): (String, Loader) = match which {
+        0 => (lstm_file(dir), Brain::lstm_from_tpq),
+        1..=4 => (ngram_file(dir, which), Brain::ngram_from_bytes),
+        _ => return Err(format!("melody model {which} has no model file")),
+    };
+    let bytes =
+        std::fs::read(&path).map_err(|e| format!("cannot read the melody model {path}: {e}"))?;
+    load(&bytes).map_err(|e| format!("{path}: {e}"))
 }
 
 /// Quantizes the LSTM of a safetensors model file and writes it in the `.tpq` format the page

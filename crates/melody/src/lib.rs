@@ -8,6 +8,7 @@ pub mod dataset;
 pub mod key;
 pub mod lstm;
 pub mod markov;
+pub mod metrics;
 pub mod model_file;
 pub mod ngram;
 pub mod quant;
