@@ -123,7 +123,7 @@ fn install_melody(engine: &mut Engine, dir: &str, melody_file: Option<&str>) -> 
         let (model, _) =
             tidepool_melody::model_file::load(&bytes).map_err(|e| format!("{path}: {e}"))?;
         let tpq = tidepool_melody::quant_file::write(&model).map_err(|e| format!("{path}: {e}"))?;
-        drop(engine.install_melody_file(Brain::lstm_from_tpq(&tpq)?));
+        drop(engine.install_melody_file(tidepool_engine::Brain::lstm_from_tpq(&tpq)?));
         return Ok(());
     }
     drop(engine.install_melody(melody_cmd::load_brain(dir, which)?));
