@@ -63,7 +63,7 @@ fn same(printed: Option<f64>, value: Option<f64>, scale: f64, digits: i32, what:
 fn a_token_file_measures_as_the_library_does() {
     // A chorale-format line in A minor with a G#, and a bare token line (measured in C major),
     // nine bars between them so one 8-bar window exists.
-    let mut minor = String::from("test/x.mxl S 0 minor 0|");
+    let mut minor = String::from("test/x.mxl S 0 minor 0 16 0|");
     for _ in 0..9 {
         minor.push_str("69 129 129 129 71 129 72 129 68 129 129 129 69 129 129 129 ");
     }

@@ -279,7 +279,7 @@ mod tests {
         let a = windows(&lines, 17, &mut SeededRng::new(3, 0));
         let b = windows(&lines, 17, &mut SeededRng::new(3, 0));
         assert_eq!(a, b);
-        assert!(a.len() >= 5 && a.iter().all(|w| w.len() == 17));
+        assert!(a.len() >= 5 && a.iter().all(|w| w.0.len() == 17 && w.1.len() == 17));
         assert!(
             a.iter().all(|w| w.0.windows(2).all(|p| p[1] == p[0] + 1)),
             "windows are contiguous"
