@@ -104,12 +104,12 @@ test("free mode with an n-gram model: its file is fetched when chosen, loaded, a
 });
 
 // The file the page loads (web/models/melody-lstm.tpq: 24-byte header, then the token table, the
-// position table, the quantized layers and the output layer) damaged two ways, each named in the panel.
+// quantized layers and the output layer) damaged two ways, each named in the panel.
 const CORRUPT_MODELS = [
   {
     what: "truncated",
     damage: (body) => body.subarray(0, 5000),
-    problem: /truncated: 2 layers of 256 units need 1534496 bytes, the file has 5000/,
+    problem: /truncated: 2 layers of 256 units need 1468960 bytes, the file has 5000/,
   },
   {
     what: "a NaN in its token table",

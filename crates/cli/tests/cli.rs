@@ -122,7 +122,7 @@ fn export_quantized_writes_exactly_the_shipped_tpq() {
         out.to_str().unwrap(),
     ]);
     assert!(ok, "{stderr}");
-    assert!(stdout.contains("1534496 bytes"), "{stdout}");
+    assert!(stdout.contains("1468960 bytes"), "{stdout}");
     let written = std::fs::read(&out).unwrap();
     let shipped = std::fs::read(format!("{models}/melody-lstm.tpq")).unwrap();
     assert!(
